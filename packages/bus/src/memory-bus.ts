@@ -1,0 +1,232 @@
+import { Topics } from '@pulsegate/events';
+import { isRetriable } from './errors';
+import { DEFAULT_PARTITIONS, partitionFor } from './partition';
+import { backoffDelay, sleep } from './retry';
+import type { Bus, BusRecord, DecodedBatch, OutgoingRecord, SubscribeOptions, Subscription } from './types';
+
+export interface MemoryBusOptions {
+  /** Partitions per topic. Default 4. */
+  partitions?: number;
+  /** Most records a handler receives at once. Default 500. */
+  maxBatchRecords?: number;
+  /** Records kept per partition once every group has consumed them. Default 10 000. */
+  retainRecords?: number;
+}
+
+interface PartitionLog {
+  /** Offset of records[0]. */
+  base: number;
+  records: BusRecord[];
+}
+
+interface Member {
+  id: number;
+  stopped: boolean;
+  wake: () => void;
+  assigned: Set<number>;
+}
+
+interface Group {
+  committed: Map<string, number[]>;
+  members: Member[];
+}
+
+/**
+ * In-process bus for the embedded mode: the same contract as Kafka (per-key order, partitions,
+ * consumer groups with committed offsets, at-least-once redelivery, dead letters) without a broker.
+ */
+export class MemoryBus implements Bus {
+  readonly kind = 'memory' as const;
+  private readonly partitions: number;
+  private readonly maxBatch: number;
+  private readonly retain: number;
+  private readonly topics = new Map<string, PartitionLog[]>();
+  private readonly groups = new Map<string, Group>();
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly waiters = new Set<() => void>();
+  private nextMemberId = 1;
+  private closed = false;
+
+  constructor(options: MemoryBusOptions = {}) {
+    this.partitions = options.partitions ?? DEFAULT_PARTITIONS;
+    this.maxBatch = options.maxBatchRecords ?? 500;
+    this.retain = options.retainRecords ?? 10_000;
+  }
+
+  isReady(): boolean {
+    return !this.closed;
+  }
+
+  private log(topic: string): PartitionLog[] {
+    let logs = this.topics.get(topic);
+    if (logs === undefined) {
+      logs = Array.from({ length: this.partitions }, () => ({ base: 0, records: [] }));
+      this.topics.set(topic, logs);
+    }
+    return logs;
+  }
+
+  async publish(topic: string, records: OutgoingRecord[]): Promise<void> {
+    if (this.closed) throw new Error('bus is closed');
+    const logs = this.log(topic);
+    const now = Date.now();
+    for (const r of records) {
+      const p = logs[partitionFor(r.key, this.partitions)]!;
+      p.records.push({
+        key: r.key,
+        value: typeof r.value === 'string' ? Buffer.from(r.value) : r.value,
+        headers: { ...(r.headers ?? {}) },
+        offset: String(p.base + p.records.length),
+        timestamp: now,
+      });
+    }
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Number of records currently held for a topic (all partitions), for tests and diagnostics. */
+  recordsIn(topic: string): BusRecord[] {
+    return (this.topics.get(topic) ?? []).flatMap((p) => p.records);
+  }
+
+  private rebalance(group: Group): void {
+    const live = group.members.filter((m) => !m.stopped);
+    for (const m of live) m.assigned.clear();
+    for (let p = 0; p < this.partitions; p++) live[p % Math.max(1, live.length)]?.assigned.add(p);
+    for (const m of live) m.wake();
+  }
+
+  private trim(topic: string): void {
+    const logs = this.topics.get(topic);
+    if (logs === undefined) return;
+    for (let p = 0; p < logs.length; p++) {
+      const log = logs[p]!;
+      let min = Infinity;
+      for (const g of this.groups.values()) {
+        const c = g.committed.get(topic);
+        if (c !== undefined) min = Math.min(min, c[p] ?? 0);
+      }
+      const keepFrom = Math.min(min, log.base + log.records.length) - this.retain;
+      if (keepFrom > log.base) {
+        log.records.splice(0, keepFrom - log.base);
+        log.base = keepFrom;
+      }
+    }
+  }
+
+  async subscribe<T>(options: SubscribeOptions<T>): Promise<Subscription> {
+    if (this.closed) throw new Error('bus is closed');
+    const logs = this.log(options.topic);
+    let group = this.groups.get(options.groupId);
+    if (group === undefined) {
+      group = { committed: new Map(), members: [] };
+      this.groups.set(options.groupId, group);
+    }
+    if (!group.committed.has(options.topic)) {
+      const fromBeginning = options.fromBeginning ?? true;
+      group.committed.set(options.topic, logs.map((l) => (fromBeginning ? l.base : l.base + l.records.length)));
+    }
+    const committed = group.committed.get(options.topic)!;
+    const dlq = options.deadLetterTopic ?? Topics.deadLetter;
+    let wakeUp: () => void = () => undefined;
+    const member: Member = { id: this.nextMemberId++, stopped: false, assigned: new Set(), wake: () => wakeUp() };
+    group.members.push(member);
+    const g = group;
+    this.rebalance(g);
+
+    const waitForWork = (): Promise<void> =>
+      new Promise((resolve) => {
+        const done = (): void => {
+          this.waiters.delete(done);
+          resolve();
+        };
+        wakeUp = done;
+        this.waiters.add(done);
+      });
+
+    const runOnce = async (p: number): Promise<boolean> => {
+      const log = logs[p]!;
+      const position = Math.max(committed[p] ?? 0, log.base);
+      const end = log.base + log.records.length;
+      if (position >= end) return false;
+      const slice = log.records.slice(position - log.base, Math.min(end, position + this.maxBatch) - log.base);
+      const items: DecodedBatch<T>['items'] = [];
+      for (const record of slice) {
+        try {
+          items.push({ record, value: options.decode(record) });
+        } catch (err) {
+          await this.publish(dlq, [deadLetter(options.topic, p, record, err)]);
+        }
+      }
+      const batch: DecodedBatch<T> = {
+        topic: options.topic,
+        partition: p,
+        items,
+        firstOffset: slice[0]!.offset,
+        lastOffset: slice[slice.length - 1]!.offset,
+      };
+      for (let attempt = 0; ; attempt++) {
+        if (member.stopped || !member.assigned.has(p)) return false;
+        try {
+          if (items.length > 0) await options.handle(batch, { heartbeat: async () => undefined });
+          break;
+        } catch (err) {
+          if (!isRetriable(err)) {
+            await this.publish(dlq, items.map((i) => deadLetter(options.topic, p, i.record, err)));
+            break;
+          }
+          await sleep(backoffDelay(Math.min(attempt, 10)));
+        }
+      }
+      // A stopped member's batch is still committed when the handler finished: it was applied.
+      committed[p] = Number(batch.lastOffset) + 1;
+      this.trim(options.topic);
+      return true;
+    };
+
+    const loop = (async () => {
+      while (!member.stopped) {
+        let worked = false;
+        for (const p of [...member.assigned]) {
+          if (member.stopped) break;
+          if (await runOnce(p)) worked = true;
+        }
+        if (!worked && !member.stopped) await waitForWork();
+      }
+    })();
+
+    const subscription: Subscription = {
+      stop: async () => {
+        if (member.stopped) return loop;
+        member.stopped = true;
+        member.wake();
+        await loop;
+        g.members = g.members.filter((m) => m !== member);
+        this.rebalance(g);
+        this.subscriptions.delete(subscription);
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    this.closed = true;
+  }
+}
+
+/** Dead-letter record: the original bytes and key, with where it came from and why. */
+export function deadLetter(topic: string, partition: number, record: BusRecord, err: unknown): OutgoingRecord {
+  return {
+    key: record.key ?? '',
+    value: record.value,
+    headers: {
+      ...record.headers,
+      'x-dlq-reason': err instanceof Error ? err.message.slice(0, 1000) : String(err).slice(0, 1000),
+      'x-dlq-topic': topic,
+      'x-dlq-partition': String(partition),
+      'x-dlq-offset': record.offset,
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/** A record as read from a topic partition. Offsets are decimal strings (Kafka int64). */
+export interface BusRecord {
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  offset: string;
+  /** Append time, epoch ms. */
+  timestamp: number;
+}
+
+/** A record to publish. Records with the same key keep their order (same partition). */
+export interface OutgoingRecord {
+  key: string;
+  value: Buffer | string;
+  headers?: Record<string, string>;
+}
+
+/** Records of one partition handed to a handler after decoding; poison records are already gone. */
+export interface DecodedBatch<T> {
+  topic: string;
+  partition: number;
+  items: Array<{ record: BusRecord; value: T }>;
+  /** Offsets of the first and last record the runner read for this batch (including poison ones). */
+  firstOffset: string;
+  lastOffset: string;
+}
+
+export interface BatchContext {
+  /** Keeps group membership alive during long work. */
+  heartbeat(): Promise<void>;
+}
+
+export interface SubscribeOptions<T> {
+  groupId: string;
+  topic: string;
+  /**
+   * Turns a record into a value. Throw a non-retriable error (see NonRetriableError) for bad input:
+   * the runner moves that record to `deadLetterTopic` with the reason and goes on.
+   */
+  decode(record: BusRecord): T;
+  /**
+   * Processes a batch. Resolving acknowledges every record of it (offsets are committed after).
+   * Throwing a retriable error retries the same batch with backoff; the process never skips it.
+   */
+  handle(batch: DecodedBatch<T>, ctx: BatchContext): Promise<void>;
+  /** Where undecodable records go. Default: Topics.deadLetter. */
+  deadLetterTopic?: string;
+  /** Start at the earliest offset when the group has no committed offset. Default true. */
+  fromBeginning?: boolean;
+}
+
+export interface Subscription {
+  /** Stops fetching, lets the in-flight batch finish, commits, leaves the group. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The message bus every service talks to: Kafka in distributed mode, memory when embedded. */
+export interface Bus {
+  readonly kind: 'memory' | 'kafka';
+  /** Resolves once every record is acknowledged (Kafka: by all in-sync replicas). */
+  publish(topic: string, records: OutgoingRecord[]): Promise<void>;
+  subscribe<T>(options: SubscribeOptions<T>): Promise<Subscription>;
+  /** True while the bus can accept publishes. */
+  isReady(): boolean;
+  /** Stops all subscriptions and disconnects. Idempotent. */
+  close(): Promise<void>;
+}

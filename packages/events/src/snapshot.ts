@@ -1,0 +1,58 @@
+import type { ActionKind } from './invocation';
+
+/** The metric set of one series over one window (the aggregator's metrics API body, minus labels). */
+export interface WindowMetrics {
+  window: string;
+  /** Window start and end, epoch ms (end exclusive). */
+  from: number;
+  to: number;
+  /** Weighted call count (sample weights honoured). */
+  calls: number;
+  successes: number;
+  /** successes / calls, 0–1; null when calls = 0. */
+  successRate: number | null;
+  throttled: number;
+  /** throttled / calls, 0–1; null when calls = 0. */
+  throttleRate: number | null;
+  /** Latency quantiles in ms (relative error ≤ 1 %); null when calls = 0. */
+  latencyMs: { p50: number | null; p95: number | null; p99: number | null };
+  errorCodes: Record<string, number>;
+  /** Mapped error calls / error calls, 0–1; null when there are no error calls. */
+  errorMappingCoverage: number | null;
+}
+
+/**
+ * Published on the metrics topic every snapshot interval for each active series: a series is one
+ * tenant / connector / action / version / kind.
+ */
+export interface SeriesSnapshot {
+  type: 'series';
+  schemaVersion: 1;
+  tenant: string;
+  connector: string;
+  action: string;
+  version: string;
+  kind: ActionKind;
+  /** When the snapshot was taken, epoch ms. */
+  at: number;
+  /** Keyed by window name, at least '5m' and '1h'. */
+  windows: Record<string, WindowMetrics>;
+}
+
+/** Version adoption of one connector, published with the series snapshots. */
+export interface AdoptionSnapshot {
+  type: 'adoption';
+  schemaVersion: 1;
+  tenant: string;
+  connector: string;
+  at: number;
+  window: string;
+  latest: string | null;
+  /** When the latest minor was released (catalog), epoch ms; null when unknown. */
+  latestMinorReleasedAt: number | null;
+  latestMinorShare: number | null;
+  deprecatedShare: number | null;
+  versions: Array<{ version: string; calls: number; share: number; deprecated: boolean; deprecatedAt: number | null }>;
+}
+
+export type MetricSnapshot = SeriesSnapshot | AdoptionSnapshot;

@@ -1,0 +1,53 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger } from 'pino';
+
+/**
+ * Paths pino replaces with "[redacted]": credentials in any header or config, and fields the
+ * connector catalog classifies as PII. Wildcards cover one nesting level, as pino allows.
+ */
+export const REDACT_PATHS: readonly string[] = [
+  'authorization',
+  'apiKey',
+  'apiKeys',
+  'token',
+  'password',
+  'secret',
+  '*.authorization',
+  '*.apiKey',
+  '*.apiKeys',
+  '*.token',
+  '*.password',
+  '*.secret',
+  '*.email',
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  '*.pii',
+];
+
+export interface LoggerOptions {
+  /** Service name put on every line. */
+  name: string;
+  /** pino level; default LOG_LEVEL or "info" ("silent" under tests unless LOG_LEVEL is set). */
+  level?: string;
+  /** Extra paths to redact. */
+  redact?: string[];
+  /** Where lines go; default stdout. Tests pass a stream to inspect output. */
+  destination?: DestinationStream;
+}
+
+/** JSON logger with redaction; one per service. */
+export function createLogger(options: LoggerOptions): Logger {
+  const level = options.level ?? process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info');
+  const opts = {
+    name: options.name,
+    level,
+    redact: { paths: [...REDACT_PATHS, ...(options.redact ?? [])], censor: '[redacted]' },
+    base: { service: options.name },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return options.destination === undefined ? pino(opts) : pino(opts, options.destination);
+}

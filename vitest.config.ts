@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+// One runner for the whole repo. Integration suites start their own Redis / Kafka-protocol broker
+// through @pulsegate/testkit, so they are given generous timeouts and run with limited parallelism
+// (the CI machine has two cores).
+export default defineConfig({
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', 'test/faults/**'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    reporters: ['default'],
+  },
+});
