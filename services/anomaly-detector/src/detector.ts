@@ -1,0 +1,304 @@
+import type { Bus } from '@pulsegate/bus';
+import { seriesKey, Topics, type AdoptionSnapshot, type AlertEvent, type MetricSnapshot, type SeriesSnapshot, type WindowMetrics } from '@pulsegate/events';
+import type { Logger } from '@pulsegate/logging';
+import { groupOf, rfc3339 } from './delivery/alertmanager';
+import { step, type AlertRecord, type Change, type Evaluation } from './lifecycle/alert';
+import { fingerprint } from './lifecycle/fingerprint';
+import type { EffectiveRule, RuleMetric } from './rules/defaults';
+import type { RuleBook, Scope } from './rules/rule-book';
+import type { Receiver } from './rules/rules-file';
+import { silencedBy, type Silence } from './silences/matchers';
+import { bucketOf, computeBaseline, historyBuckets, judge, type Baseline } from './stats/baseline';
+import type { DetectorStore, OutboxItem } from './store/types';
+
+/** What the detector needs; every time comes from `clock` or the snapshot's own `at`. */
+export interface DetectorOptions {
+  store: DetectorStore;
+  bus: Bus;
+  logger: Logger;
+  clock: () => number;
+  rules: RuleBook;
+  receivers: readonly Receiver[];
+  groupBy: readonly string[];
+  /** Re-send still-firing alerts after this long, ms; 0 = never. */
+  repeatIntervalMs: number;
+  /** Base URL of the aggregator for generatorURL links. */
+  aggregatorUrl: string;
+  /** Firing / pending alerts without an evaluation for this long resolve ("no data"), ms. */
+  staleAfterMs: number;
+  /** Resolved / inactive alerts are forgotten after this long, ms. */
+  retentionMs: number;
+}
+
+const TIMESERIES_METRIC: Record<RuleMetric, string> = {
+  successRate: 'successRate',
+  p95: 'p95',
+  throttleRate: 'throttleRate',
+  errorRate: 'errorRate',
+  errorMappingCoverage: 'errorMappingCoverage',
+  latestMinorShare: 'adoption',
+  deprecatedShare: 'adoption',
+};
+
+/** Metric value of a window; errorRate = (calls − successes − throttled) / calls. Null without data. */
+export function windowValue(w: WindowMetrics, metric: RuleMetric): number | null {
+  switch (metric) {
+    case 'successRate':
+      return w.successRate;
+    case 'p95':
+      return w.latencyMs.p95;
+    case 'throttleRate':
+      return w.throttleRate;
+    case 'errorMappingCoverage':
+      return w.errorMappingCoverage;
+    case 'errorRate':
+      return w.calls > 0 ? Math.max(0, w.calls - w.successes - w.throttled) / w.calls : null;
+    default:
+      return null;
+  }
+}
+
+function breaches(value: number, op: '<' | '>', limit: number): boolean {
+  return op === '<' ? value < limit : value > limit;
+}
+
+function fmt(v: number | null): string {
+  if (v === null) return 'n/a';
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+}
+
+/** A rule's verdict on one snapshot before the lifecycle step. */
+interface Verdict {
+  rule: EffectiveRule;
+  labels: Record<string, string>;
+  /** Breach against the firing and the clearing limit (hysteresis picks one once the state is known). */
+  breachFire: boolean;
+  breachClear: boolean;
+  value: number | null;
+  threshold: number | null;
+  window: string;
+  generatorURL: string;
+  extra: Record<string, string>;
+}
+
+/**
+ * Turns metric snapshots into alert state: evaluates every enabled rule, steps the lifecycle with
+ * optimistic concurrency in the store, queues webhook notifications (unless silenced) and publishes
+ * AlertEvents for firing and resolved transitions.
+ */
+export class Detector {
+  private readonly baselines = new Map<string, { bucket: number; baseline: Baseline | null }>();
+
+  constructor(private readonly o: DetectorOptions) {}
+
+  async process(snapshot: MetricSnapshot): Promise<void> {
+    const verdicts = snapshot.type === 'series' ? await this.seriesVerdicts(snapshot) : this.adoptionVerdicts(snapshot);
+    if (verdicts.length === 0) return;
+    const silences = await this.o.store.listSilences(snapshot.tenant);
+    for (const v of verdicts) await this.apply(snapshot.tenant, snapshot.at, v, silences);
+  }
+
+  private generatorURL(scope: Scope, metric: RuleMetric, window: string): string {
+    const base = this.o.aggregatorUrl.replace(/\/+$/, '');
+    const q = new URLSearchParams({ metric: TIMESERIES_METRIC[metric], window: window === '30d' ? '30d' : '1h', step: '1m' });
+    if (scope.action !== undefined) q.set('action', scope.action);
+    if (scope.version !== undefined) q.set('version', scope.version);
+    if (scope.kind !== undefined) q.set('kind', scope.kind);
+    const path = metric === 'latestMinorShare' || metric === 'deprecatedShare' ? 'versions' : 'timeseries';
+    if (path === 'versions') return `${base}/v1/connectors/${encodeURIComponent(scope.connector!)}/versions?window=${encodeURIComponent(window)}`;
+    return `${base}/v1/connectors/${encodeURIComponent(scope.connector!)}/${path}?${q.toString()}`;
+  }
+
+  private async seriesVerdicts(s: SeriesSnapshot): Promise<Verdict[]> {
+    const scope: Scope = { tenant: s.tenant, connector: s.connector, action: s.action, version: s.version, kind: s.kind };
+    const out: Verdict[] = [];
+    const seriesId = [s.connector, s.action, s.version, s.kind].join('\u001f');
+    for (const rule of this.o.rules.resolveAll(scope)) {
+      if (rule.disabled || rule.subject !== 'series') continue;
+      const w = s.windows[rule.window];
+      const value = w === undefined ? null : windowValue(w, rule.metric);
+      const calls = w?.calls ?? 0;
+      const labels = { alertname: rule.name, tenant: s.tenant, connector: s.connector, action: s.action, version: s.version, kind: s.kind, severity: rule.severity };
+      const common = { rule, labels, value, window: rule.window, generatorURL: this.generatorURL(scope, rule.metric, rule.window) };
+      if (rule.type === 'threshold') {
+        const limit = rule.threshold?.[s.kind] ?? null;
+        const clear = rule.clearThreshold?.[s.kind] ?? limit;
+        const ok = value !== null && limit !== null && calls >= rule.minCalls;
+        out.push({ ...common, threshold: limit, breachFire: ok && breaches(value, rule.op, limit), breachClear: ok && breaches(value, rule.op, clear!), extra: { calls: fmt(calls) } });
+        continue;
+      }
+      // Anomaly rule: baseline from earlier 5-minute buckets, then record this bucket's value.
+      const bucket = bucketOf(s.at);
+      const histId = `${seriesId}\u001f${rule.metric}`;
+      const cacheKey = `${s.tenant}\u001f${histId}`;
+      let cached = this.baselines.get(cacheKey);
+      if (cached === undefined || cached.bucket !== bucket) {
+        const history = await this.o.store.history(s.tenant, histId);
+        cached = { bucket, baseline: computeBaseline(history, bucket, { warmupPoints: rule.warmupPoints }) };
+        this.baselines.set(cacheKey, cached);
+      }
+      if (value !== null) await this.o.store.recordPoint(s.tenant, histId, bucket, value, historyBuckets());
+      const b = cached.baseline;
+      let breach = false;
+      let threshold: number | null = null;
+      const extra: Record<string, string> = { calls: fmt(calls) };
+      if (b !== null && value !== null && calls >= rule.minCalls) {
+        const j = judge(b, value, calls, { sensitivity: rule.sensitivity, minDelta: rule.minDelta, nature: rule.metric === 'p95' ? 'latency' : 'ratio' });
+        breach = j.anomalous;
+        threshold = j.upper;
+        Object.assign(extra, { baseline: fmt(b.median), score: fmt(j.score), baselineMode: b.mode, sensitivity: fmt(rule.sensitivity) });
+      } else if (b === null) {
+        extra.baselineMode = 'warming-up';
+      }
+      out.push({ ...common, threshold, breachFire: breach, breachClear: breach, extra });
+    }
+    return out;
+  }
+
+  private adoptionVerdicts(a: AdoptionSnapshot): Verdict[] {
+    const scope: Scope = { tenant: a.tenant, connector: a.connector };
+    const calls = a.versions.reduce((sum, v) => sum + v.calls, 0);
+    const out: Verdict[] = [];
+    for (const rule of this.o.rules.resolveAll(scope)) {
+      if (rule.disabled || rule.subject !== 'adoption') continue;
+      let value: number | null = null;
+      if (rule.metric === 'latestMinorShare') {
+        // Judged only once the latest minor has been out for min_age (30 days by default).
+        if (a.latestMinorReleasedAt !== null && a.at - a.latestMinorReleasedAt >= rule.minAgeMs) value = a.latestMinorShare;
+      } else if (rule.metric === 'deprecatedShare') {
+        // Only versions whose deprecation notice is at least min_age old count.
+        value = a.versions.filter((v) => v.deprecatedAt !== null && a.at - v.deprecatedAt >= rule.minAgeMs).reduce((sum, v) => sum + v.share, 0);
+      }
+      const limit = rule.threshold?.read ?? null;
+      const clear = rule.clearThreshold?.read ?? limit;
+      const ok = value !== null && limit !== null && calls >= rule.minCalls && calls > 0;
+      out.push({
+        rule,
+        labels: { alertname: rule.name, tenant: a.tenant, connector: a.connector, severity: rule.severity },
+        value,
+        threshold: limit,
+        window: a.window,
+        generatorURL: this.generatorURL(scope, rule.metric, a.window),
+        breachFire: ok && breaches(value!, rule.op, limit!),
+        breachClear: ok && breaches(value!, rule.op, clear!),
+        extra: { calls: fmt(calls), latest: a.latest ?? 'unknown' },
+      });
+    }
+    return out;
+  }
+
+  private async apply(tenant: string, at: number, v: Verdict, silences: Silence[]): Promise<void> {
+    const fp = fingerprint(v.labels);
+    const annotations = {
+      summary: v.rule.summary,
+      description: `${v.rule.metric} ${fmt(v.value)} ${v.rule.op} ${fmt(v.threshold)} over ${v.window}`,
+      value: fmt(v.value),
+      threshold: fmt(v.threshold),
+      window: v.window,
+      ...v.extra,
+    };
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const prev = await this.o.store.getAlert(tenant, fp);
+      const breach = prev?.state === 'firing' ? v.breachClear : v.breachFire;
+      const ev: Evaluation = { at, breach, fingerprint: fp, tenant, rule: v.rule.name, labels: v.labels, annotations, value: v.value, threshold: v.threshold, window: v.window, generatorURL: v.generatorURL };
+      if (await this.commit(prev, ev, v.rule, silences)) return;
+    }
+    this.o.logger.warn({ tenant, fingerprint: fp }, 'alert update kept losing races; skipped this evaluation');
+  }
+
+  /** One lifecycle step plus its side effects; false when another writer got there first. */
+  private async commit(prev: AlertRecord | null, ev: Evaluation, timing: { forMs: number; keepFiringForMs: number }, silences: Silence[]): Promise<boolean> {
+    const { next, change } = step(prev, ev, timing);
+    if (next === null || next === prev) return true;
+    const record: AlertRecord = { ...next, version: (prev?.version ?? 0) + 1 };
+    const items = this.notifications(prev, record, change, silences);
+    if (!(await this.o.store.saveAlert(record))) return false;
+    if (items.length > 0) await this.o.store.enqueue(items);
+    if (change === 'firing' || change === 'resolved') await this.publish(record, change);
+    return true;
+  }
+
+  /** Decides the notifications of a step and records them on `record` (notifiedAt, notifications). */
+  private notifications(prev: AlertRecord | null, record: AlertRecord, change: Change, silences: Silence[]): OutboxItem[] {
+    const receivers = this.o.receivers.filter((r) => r.tenants === null || r.tenants.includes(record.tenant));
+    const muted = silencedBy(silences, record.labels, this.o.clock()).length > 0;
+    let status: 'firing' | 'resolved' | null = null;
+    if (record.state === 'firing' && !muted) {
+      const repeatDue = record.notifiedAt !== null && this.o.repeatIntervalMs > 0 && record.lastEvaluatedAt - record.notifiedAt >= this.o.repeatIntervalMs;
+      if (record.notifiedAt === null || repeatDue) status = 'firing';
+    } else if (change === 'resolved' && prev?.notifiedAt !== null && prev?.notifiedAt !== undefined) {
+      status = 'resolved';
+    }
+    if (status === null) return [];
+    const episode = `${record.fingerprint}.${record.startsAt ?? 0}`;
+    const lastFiring = record.notifications - 1;
+    if (status === 'firing') {
+      record.notifiedAt = record.lastEvaluatedAt;
+      record.notifications += 1;
+    }
+    const { groupKey, groupLabels } = groupOf(record.labels, this.o.groupBy);
+    const now = this.o.clock();
+    return receivers.map((r) => ({
+      key: status === 'firing' ? `${episode}.firing.${record.notifications - 1}.${r.name}` : `${episode}.resolved.${r.name}`,
+      receiver: r.name,
+      url: r.url,
+      tenant: record.tenant,
+      groupKey,
+      groupLabels,
+      status: status!,
+      alert: {
+        status: status!,
+        labels: record.labels,
+        annotations: record.annotations,
+        startsAt: rfc3339(record.startsAt),
+        endsAt: status === 'resolved' ? rfc3339(record.endsAt) : rfc3339(null),
+        generatorURL: record.generatorURL,
+        fingerprint: record.fingerprint,
+      },
+      after: status === 'resolved' && lastFiring >= 0 ? `${episode}.firing.${lastFiring}.${r.name}` : null,
+      attempts: 0,
+      dueAt: now,
+      createdAt: now,
+    }));
+  }
+
+  private async publish(r: AlertRecord, state: 'firing' | 'resolved'): Promise<void> {
+    const event: AlertEvent = {
+      schemaVersion: 1,
+      tenant: r.tenant,
+      fingerprint: r.fingerprint,
+      rule: r.rule,
+      state,
+      labels: r.labels,
+      value: r.value,
+      threshold: r.threshold,
+      window: r.window,
+      startsAt: r.startsAt ?? r.lastEvaluatedAt,
+      endsAt: state === 'resolved' ? r.endsAt : null,
+      at: r.lastEvaluatedAt,
+    };
+    await this.o.bus.publish(Topics.alerts, [{ key: seriesKey(r.tenant, r.labels.connector ?? ''), value: JSON.stringify(event) }]);
+  }
+
+  /**
+   * Housekeeping at clock time: firing / pending alerts that stopped getting evaluations resolve
+   * with reason "no data"; resolved and inactive alerts older than the retention are forgotten;
+   * baseline cache entries of past buckets are dropped.
+   */
+  async sweep(): Promise<void> {
+    const now = this.o.clock();
+    for (const tenant of await this.o.store.tenants()) {
+      const silences = await this.o.store.listSilences(tenant);
+      for (const a of await this.o.store.listAlerts(tenant)) {
+        if ((a.state === 'firing' || a.state === 'pending') && now - a.lastEvaluatedAt >= this.o.staleAfterMs) {
+          const ev: Evaluation = { ...a, at: now, breach: false, annotations: { ...a.annotations, resolvedReason: 'no data' } };
+          await this.commit(a, ev, { forMs: 0, keepFiringForMs: 0 }, silences);
+        } else if ((a.state === 'resolved' || a.state === 'inactive') && now - (a.endsAt ?? a.lastEvaluatedAt) >= this.o.retentionMs) {
+          await this.o.store.deleteAlert(tenant, a.fingerprint, a.version);
+        }
+      }
+    }
+    const current = bucketOf(now);
+    for (const [k, v] of this.baselines) if (v.bucket < current - 1) this.baselines.delete(k);
+  }
+}

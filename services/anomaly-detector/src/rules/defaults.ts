@@ -1,0 +1,217 @@
+/** What a rule reads: series metrics from SeriesSnapshot windows, adoption figures from AdoptionSnapshot. */
+export type RuleMetric =
+  | 'successRate'
+  | 'p95'
+  | 'throttleRate'
+  | 'errorRate'
+  | 'errorMappingCoverage'
+  | 'latestMinorShare'
+  | 'deprecatedShare';
+
+/** A threshold per action kind; rules that do not depend on the kind use the same value twice. */
+export interface KindValue {
+  read: number;
+  write: number;
+}
+
+/** One rule with every setting resolved (built-in default, then overrides from the rules file). */
+export interface EffectiveRule {
+  name: string;
+  /** threshold: compare with a fixed limit; anomaly: compare with the series' own robust baseline. */
+  type: 'threshold' | 'anomaly';
+  subject: 'series' | 'adoption';
+  metric: RuleMetric;
+  /** Snapshot window the rule reads ('5m', '1h'); adoption rules read the adoption snapshot's window. */
+  window: string;
+  /** Breach when value `op` threshold. Anomaly rules only fire upwards ('>'). */
+  op: '<' | '>';
+  /** Threshold rules only; ratios are 0–1, latencies ms. */
+  threshold: KindValue | null;
+  /** Hysteresis: a firing alert resolves only once the value is back past this (null: same as threshold). */
+  clearThreshold: KindValue | null;
+  /** Fewer calls than this in the window: no verdict (the window says too little). */
+  minCalls: number;
+  /** Time in breach before pending becomes firing, ms. */
+  forMs: number;
+  /** Time a firing alert stays firing after the breach ends, ms (anti-flapping). */
+  keepFiringForMs: number;
+  /** Adoption rules: the latest minor / the deprecation notice must be at least this old, ms. */
+  minAgeMs: number;
+  /** Anomaly rules: robust z-score (deviation / robust sigma) above which a point is anomalous. */
+  sensitivity: number;
+  /** Anomaly rules: baseline points (5-minute buckets) needed before the rule may fire. */
+  warmupPoints: number;
+  /** Anomaly rules: smallest increase over the baseline worth an alert, in the metric's unit. */
+  minDelta: number;
+  severity: 'info' | 'warning' | 'critical';
+  disabled: boolean;
+  summary: string;
+}
+
+const MIN = 60_000;
+const DAY = 86_400_000;
+
+const base = {
+  clearThreshold: null,
+  minAgeMs: 0,
+  sensitivity: 0,
+  warmupPoints: 0,
+  minDelta: 0,
+  disabled: false,
+} as const;
+
+const same = (v: number): KindValue => ({ read: v, write: v });
+
+/**
+ * Built-in rules: the connector programme's targets (success ≥ 99 %, P95 < 750 ms read / 1500 ms
+ * write, throttles < 1 %, latest-minor adoption ≥ 80 % within 30 days, deprecated use < 5 % after 30
+ * days' notice, 100 % error-mapping coverage) plus three statistical anomaly rules.
+ */
+export const BUILTIN_RULES: readonly EffectiveRule[] = [
+  {
+    ...base,
+    name: 'SuccessRateLow',
+    type: 'threshold',
+    subject: 'series',
+    metric: 'successRate',
+    window: '5m',
+    op: '<',
+    threshold: same(0.99),
+    minCalls: 50,
+    forMs: 2 * MIN,
+    keepFiringForMs: 5 * MIN,
+    severity: 'critical',
+    summary: 'success rate below target',
+  },
+  {
+    ...base,
+    name: 'LatencyP95High',
+    type: 'threshold',
+    subject: 'series',
+    metric: 'p95',
+    window: '5m',
+    op: '>',
+    threshold: { read: 750, write: 1500 },
+    minCalls: 20,
+    forMs: 2 * MIN,
+    keepFiringForMs: 5 * MIN,
+    severity: 'warning',
+    summary: 'P95 latency above target',
+  },
+  {
+    ...base,
+    name: 'ThrottleRateHigh',
+    type: 'threshold',
+    subject: 'series',
+    metric: 'throttleRate',
+    window: '1h',
+    op: '>',
+    threshold: same(0.01),
+    minCalls: 50,
+    forMs: 0,
+    keepFiringForMs: 10 * MIN,
+    severity: 'warning',
+    summary: 'throttled (429) share of calls above target',
+  },
+  {
+    ...base,
+    name: 'ErrorMappingCoverageLow',
+    type: 'threshold',
+    subject: 'series',
+    metric: 'errorMappingCoverage',
+    window: '1h',
+    op: '<',
+    threshold: same(1),
+    minCalls: 1,
+    forMs: 0,
+    keepFiringForMs: 10 * MIN,
+    severity: 'info',
+    summary: 'errors without a mapped error code',
+  },
+  {
+    ...base,
+    name: 'LatestMinorAdoptionLow',
+    type: 'threshold',
+    subject: 'adoption',
+    metric: 'latestMinorShare',
+    window: '30d',
+    op: '<',
+    threshold: same(0.8),
+    minCalls: 1,
+    minAgeMs: 30 * DAY,
+    forMs: 0,
+    keepFiringForMs: 60 * MIN,
+    severity: 'info',
+    summary: 'latest minor version adoption below target 30 days after release',
+  },
+  {
+    ...base,
+    name: 'DeprecatedVersionUse',
+    type: 'threshold',
+    subject: 'adoption',
+    metric: 'deprecatedShare',
+    window: '30d',
+    op: '>',
+    threshold: same(0.05),
+    minCalls: 1,
+    minAgeMs: 30 * DAY,
+    forMs: 0,
+    keepFiringForMs: 60 * MIN,
+    severity: 'warning',
+    summary: 'deprecated versions still used 30 days after the deprecation notice',
+  },
+  {
+    ...base,
+    name: 'LatencyP95Anomaly',
+    type: 'anomaly',
+    subject: 'series',
+    metric: 'p95',
+    window: '5m',
+    op: '>',
+    threshold: null,
+    minCalls: 30,
+    forMs: 10 * MIN,
+    keepFiringForMs: 10 * MIN,
+    sensitivity: 4,
+    warmupPoints: 36,
+    minDelta: 50,
+    severity: 'warning',
+    summary: 'P95 latency far above its usual level',
+  },
+  {
+    ...base,
+    name: 'ErrorRateAnomaly',
+    type: 'anomaly',
+    subject: 'series',
+    metric: 'errorRate',
+    window: '5m',
+    op: '>',
+    threshold: null,
+    minCalls: 30,
+    forMs: 10 * MIN,
+    keepFiringForMs: 10 * MIN,
+    sensitivity: 4,
+    warmupPoints: 36,
+    minDelta: 0.02,
+    severity: 'warning',
+    summary: 'error rate far above its usual level',
+  },
+  {
+    ...base,
+    name: 'ThrottleRateAnomaly',
+    type: 'anomaly',
+    subject: 'series',
+    metric: 'throttleRate',
+    window: '5m',
+    op: '>',
+    threshold: null,
+    minCalls: 30,
+    forMs: 10 * MIN,
+    keepFiringForMs: 10 * MIN,
+    sensitivity: 4,
+    warmupPoints: 36,
+    minDelta: 0.01,
+    severity: 'warning',
+    summary: 'throttle rate far above its usual level',
+  },
+];

@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import type { Express } from 'express';
+import type { Bus, Subscription } from '@pulsegate/bus';
+import { Topics, type MetricSnapshot } from '@pulsegate/events';
+import { KeyRing } from '@pulsegate/http-kit';
+import type { Logger } from '@pulsegate/logging';
+import { createApp } from './app';
+import type { AnomalyDetectorConfig } from './config';
+import { Detector } from './detector';
+import { Dispatcher } from './delivery/dispatcher';
+import { RuleBook } from './rules/rule-book';
+import { decodeSnapshot } from './snapshot-decode';
+import { MemoryStore } from './store/memory-store';
+import { RedisStore } from './store/redis-store';
+import type { DetectorStore } from './store/types';
+
+/** Dependencies of the service; store / redis / clock are optional (built from config otherwise). */
+export interface AnomalyDetectorDeps {
+  bus: Bus;
+  logger: Logger;
+  config: AnomalyDetectorConfig;
+  /** Use this store (tests, launcher); otherwise Redis from config, else memory. */
+  store?: DetectorStore;
+  /** Use this Redis client for the store (not closed by the service). */
+  redis?: Redis | Cluster;
+  /** Epoch-ms clock; default Date.now. */
+  clock?: () => number;
+  /** Outbox poll period, ms (default 250). */
+  deliveryPollMs?: number;
+  fetchImpl?: typeof fetch;
+}
+
+export interface AnomalyDetectorService {
+  app: Express;
+  /** Starts the metrics consumer, webhook delivery and housekeeping. */
+  start(): Promise<void>;
+  /** Stops consuming, finishes the batch and delivery in flight, closes owned clients. Idempotent. */
+  stop(): Promise<void>;
+  isReady(): boolean;
+  /** The detector core, for the launcher and tests (process a snapshot directly, sweep). */
+  detector: Detector;
+  dispatcher: Dispatcher;
+  store: DetectorStore;
+}
+
+function buildStore(deps: AnomalyDetectorDeps, clock: () => number): { store: DetectorStore; client: Redis | Cluster | null; owned: boolean } {
+  if (deps.store !== undefined) return { store: deps.store, client: deps.redis ?? null, owned: false };
+  if (deps.redis !== undefined) return { store: new RedisStore(deps.redis), client: deps.redis, owned: false };
+  const { config } = deps;
+  if (config.redisClusterNodes.length > 0) {
+    const c = new Cluster(config.redisClusterNodes, { redisOptions: { maxRetriesPerRequest: 3 } });
+    return { store: new RedisStore(c, {}, true), client: c, owned: true };
+  }
+  if (config.redisUrl !== null) {
+    const r = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+    return { store: new RedisStore(r, {}, true), client: r, owned: true };
+  }
+  return { store: new MemoryStore(clock), client: null, owned: true };
+}
+
+/** Builds the anomaly detector (embedded launcher and main.ts share this one code path). */
+export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): Promise<AnomalyDetectorService> {
+  const { bus, logger, config } = deps;
+  const clock = deps.clock ?? Date.now;
+  const { store, client, owned } = buildStore(deps, clock);
+  const rules = new RuleBook(config.rules.overrides);
+  const detector = new Detector({
+    store,
+    bus,
+    logger,
+    clock,
+    rules,
+    receivers: config.rules.receivers,
+    groupBy: config.rules.groupBy,
+    repeatIntervalMs: config.rules.repeatIntervalMs,
+    aggregatorUrl: config.aggregatorUrl,
+    staleAfterMs: config.staleAfterMs,
+    retentionMs: config.retentionMs,
+  });
+  const dispatcher = new Dispatcher({
+    store,
+    logger,
+    clock,
+    owner: `anomaly-detector-${randomUUID()}`,
+    externalURL: config.externalUrl,
+    timeoutMs: config.webhookTimeoutMs,
+    maxAttempts: config.webhookMaxAttempts,
+    backoff: { initialMs: config.webhookBackoffInitialMs, maxMs: config.webhookBackoffMaxMs },
+    pollMs: deps.deliveryPollMs,
+    fetchImpl: deps.fetchImpl,
+  });
+
+  let subscription: Subscription | null = null;
+  let sweepTimer: NodeJS.Timeout | null = null;
+  let sweeping: Promise<void> | null = null;
+  let started = false;
+  let stopping: Promise<void> | null = null;
+
+  const isReady = (): boolean => started && stopping === null && bus.isReady() && (client === null || client.status === 'ready');
+  const app = createApp({ store, rules, rulesConfig: config.rules, keyRing: new KeyRing(config.apiKeys), logger, clock, isReady });
+
+  const scheduleSweep = (): void => {
+    if (config.sweepIntervalMs <= 0 || stopping !== null) return;
+    sweepTimer = setTimeout(() => {
+      sweeping = detector
+        .sweep()
+        .catch((err: unknown) => logger.warn({ err }, 'alert housekeeping failed; will retry'))
+        .finally(() => {
+          sweeping = null;
+          scheduleSweep();
+        });
+    }, config.sweepIntervalMs);
+  };
+
+  return {
+    app,
+    detector,
+    dispatcher,
+    store,
+    isReady,
+    async start() {
+      if (started) return;
+      subscription = await bus.subscribe<MetricSnapshot>({
+        groupId: config.consumerGroup,
+        topic: Topics.metrics,
+        decode: decodeSnapshot,
+        handle: async (batch, ctx) => {
+          for (const item of batch.items) {
+            try {
+              await detector.process(item.value);
+            } catch (err) {
+              // The runner retries the batch (store down is transient); say why it is stuck.
+              logger.warn({ err, partition: batch.partition, offset: item.record.offset }, 'snapshot processing failed; batch will be retried');
+              throw err;
+            }
+            await ctx.heartbeat();
+          }
+        },
+      });
+      dispatcher.start();
+      scheduleSweep();
+      started = true;
+      logger.info({ store: store.kind, receivers: config.rules.receivers.map((r) => r.name) }, 'anomaly detector started');
+    },
+    stop() {
+      stopping ??= (async () => {
+        if (sweepTimer !== null) clearTimeout(sweepTimer);
+        await subscription?.stop();
+        await sweeping;
+        await dispatcher.stop();
+        if (owned) await store.close();
+        logger.info('anomaly detector stopped');
+      })();
+      return stopping;
+    },
+  };
+}
