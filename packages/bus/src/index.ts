@@ -1,6 +1,10 @@
 export type { Bus, BusRecord, OutgoingRecord, DecodedBatch, BatchContext, SubscribeOptions, Subscription } from './types';
 export { MemoryBus, deadLetter } from './memory-bus';
 export type { MemoryBusOptions } from './memory-bus';
+export { KafkaBus } from './kafka-bus';
+export type { KafkaBusOptions, KafkaConsumerTuning, BusLogger } from './kafka-bus';
+export { createBus } from './create-bus';
+export type { BusEnv, CreateBusOptions } from './create-bus';
 export { PulsegateError, NonRetriableError, isRetriable } from './errors';
 export { backoffDelay, sleep, RETRY_DEFAULTS } from './retry';
 export type { BackoffOptions } from './retry';

@@ -46,6 +46,8 @@ export class MemoryBus implements Bus {
   private readonly waiters = new Set<() => void>();
   private nextMemberId = 1;
   private closed = false;
+  /** Bumped by every publish, so a consumer that scanned during a publish knows to look again. */
+  private generation = 0;
 
   constructor(options: MemoryBusOptions = {}) {
     this.partitions = options.partitions ?? DEFAULT_PARTITIONS;
@@ -80,6 +82,7 @@ export class MemoryBus implements Bus {
         timestamp: now,
       });
     }
+    this.generation++;
     for (const w of [...this.waiters]) w();
   }
 
@@ -92,6 +95,8 @@ export class MemoryBus implements Bus {
     const live = group.members.filter((m) => !m.stopped);
     for (const m of live) m.assigned.clear();
     for (let p = 0; p < this.partitions; p++) live[p % Math.max(1, live.length)]?.assigned.add(p);
+    // Newly assigned partitions may hold records: a member mid-scan must look again.
+    this.generation++;
     for (const m of live) m.wake();
   }
 
@@ -185,12 +190,14 @@ export class MemoryBus implements Bus {
 
     const loop = (async () => {
       while (!member.stopped) {
+        const seen = this.generation;
         let worked = false;
         for (const p of [...member.assigned]) {
           if (member.stopped) break;
           if (await runOnce(p)) worked = true;
         }
-        if (!worked && !member.stopped) await waitForWork();
+        // A publish during the scan (no waiter registered yet) must not be slept through.
+        if (!worked && !member.stopped && seen === this.generation) await waitForWork();
       }
     })();
 

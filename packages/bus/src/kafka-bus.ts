@@ -1,0 +1,365 @@
+import { Kafka, logLevel as KafkaLogLevel, Partitioners } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage, LogEntry, Producer } from 'kafkajs';
+import { Topics } from '@pulsegate/events';
+import { isRetriable, PulsegateError } from './errors';
+import { deadLetter } from './memory-bus';
+import { backoffDelay, sleep } from './retry';
+import type { BackoffOptions } from './retry';
+import type { Bus, BusRecord, DecodedBatch, OutgoingRecord, SubscribeOptions, Subscription } from './types';
+
+/** The slice of a pino logger the bus uses. */
+export interface BusLogger {
+  error(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  info(obj: Record<string, unknown>, msg: string): void;
+  debug(obj: Record<string, unknown>, msg: string): void;
+}
+
+/** Consumer group timing. Defaults suit a real cluster; tests on the mock broker shorten them. */
+export interface KafkaConsumerTuning {
+  /** Group session timeout, ms. Default 30 000. Must exceed ~3 000 on the librdkafka mock. */
+  sessionTimeoutMs?: number;
+  /** Time members get to rejoin during a rebalance, ms. Default 60 000. */
+  rebalanceTimeoutMs?: number;
+  /** Heartbeat interval, ms. Default 3 000 (about a third of the session timeout). */
+  heartbeatIntervalMs?: number;
+  /** Longest a fetch waits for data, ms; also bounds how long stop() waits. Default 500. */
+  maxWaitTimeMs?: number;
+  /** Most bytes fetched per partition per request. Default 1 MiB. */
+  maxBytesPerPartition?: number;
+}
+
+export interface KafkaBusOptions {
+  /** Bootstrap `host:port` list. */
+  brokers: string[];
+  /** Kafka client id. Default "pulsegate". */
+  clientId?: string;
+  /**
+   * Idempotent producer: true, false, or "auto" (default) = on when the cluster reports a
+   * controller broker, which kafkajs needs for InitProducerId; the librdkafka mock reports none.
+   */
+  idempotent?: boolean | 'auto';
+  /**
+   * Produce requests in flight per broker connection. Default: 1 without idempotence (a retried
+   * request can otherwise overtake a later one and break per-key order), 5 with it.
+   */
+  maxInFlightRequests?: number;
+  /** Compress produce batches with gzip. Default false (batch payloads are already compact). */
+  gzip?: boolean;
+  /** Most records a handler receives at once. Default 500. */
+  maxBatchRecords?: number;
+  /** Consumer group timing. */
+  consumer?: KafkaConsumerTuning;
+  /** Backoff of a retried batch; default RETRY_DEFAULTS (100 ms doubling to 10 s). */
+  retry?: BackoffOptions;
+  /** Where kafkajs and runner messages go. Default: nowhere (silent). */
+  logger?: BusLogger;
+  /** Connection timeout, ms. Default 3 000. */
+  connectionTimeoutMs?: number;
+  /** How long a request may take before it is failed and retried, ms. Default 30 000 (kafkajs). */
+  requestTimeoutMs?: number;
+  /** Retries of a failed produce request inside kafkajs before publish() rejects. Default 5. */
+  producerRetries?: number;
+  /** How long publish() waits for the producer to connect before failing retriably, ms. Default 10 000. */
+  connectWaitMs?: number;
+}
+
+/** kafkajs log lines routed to a pino-style logger; WARN and above only, by design quiet. */
+function logCreatorFor(logger: BusLogger | undefined) {
+  return () =>
+    ({ level, log }: LogEntry): void => {
+      if (logger === undefined) return;
+      const { message, ...rest } = log;
+      // Per-request error lines ("[Connection] Response Heartbeat ... rebalancing") repeat what the
+      // runner reports once; keep them at debug.
+      if (message.startsWith('[Connection] Response')) return logger.debug(rest, message);
+      if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.NOTHING) logger.error(rest, message);
+      else if (level === KafkaLogLevel.WARN) logger.warn(rest, message);
+    };
+}
+
+function toHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers === undefined) return out;
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) out[k] = first.toString();
+  }
+  return out;
+}
+
+function toRecord(m: KafkaMessage): BusRecord {
+  return {
+    key: m.key === null || m.key === undefined ? null : m.key.toString('utf8'),
+    value: m.value ?? Buffer.alloc(0),
+    headers: toHeaders(m.headers),
+    offset: m.offset,
+    timestamp: Number(m.timestamp),
+  };
+}
+
+/** The error chain: kafkajs wraps the last failure of its own retries in `cause`. */
+function chain(err: unknown): Error[] {
+  const out: Error[] = [];
+  for (let e: unknown = err; e instanceof Error && out.length < 6; e = (e as { cause?: unknown }).cause) out.push(e);
+  return out;
+}
+
+/** Errors that mean the connection to the cluster is gone (as opposed to a refused request). */
+function isConnectionError(err: unknown): boolean {
+  return chain(err).some((e) => /^KafkaJS(Connection|ConnectionClosed|RequestTimeout)Error$|^KafkaJSBrokerNotFound$/.test(e.name));
+}
+
+/**
+ * Whether a failed publish may succeed if tried again. kafkajs marks "retries exhausted" as
+ * non-retriable for its own retrier; for our caller what counts is the cause it gave up on.
+ */
+function publishRetriable(err: unknown): boolean {
+  const errors = chain(err);
+  const root = errors[errors.length - 1];
+  return root === undefined ? true : isRetriable(root);
+}
+
+/**
+ * The bus on Kafka (kafkajs). Producer: acks=all, idempotent where the cluster allows, key =
+ * record key (series stay on one partition), one produce request per publish() call. Consumer
+ * runner: eachBatch with auto-commit off; decode → dead-letter poison records → handle →
+ * commit last+1, retrying a failing batch with backoff and never skipping it.
+ */
+export class KafkaBus implements Bus {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private readonly options: KafkaBusOptions;
+  private readonly log: BusLogger | undefined;
+  private producer: Producer | undefined;
+  private connecting: Promise<void> | undefined;
+  private connected = false;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly subscriptions = new Set<Subscription>();
+  /** Whether the producer runs idempotent, once decided (see KafkaBusOptions.idempotent). */
+  idempotent: boolean | undefined;
+
+  constructor(options: KafkaBusOptions) {
+    if (options.brokers.length === 0) throw new Error('KafkaBus: brokers must not be empty');
+    this.options = options;
+    this.log = options.logger;
+    this.kafka = new Kafka({
+      clientId: options.clientId ?? 'pulsegate',
+      brokers: options.brokers,
+      connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      logLevel: KafkaLogLevel.WARN,
+      logCreator: logCreatorFor(options.logger),
+    });
+  }
+
+  /** True while the producer is connected and the bus is open. */
+  isReady(): boolean {
+    return this.connected && !this.closed;
+  }
+
+  /**
+   * Connects the producer, retrying with backoff until it succeeds or the bus is closed.
+   * Idempotent: concurrent callers share one attempt. createBus() starts it right away.
+   */
+  connect(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('bus is closed'));
+    this.connecting ??= this.connectLoop().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async decideIdempotence(): Promise<boolean> {
+    const wanted = this.options.idempotent ?? 'auto';
+    if (wanted !== 'auto') return wanted;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const cluster = await admin.describeCluster();
+      return cluster.brokers.some((b) => b.nodeId === cluster.controller);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async connectLoop(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new Error('bus is closed');
+      try {
+        if (this.producer === undefined) {
+          this.idempotent ??= await this.decideIdempotence();
+          const producer = this.kafka.producer({
+            idempotent: this.idempotent,
+            maxInFlightRequests: this.options.maxInFlightRequests ?? (this.idempotent ? 5 : 1),
+            allowAutoTopicCreation: true,
+            ...(this.options.producerRetries === undefined || this.idempotent ? {} : { retry: { retries: this.options.producerRetries } }),
+            // Java-compatible murmur2 partitioning (kafkajs' v2 default, named to silence its warning).
+            createPartitioner: Partitioners.DefaultPartitioner,
+          });
+          producer.on(producer.events.CONNECT, () => {
+            this.connected = true;
+          });
+          producer.on(producer.events.DISCONNECT, () => {
+            this.connected = false;
+          });
+          this.producer = producer;
+        }
+        await this.producer.connect();
+        this.connected = true;
+        this.log?.info({ brokers: this.options.brokers, idempotent: this.idempotent }, 'kafka producer connected');
+        return;
+      } catch (err) {
+        this.log?.warn({ err: (err as Error).message, attempt }, 'kafka producer connect failed; retrying');
+        await sleep(backoffDelay(Math.min(attempt, 6), this.options.retry));
+      }
+    }
+  }
+
+  private async readyProducer(): Promise<Producer> {
+    if (this.closed) throw new Error('bus is closed');
+    if (!this.connected || this.producer === undefined) {
+      const wait = this.options.connectWaitMs ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new PulsegateError(`kafka producer not connected after ${wait} ms`, { retriable: true })), wait);
+      });
+      try {
+        await Promise.race([this.connect(), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    if (this.producer === undefined) throw new Error('bus is closed');
+    return this.producer;
+  }
+
+  async publish(topic: string, records: OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const producer = await this.readyProducer();
+    try {
+      await producer.send({
+        topic,
+        acks: -1,
+        compression: this.options.gzip === true ? 1 : 0,
+        messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers ?? {} })),
+      });
+    } catch (err) {
+      if (isConnectionError(err) && !this.closed) {
+        // Not ready until a reconnect proves the cluster is back (readiness follows the broker).
+        this.connected = false;
+        void producer
+          .disconnect()
+          .catch(() => undefined)
+          .then(() => this.connect())
+          .catch(() => undefined);
+      }
+      throw new PulsegateError(`publish to ${topic} failed: ${(err as Error).message}`, { retriable: publishRetriable(err), cause: err });
+    }
+  }
+
+  async subscribe<T>(options: SubscribeOptions<T>): Promise<Subscription> {
+    if (this.closed) throw new Error('bus is closed');
+    const tuning = this.options.consumer ?? {};
+    let stopping = false;
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: tuning.sessionTimeoutMs ?? 30_000,
+      rebalanceTimeout: tuning.rebalanceTimeoutMs ?? 60_000,
+      heartbeatInterval: tuning.heartbeatIntervalMs ?? 3_000,
+      maxWaitTimeInMs: tuning.maxWaitTimeMs ?? 500,
+      maxBytesPerPartition: tuning.maxBytesPerPartition ?? 1024 * 1024,
+      allowAutoTopicCreation: true,
+      // Restart after any crash (the runner only lets broker errors through): never stop consuming.
+      retry: { restartOnFailure: async () => !stopping },
+    });
+    const abort = new AbortController();
+    await consumer.connect();
+    await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.runBatch(consumer, options, payload, () => stopping, abort.signal),
+    });
+    let stopped: Promise<void> | undefined;
+    const subscription: Subscription = {
+      stop: () => {
+        stopped ??= (async () => {
+          stopping = true;
+          abort.abort();
+          // disconnect() waits for the batch in flight (which commits if its handler finished), then leaves the group.
+          await consumer.disconnect();
+          this.subscriptions.delete(subscription);
+        })();
+        return stopped;
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** One fetched batch: chunks of maxBatchRecords, each decoded, handled, then committed. */
+  private async runBatch<T>(consumer: Consumer, options: SubscribeOptions<T>, payload: EachBatchPayload, isStopping: () => boolean, signal: AbortSignal): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
+    const dlq = options.deadLetterTopic ?? Topics.deadLetter;
+    const chunkSize = this.options.maxBatchRecords ?? 500;
+    for (let start = 0; start < batch.messages.length; start += chunkSize) {
+      if (!isRunning() || isStale() || isStopping()) return;
+      const slice = batch.messages.slice(start, start + chunkSize).map(toRecord);
+      const items: DecodedBatch<T>['items'] = [];
+      const poison: OutgoingRecord[] = [];
+      for (const record of slice) {
+        try {
+          items.push({ record, value: options.decode(record) });
+        } catch (err) {
+          poison.push(deadLetter(batch.topic, batch.partition, record, err));
+        }
+      }
+      const decoded: DecodedBatch<T> = {
+        topic: batch.topic,
+        partition: batch.partition,
+        items,
+        firstOffset: slice[0]!.offset,
+        lastOffset: slice[slice.length - 1]!.offset,
+      };
+      if (poison.length > 0) await this.publish(dlq, poison);
+      for (let attempt = 0; items.length > 0; attempt++) {
+        // Giving up here commits nothing: the next owner of the partition gets the batch again.
+        if (!isRunning() || isStale() || isStopping()) return;
+        try {
+          await options.handle(decoded, { heartbeat });
+          break;
+        } catch (err) {
+          if (!isRetriable(err)) {
+            this.log?.warn({ topic: batch.topic, partition: batch.partition, records: items.length, err: (err as Error).message }, 'handler rejected batch; dead-lettering it');
+            await this.publish(dlq, items.map((i) => deadLetter(batch.topic, batch.partition, i.record, err)));
+            break;
+          }
+          const delay = backoffDelay(Math.min(attempt, 10), this.options.retry);
+          this.log?.warn({ topic: batch.topic, partition: batch.partition, attempt, delayMs: delay, err: (err as Error).message }, 'handler failed; retrying batch');
+          await sleep(delay, signal);
+          await heartbeat();
+        }
+      }
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(decoded.lastOffset) + 1n) }]);
+      resolveOffset(decoded.lastOffset);
+      await heartbeat();
+    }
+  }
+
+  /** Stops every subscription (each finishes its batch and commits), then the producer. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.subscriptions].map((s) => s.stop()));
+      this.closed = true;
+      const producer = this.producer;
+      this.producer = undefined;
+      if (producer !== undefined) await producer.disconnect().catch(() => undefined);
+      this.connected = false;
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { NonRetriableError } from '../src/index';
+import type { Bus, BusRecord, DecodedBatch, Subscription } from '../src/index';
+
+/** How long a contract test waits for deliveries before failing, ms (bounded wait, not a timing assertion). */
+const WAIT_MS = 30_000;
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const text = (r: BusRecord): string => r.value.toString('utf8');
+
+interface Received {
+  values: string[];
+  partitions: Set<number>;
+  sub: Subscription;
+}
+
+async function collect(bus: Bus, topic: string, groupId: string, deadLetterTopic?: string): Promise<Received> {
+  const received: Omit<Received, 'sub'> = { values: [], partitions: new Set() };
+  const sub = await bus.subscribe<string>({
+    topic,
+    groupId,
+    deadLetterTopic,
+    decode: (r) => {
+      const v = text(r);
+      if (v.startsWith('BAD')) throw new NonRetriableError(`not a record: ${v}`);
+      return v;
+    },
+    handle: async (batch) => {
+      for (const item of batch.items) received.values.push(item.value);
+      received.partitions.add(batch.partition);
+    },
+  });
+  return Object.assign(received, { sub });
+}
+
+/**
+ * The behaviour every Bus implementation promises, run against MemoryBus and KafkaBus alike.
+ * `makeBus` gives a fresh bus per test; the suite closes it. Group ids are unique per test.
+ */
+export function busContract(name: string, makeBus: () => Bus, options: { concurrent?: boolean } = {}): void {
+  const unique = (): string => `contract.${randomUUID().slice(0, 8)}`;
+
+  async function withBus(body: (bus: Bus) => Promise<void>): Promise<void> {
+    const bus = makeBus();
+    try {
+      await body(bus);
+    } finally {
+      await bus.close();
+      await bus.close(); // idempotent
+    }
+  }
+
+  // Kafka tests spend most of their time waiting for group joins; running them side by side
+  // (each on its own topic and groups) keeps the suite short.
+  const suite = options.concurrent === true ? describe.concurrent : describe;
+  suite(`${name}: bus contract`, () => {
+    it('delivers every record exactly once when nothing fails, in publish order per key, across many keys', async () => {
+      await withBus(async (bus) => {
+        const topic = unique();
+        const keys = Array.from({ length: 40 }, (_, i) => `tenant-${i % 7}/connector-${i}`);
+        const perKey = 25;
+        const all = keys.flatMap((k) => Array.from({ length: perKey }, (_, seq) => ({ key: k, seq })));
+        // Interleave keys so order per key must survive mixing with other keys in one request.
+        all.sort((a, b) => a.seq - b.seq || a.key.localeCompare(b.key));
+        for (let i = 0; i < all.length; i += 100) {
+          await bus.publish(topic, all.slice(i, i + 100).map((r) => ({ key: r.key, value: `${r.key}#${r.seq}`, headers: { seq: String(r.seq) } })));
+        }
+        const got = await collect(bus, topic, 'g-order');
+        await waitFor('all records', () => got.values.length >= all.length);
+        expect(got.values).toHaveLength(all.length);
+        const seen = new Map<string, number[]>();
+        for (const v of got.values) {
+          const [key, seq] = v.split('#') as [string, string];
+          seen.set(key, [...(seen.get(key) ?? []), Number(seq)]);
+        }
+        expect([...seen.keys()].sort()).toEqual([...keys].sort());
+        for (const k of keys) expect(seen.get(k)).toEqual(Array.from({ length: perKey }, (_, i) => i));
+        await got.sub.stop();
+        await got.sub.stop(); // idempotent
+      });
+    });
+
+    it('shares partitions between two subscriptions of one group: each gets some, together every record exactly once', async () => {
+      await withBus(async (bus) => {
+        const topic = unique();
+        const a = await collect(bus, topic, 'g-share');
+        const b = await collect(bus, topic, 'g-share');
+        // Warm up until both members own partitions (a Kafka rebalance takes seconds), so the
+        // measured records are published into a settled group.
+        for (let round = 0; a.values.length === 0 || b.values.length === 0; round++) {
+          if (round > 150) throw new Error('the group never gave both members a partition');
+          await bus.publish(topic, Array.from({ length: 16 }, (_, i) => ({ key: `warm-${round}-${i}`, value: `warm-${round}-${i}` })));
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        const expected = Array.from({ length: 400 }, (_, i) => `real-${i}`);
+        await bus.publish(topic, expected.map((v) => ({ key: v, value: v })));
+        const real = (r: Received): string[] => r.values.filter((v) => v.startsWith('real-'));
+        await waitFor('every real record', () => real(a).length + real(b).length >= expected.length);
+        await new Promise((r) => setTimeout(r, 300)); // would expose duplicates arriving late
+        const union = [...real(a), ...real(b)];
+        expect(union).toHaveLength(expected.length);
+        expect(new Set(union)).toEqual(new Set(expected));
+        expect(real(a).length).toBeGreaterThan(0);
+        expect(real(b).length).toBeGreaterThan(0);
+        await Promise.all([a.sub.stop(), b.sub.stop()]);
+      });
+    });
+
+    it('redelivers, at least once, what a failing consumer never committed, to a new subscription of its group; the failing batch is retried, never skipped', async () => {
+      await withBus(async (bus) => {
+        const topic = unique();
+        const expected = Array.from({ length: 50 }, (_, i) => `rec-${i}`);
+        await bus.publish(topic, expected.map((v, i) => ({ key: `k${i % 5}`, value: v })));
+        const attempts: Array<Pick<DecodedBatch<string>, 'partition' | 'firstOffset' | 'lastOffset'>> = [];
+        const crashing = await bus.subscribe<string>({
+          topic,
+          groupId: 'g-crash',
+          decode: text,
+          handle: async (batch) => {
+            attempts.push({ partition: batch.partition, firstOffset: batch.firstOffset, lastOffset: batch.lastOffset });
+            throw new Error('downstream unavailable');
+          },
+        });
+        await waitFor('three attempts of the failing batch', () => attempts.length >= 3);
+        await crashing.stop();
+        // Every attempt was the same batch: the runner retries it instead of moving on.
+        expect(new Set(attempts.map((x) => JSON.stringify(x))).size).toBe(1);
+        const next = await collect(bus, topic, 'g-crash');
+        await waitFor('redelivery', () => new Set(next.values).size >= expected.length);
+        expect(new Set(next.values)).toEqual(new Set(expected));
+        await next.sub.stop();
+      });
+    });
+
+    it('moves undecodable records to the dead-letter topic with x-dlq-reason, delivering every good record around them in order', async () => {
+      await withBus(async (bus) => {
+        const topic = unique();
+        const dlqTopic = `${topic}.dlq`;
+        const values: string[] = [];
+        for (let i = 0; i < 20; i++) {
+          values.push(`good-${i}`);
+          if (i % 4 === 1) values.push(`BAD-${i}`);
+        }
+        await bus.publish(topic, values.map((v) => ({ key: 'one-series', value: v, headers: { origin: 'test' } })));
+        const dead: BusRecord[] = [];
+        const dlqSub = await bus.subscribe<BusRecord>({ topic: dlqTopic, groupId: 'g-dlq-reader', decode: (r) => r, handle: async (b) => void dead.push(...b.items.map((i) => i.value)) });
+        const good = await collect(bus, topic, 'g-dlq', dlqTopic);
+        await waitFor('good and dead records', () => good.values.length >= 20 && dead.length >= 5);
+        expect(good.values).toEqual(values.filter((v) => v.startsWith('good')));
+        expect(dead.map(text)).toEqual(values.filter((v) => v.startsWith('BAD')));
+        for (const d of dead) {
+          expect(d.headers['x-dlq-reason']).toBe(`not a record: ${text(d)}`);
+          expect(d.headers['x-dlq-topic']).toBe(topic);
+          expect(d.headers.origin).toBe('test');
+          expect(d.key).toBe('one-series');
+        }
+        await Promise.all([dlqSub.stop(), good.sub.stop()]);
+      });
+    });
+
+    it('dead-letters a batch its handler rejects as non-retriable, then keeps consuming', async () => {
+      await withBus(async (bus) => {
+        const topic = unique();
+        const dlqTopic = `${topic}.dlq`;
+        const handled: string[] = [];
+        const dead: BusRecord[] = [];
+        const dlqSub = await bus.subscribe<BusRecord>({ topic: dlqTopic, groupId: 'g-reject-reader', decode: (r) => r, handle: async (b) => void dead.push(...b.items.map((i) => i.value)) });
+        const sub = await bus.subscribe<string>({
+          topic,
+          groupId: 'g-reject',
+          deadLetterTopic: dlqTopic,
+          decode: text,
+          handle: async (batch) => {
+            if (batch.items.some((i) => i.value === 'reject-me')) throw new NonRetriableError('violates a business rule');
+            handled.push(...batch.items.map((i) => i.value));
+          },
+        });
+        await bus.publish(topic, [{ key: 'k', value: 'reject-me' }]);
+        await waitFor('the rejected record in the dead-letter topic', () => dead.length >= 1);
+        const after = Array.from({ length: 10 }, (_, i) => `after-${i}`);
+        await bus.publish(topic, after.map((v) => ({ key: 'k', value: v })));
+        await waitFor('records after the rejected one', () => handled.length >= after.length);
+        expect(handled).toEqual(after);
+        expect(dead.map(text)).toEqual(['reject-me']);
+        expect(dead[0]!.headers['x-dlq-reason']).toBe('violates a business rule');
+        await Promise.all([dlqSub.stop(), sub.stop()]);
+      });
+    });
+  });
+}

@@ -1,0 +1,4 @@
+import { MemoryBus } from '../src/index';
+import { busContract } from './contract';
+
+busContract('MemoryBus', () => new MemoryBus());

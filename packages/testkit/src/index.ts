@@ -1,0 +1,10 @@
+export { OpenApiChecker } from './openapi';
+export { integration } from './integration';
+export type { IntegrationNeed, IntegrationStatus } from './integration';
+export { startRedis, startRedisCluster, REDIS_IMAGE } from './redis';
+export type { RedisHandle, RedisClusterHandle, StartRedisOptions, StartRedisClusterOptions } from './redis';
+export { startKafka, KAFKA_IMAGE } from './kafka';
+export type { KafkaHandle, StartKafkaOptions } from './kafka';
+export { freePort } from './ports';
+export { redisCommand } from './resp';
+export { containerRuntimeHost } from './runtime';
