@@ -1,0 +1,284 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Bus } from '@pulsegate/bus';
+import { seriesKey, Topics, type CatalogEvent } from '@pulsegate/events';
+import { authenticate, badRequest, correlation, errorBody, correlationIdOf, errorHandler, HttpError, notFound, notFoundHandler, principalOf, type KeyRing } from '@pulsegate/http-kit';
+import type { Logger } from '@pulsegate/logging';
+import { runAssessment } from './assess/assessor';
+import type { LevelCutoffs } from './assess/levels';
+import { ConnectorBody, connectorName, semverString, VersionBody, type ConnectorEntry } from './catalog/types';
+import { FEATURE_NAMES, isFeatureName, type FeatureName, type FeatureValues } from './model/features';
+import { MAX_TRAINING_RECORDS, trainModel, TrainingError, type TrainingRecord } from './model/logistic';
+import type { ModelStore } from './model/store';
+import { computeSpecFeatures, SpecError } from './spec/features';
+import type { RiskStore } from './store/types';
+import { parseWith } from './validation';
+
+export interface AppDeps {
+  store: RiskStore;
+  models: ModelStore;
+  bus: Bus;
+  logger: Logger;
+  keys: KeyRing;
+  cutoffs: LevelCutoffs;
+  /** Gradient steps per training run (see trainModel). */
+  trainSteps: number;
+  isReady: () => boolean;
+  /** Clock, epoch ms. Default Date.now. */
+  now?: () => number;
+}
+
+/** Body size limits: most bodies are small; spec pairs and training sets are not. */
+const SMALL_BODY = '1mb';
+const SPEC_BODY = '12mb';
+const TRAIN_BODY = '64mb';
+
+const FeatureMap = z.record(z.string().max(64), z.number()).refine((o) => Object.keys(o).length <= 64, 'at most 64 features');
+
+const AssessmentBody = z.strictObject({
+  connector: connectorName,
+  version: semverString,
+  previousVersion: semverString.optional(),
+  features: FeatureMap.optional(),
+});
+
+const SpecPair = z.strictObject({
+  oldSpec: z.union([z.string(), z.record(z.string(), z.unknown())]),
+  newSpec: z.union([z.string(), z.record(z.string(), z.unknown())]),
+});
+
+const TrainBody = z.strictObject({
+  records: z.array(z.unknown()).max(MAX_TRAINING_RECORDS).optional(),
+  features: z.array(z.string()).min(1).max(FEATURE_NAMES.length).optional(),
+  testShare: z.number().gt(0).lt(1).optional(),
+  seed: z.number().int().optional(),
+  includeReleaseHistory: z.boolean().optional(),
+});
+
+const RollbackBody = z.strictObject({ modelVersion: z.string().min(1).max(128).optional() });
+
+function knownFeatures(values: Record<string, number> | undefined): FeatureValues {
+  const out: FeatureValues = {};
+  for (const [k, v] of Object.entries(values ?? {})) {
+    if (!isFeatureName(k)) throw badRequest(`features.${k}: unknown feature; known: ${FEATURE_NAMES.join(', ')}`);
+    out[k] = v;
+  }
+  return out;
+}
+
+function pathParam(req: Request, name: string, schema: z.ZodType<string>): string {
+  const r = schema.safeParse(req.params[name]);
+  if (!r.success) throw badRequest(`${name}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  return r.data;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void>;
+/** Express 5 forwards rejected promises itself; this keeps handler types simple. */
+const route = (h: Handler) => (req: Request, res: Response, next: NextFunction) => h(req, res).catch(next);
+
+/** The risk scorer's HTTP API (never listens; see main.ts). */
+export function createApp(deps: AppDeps): Express {
+  const now = deps.now ?? Date.now;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(correlation());
+  const json = (limit: string) => express.json({ limit, strict: true });
+  const { store, models, bus, keys } = deps;
+
+  const publishCatalog = async (tenant: string, entry: ConnectorEntry): Promise<void> => {
+    const event: CatalogEvent = {
+      schemaVersion: 1,
+      tenant,
+      connector: entry.connector,
+      versions: entry.versions.map((v) => ({ version: v.version, releasedAt: v.releasedAt, deprecatedAt: v.deprecatedAt, sunsetAt: v.sunsetAt })),
+      at: now(),
+    };
+    try {
+      await bus.publish(Topics.catalog, [{ key: seriesKey(tenant, entry.connector), value: JSON.stringify(event) }]);
+    } catch (err) {
+      deps.logger.warn({ err }, 'catalog event not published');
+      throw new HttpError(503, 'UNAVAILABLE', 'the change is stored but could not be published; repeat the request', { retryAfterSeconds: 5 });
+    }
+  };
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (req, res) => {
+    if (deps.isReady()) res.json({ status: 'ready' });
+    else res.status(503).json(errorBody('NOT_READY', 'risk scorer is starting or stopping', correlationIdOf(req)));
+  });
+
+  // Catalog
+  app.get(
+    '/v1/catalog/connectors',
+    authenticate(keys, 'catalog.read'),
+    route(async (req, res) => {
+      res.json({ connectors: await store.listConnectors(principalOf(req).tenant) });
+    }),
+  );
+  app.get(
+    '/v1/catalog/connectors/:connector',
+    authenticate(keys, 'catalog.read'),
+    route(async (req, res) => {
+      const connector = pathParam(req, 'connector', connectorName);
+      const entry = await store.getConnector(principalOf(req).tenant, connector);
+      if (entry === null) throw notFound(`connector ${connector} is not in the catalog`);
+      res.json(entry);
+    }),
+  );
+  app.put(
+    '/v1/catalog/connectors/:connector',
+    authenticate(keys, 'catalog.write'),
+    json(SMALL_BODY),
+    route(async (req, res) => {
+      const connector = pathParam(req, 'connector', connectorName);
+      const body = parseWith(ConnectorBody, req.body);
+      const seen = new Set<string>();
+      body.versions.forEach((v, i) => {
+        if (seen.has(v.version)) throw badRequest(`versions.${i}.version: duplicate version ${v.version}`);
+        seen.add(v.version);
+      });
+      const tenant = principalOf(req).tenant;
+      const existed = (await store.getConnector(tenant, connector)) !== null;
+      const entry: ConnectorEntry = { connector, ...body, scopes: [...new Set(body.scopes)].sort(), updatedAt: now() };
+      await store.putConnector(tenant, entry);
+      const saved = (await store.getConnector(tenant, connector))!;
+      await publishCatalog(tenant, saved);
+      res.status(existed ? 200 : 201).json(saved);
+    }),
+  );
+  app.put(
+    '/v1/catalog/connectors/:connector/versions/:version',
+    authenticate(keys, 'catalog.write'),
+    json(SMALL_BODY),
+    route(async (req, res) => {
+      const connector = pathParam(req, 'connector', connectorName);
+      const version = pathParam(req, 'version', semverString);
+      const body = parseWith(VersionBody, req.body ?? {});
+      const tenant = principalOf(req).tenant;
+      const saved = await store.putVersion(tenant, connector, { version, ...body }, now());
+      if (saved === null) throw notFound(`connector ${connector} is not in the catalog; PUT /v1/catalog/connectors/${connector} first`);
+      await publishCatalog(tenant, saved);
+      res.json(saved);
+    }),
+  );
+
+  // Features and assessments
+  app.post(
+    '/v1/risk/features',
+    authenticate(keys, 'risk.read'),
+    json(SPEC_BODY),
+    route(async (req, res) => {
+      const body = parseWith(SpecPair, req.body);
+      try {
+        res.json(computeSpecFeatures(body.oldSpec, body.newSpec));
+      } catch (err) {
+        if (err instanceof SpecError) throw badRequest(err.message);
+        throw err;
+      }
+    }),
+  );
+  app.post(
+    '/v1/risk/assessments',
+    authenticate(keys, 'risk.write'),
+    json(SMALL_BODY),
+    route(async (req, res) => {
+      const body = parseWith(AssessmentBody, req.body);
+      const principal = principalOf(req);
+      const entry = await store.getConnector(principal.tenant, body.connector);
+      if (entry === null) throw notFound(`connector ${body.connector} is not in the catalog; register it before asking for promotion`);
+      const features = knownFeatures(body.features);
+      const assessment = await runAssessment(
+        { store, models, bus, logger: deps.logger, cutoffs: deps.cutoffs, now },
+        { tenant: principal.tenant, keyName: principal.keyName },
+        entry,
+        { connector: body.connector, version: body.version, previousVersion: body.previousVersion, features },
+      ).catch((err: unknown) => {
+        deps.logger.error({ err }, 'assessment failed');
+        throw new HttpError(503, 'UNAVAILABLE', 'the assessment could not be stored or published; repeat the request', { retryAfterSeconds: 5 });
+      });
+      res.status(201).json(assessment);
+    }),
+  );
+  app.get(
+    '/v1/risk/assessments/:connector/:version',
+    authenticate(keys, 'risk.read'),
+    route(async (req, res) => {
+      const connector = pathParam(req, 'connector', connectorName);
+      const version = pathParam(req, 'version', semverString);
+      const a = await store.getAssessment(principalOf(req).tenant, connector, version);
+      if (a === null) throw notFound(`no assessment for ${connector} ${version}`);
+      res.json(a);
+    }),
+  );
+
+  // Model
+  app.post(
+    '/v1/risk/model\\:train',
+    authenticate(keys, 'risk.write'),
+    json(TRAIN_BODY),
+    route(async (req, res) => {
+      const body = parseWith(TrainBody, req.body);
+      const tenant = principalOf(req).tenant;
+      const fromRequest = body.records ?? [];
+      const useHistory = body.includeReleaseHistory ?? body.records === undefined;
+      const history: TrainingRecord[] = useHistory ? (await store.releases(tenant)).map((r) => ({ features: r.features, incident: r.incident })) : [];
+      const records = [...fromRequest, ...history];
+      if (records.length === 0) throw badRequest('records: no training records given and no release history received');
+      if (records.length > MAX_TRAINING_RECORDS) throw badRequest(`records: at most ${MAX_TRAINING_RECORDS} records (request plus release history)`);
+      let model;
+      try {
+        model = trainModel(records, { features: body.features as FeatureName[] | undefined, testShare: body.testShare, seed: body.seed, numSteps: deps.trainSteps, now });
+      } catch (err) {
+        if (err instanceof TrainingError) throw badRequest(err.message);
+        throw err;
+      }
+      await models.save(tenant, model);
+      deps.logger.info({ audit: { action: 'risk.model.train', who: { tenant, keyName: principalOf(req).keyName }, model: model.version, metrics: model.metrics } }, 'risk model trained');
+      res.status(201).json({ model, records: { fromRequest: fromRequest.length, fromReleaseHistory: history.length } });
+    }),
+  );
+  app.get(
+    '/v1/risk/models',
+    authenticate(keys, 'risk.read'),
+    route(async (req, res) => {
+      res.json({ models: await models.list(principalOf(req).tenant) });
+    }),
+  );
+  app.post(
+    '/v1/risk/models\\:rollback',
+    authenticate(keys, 'risk.write'),
+    json(SMALL_BODY),
+    route(async (req, res) => {
+      const body = parseWith(RollbackBody, req.body ?? {});
+      const tenant = principalOf(req).tenant;
+      const list = await models.list(tenant);
+      let target = body.modelVersion;
+      if (target === undefined) {
+        // Default: the newest model older than the active one.
+        const activeIdx = list.findIndex((m) => m.active);
+        target = activeIdx === -1 ? undefined : list[activeIdx + 1]?.version;
+        if (target === undefined) throw new HttpError(409, 'CONFLICT', 'no older model to roll back to');
+      }
+      if (!(await models.activate(tenant, target))) throw notFound(`no model ${target}`);
+      deps.logger.info({ audit: { action: 'risk.model.rollback', who: { tenant, keyName: principalOf(req).keyName }, model: target } }, 'risk model activated');
+      res.json({ active: target });
+    }),
+  );
+  app.get(
+    '/v1/risk/models/:modelVersion',
+    authenticate(keys, 'risk.read'),
+    route(async (req, res) => {
+      const v = pathParam(req, 'modelVersion', z.string().max(128));
+      const m = await models.get(principalOf(req).tenant, v);
+      if (m === null) throw notFound(`no model ${v}`);
+      res.json(m);
+    }),
+  );
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(deps.logger));
+  return app;
+}

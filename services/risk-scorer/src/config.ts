@@ -1,0 +1,99 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { isNonLoopback, parseApiKeys, type ApiKeyEntry } from '@pulsegate/http-kit';
+
+/** The risk scorer's settings, read once from the environment (see README for the table). */
+export interface RiskScorerConfig {
+  host: string;
+  port: number;
+  logLevel: string | undefined;
+  /** Kafka bootstrap brokers; empty = embedded in-memory bus. */
+  kafkaBrokers: string[];
+  /** Redis URL for state and models; undefined = memory state and file models. */
+  redisUrl: string | undefined;
+  /** Redis Cluster seed nodes; when set they win over redisUrl. */
+  redisClusterNodes: Array<{ host: string; port: number }>;
+  apiKeys: ApiKeyEntry[];
+  allowAnonymous: boolean;
+  /** Probability cut-offs (ratio 0–1): medium from 0.3, high from 0.7 by default. */
+  cutoffs: { medium: number; high: number };
+  /** Where the embedded mode keeps models. Default <os tmpdir>/pulsegate/risk-models. */
+  modelDir: string;
+  /** Gradient steps per training run. Default 100. */
+  trainSteps: number;
+}
+
+const probability = (name: string, dflt: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return dflt;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0 || n >= 1) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a number between 0 and 1 (exclusive), got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const Env = z
+  .object({
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z
+      .string()
+      .default('8083')
+      .refine((v) => /^\d+$/.test(v) && Number(v) <= 65535, 'PORT must be an integer 0-65535'),
+    LOG_LEVEL: z.string().optional(),
+    KAFKA_BROKERS: z.string().optional(),
+    REDIS_URL: z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || v === '' || /^rediss?:\/\//.test(v), 'REDIS_URL must start with redis:// or rediss://'),
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || v === '' || v.split(',').every((n) => /^[^:\s]+:\d{1,5}$/.test(n.trim())), 'REDIS_CLUSTER_NODES must be a comma list of host:port'),
+    PULSEGATE_API_KEYS: z.string().optional(),
+    PULSEGATE_ALLOW_ANONYMOUS: z.enum(['true', 'false', '']).optional(),
+    RISK_MEDIUM_CUTOFF: probability('RISK_MEDIUM_CUTOFF', 0.3),
+    RISK_HIGH_CUTOFF: probability('RISK_HIGH_CUTOFF', 0.7),
+    RISK_MODEL_DIR: z.string().optional(),
+    RISK_TRAIN_STEPS: z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || v === '' || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 100_000), 'RISK_TRAIN_STEPS must be an integer 1-100000'),
+  })
+  .superRefine((e, ctx) => {
+    if (e.RISK_MEDIUM_CUTOFF >= e.RISK_HIGH_CUTOFF) ctx.addIssue({ code: 'custom', path: ['RISK_MEDIUM_CUTOFF'], message: 'RISK_MEDIUM_CUTOFF must be below RISK_HIGH_CUTOFF' });
+  });
+
+/** Parses the environment; throws one Error listing every problem, each naming its variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): RiskScorerConfig {
+  const r = Env.safeParse(env);
+  if (!r.success) throw new Error('risk-scorer configuration: ' + r.error.issues.map((i) => (i.message.includes(String(i.path[0] ?? '')) ? i.message : `${String(i.path[0])}: ${i.message}`)).join('; '));
+  const e = r.data;
+  const apiKeys = parseApiKeys(e.PULSEGATE_API_KEYS);
+  const allowAnonymous = e.PULSEGATE_ALLOW_ANONYMOUS === 'true';
+  if (apiKeys.length === 0 && isNonLoopback(e.HOST) && !allowAnonymous) {
+    throw new Error(`risk-scorer configuration: HOST=${e.HOST} is not loopback and PULSEGATE_API_KEYS is empty; set keys or PULSEGATE_ALLOW_ANONYMOUS=true`);
+  }
+  const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return {
+    host: e.HOST,
+    port: Number(e.PORT),
+    logLevel: e.LOG_LEVEL,
+    kafkaBrokers: list(e.KAFKA_BROKERS),
+    redisUrl: e.REDIS_URL === '' ? undefined : e.REDIS_URL,
+    redisClusterNodes: list(e.REDIS_CLUSTER_NODES).map((n) => {
+      const i = n.lastIndexOf(':');
+      return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
+    }),
+    apiKeys,
+    allowAnonymous,
+    cutoffs: { medium: e.RISK_MEDIUM_CUTOFF, high: e.RISK_HIGH_CUTOFF },
+    modelDir: e.RISK_MODEL_DIR !== undefined && e.RISK_MODEL_DIR !== '' ? e.RISK_MODEL_DIR : join(tmpdir(), 'pulsegate', 'risk-models'),
+    trainSteps: e.RISK_TRAIN_STEPS !== undefined && e.RISK_TRAIN_STEPS !== '' ? Number(e.RISK_TRAIN_STEPS) : 100,
+  };
+}

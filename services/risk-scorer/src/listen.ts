@@ -1,0 +1,31 @@
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+
+/** A listening HTTP server; `close()` stops accepting and waits for open requests. Idempotent. */
+export interface Listening {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts an HTTP server for `app` on host:port (port 0 = any free port). */
+export function listenOn(app: Express, host: string, port: number): Promise<Listening> {
+  return new Promise((resolve, reject) => {
+    const server: Server = app.listen(port, host);
+    server.once('error', reject);
+    server.once('listening', () => {
+      const address = server.address();
+      const actual = typeof address === 'object' && address !== null ? address.port : port;
+      let closing: Promise<void> | undefined;
+      resolve({
+        url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}`,
+        port: actual,
+        close: () =>
+          (closing ??= new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeIdleConnections();
+          })),
+      });
+    });
+  });
+}
