@@ -1,0 +1,11 @@
+export { OtlpDecodeError } from './errors';
+export { Attr, ATTRIBUTE_KEYS, slotOf } from './attributes';
+export type { AttrValue, AttrValues } from './attributes';
+export { SpanKind, StatusCode } from './raw-span';
+export type { RawSpan, DecodedTraces } from './raw-span';
+export { decodeProtobufTraces } from './protobuf';
+export { decodeJsonTraces } from './json';
+export { sampleWeight, adjustedCountFromTraceState } from './sampling';
+export { spanToInvocation, extractInvocations, rejectionMessage, OWN_SERVICE_NAMESPACE, UNKNOWN_VERSION } from './invocations';
+export type { InvocationExtraction } from './invocations';
+export { encodeTraceResponseProtobuf, encodeTraceResponseJson } from './response';

@@ -1,0 +1,11 @@
+export { loadConfig, assertExposureAllowed } from './config';
+export type { IngestConfig } from './config';
+export { createApp } from './app';
+export type { IngestAppDeps } from './app';
+export { createIngestService } from './service';
+export type { IngestService, IngestServiceDeps } from './service';
+export { createCounters } from './counters';
+export type { IngestCounters } from './counters';
+export { CardinalityGuard, OVERFLOW } from './cardinality';
+export type { CardinalityLimits } from './cardinality';
+export { batchRecords } from './publish';
