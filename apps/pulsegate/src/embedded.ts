@@ -1,0 +1,90 @@
+import type { Express } from 'express';
+import { createBus, type Bus } from '@pulsegate/bus';
+import { createLogger, type Logger } from '@pulsegate/logging';
+import { createIngestService, loadConfig as loadIngestConfig } from '@pulsegate/ingest';
+import { createAggregatorService, loadConfig as loadAggregatorConfig } from '@pulsegate/aggregator';
+import { createAnomalyDetectorService, loadConfig as loadDetectorConfig } from '@pulsegate/anomaly-detector';
+import { createRiskScorerService, loadConfig as loadRiskConfig } from '@pulsegate/risk-scorer';
+import { listen, type Listening } from './listen';
+
+/** What the launcher needs of a service; every service factory returns at least this. */
+interface Runnable {
+  app: Express;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  isReady(): boolean;
+}
+
+export interface EmbeddedService {
+  name: string;
+  url: string;
+  service: Runnable;
+}
+
+export interface Embedded {
+  bus: Bus;
+  services: EmbeddedService[];
+  /** Ordered, idempotent: stop accepting spans, drain consumers, close the bus. */
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Environment to read settings from. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Listen on port 0 (any free port) instead of the configured ports; for tests. */
+  ephemeralPorts?: boolean;
+  logger?: Logger;
+}
+
+/**
+ * Runs every service in this process, sharing one bus: the in-memory bus unless KAFKA_BROKERS is
+ * set, and the in-memory stores unless REDIS_URL / REDIS_CLUSTER_NODES are set. Same code path as
+ * the distributed mode: each service is built by the factory its own main.ts uses.
+ */
+export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embedded> {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? createLogger({ name: 'pulsegate' });
+  const bus = createBus({ KAFKA_BROKERS: env.KAFKA_BROKERS, clientId: 'pulsegate-embedded' }, { logger });
+  // Each service reads its own PORT; the shared env must not pin them all to one port.
+  const envFor = (port: number): NodeJS.ProcessEnv => ({ ...env, PORT: String(options.ephemeralPorts === true ? 0 : port) });
+  const portOf = (name: string, fallback: number): number => Number(env[`PULSEGATE_${name.toUpperCase().replace(/-/g, '_')}_PORT`] ?? fallback);
+
+  const started: Array<EmbeddedService & { listening: Listening }> = [];
+  const stopAll = async (): Promise<void> => {
+    // Reverse start order: ingest (started last) stops accepting first, then consumers drain.
+    for (const s of [...started].reverse()) {
+      await s.listening.close();
+      await s.service.stop();
+    }
+    await bus.close();
+  };
+
+  try {
+    const risk = loadRiskConfig(envFor(portOf('risk-scorer', 8083)));
+    const aggregator = loadAggregatorConfig(envFor(portOf('aggregator', 8081)));
+    const detector = loadDetectorConfig(envFor(portOf('anomaly-detector', 8082)));
+    const ingest = loadIngestConfig(envFor(portOf('ingest', 4318)));
+    const plan: Array<{ name: string; host: string; port: number; make: () => Promise<Runnable> }> = [
+      { name: 'risk-scorer', host: risk.host, port: risk.port, make: () => createRiskScorerService({ bus, logger: logger.child({ service: 'risk-scorer' }), config: risk }) },
+      { name: 'aggregator', host: aggregator.host, port: aggregator.port, make: () => createAggregatorService({ bus, logger: logger.child({ service: 'aggregator' }), config: aggregator }) },
+      { name: 'anomaly-detector', host: detector.host, port: detector.port, make: () => createAnomalyDetectorService({ bus, logger: logger.child({ service: 'anomaly-detector' }), config: detector }) },
+      { name: 'ingest', host: ingest.host, port: ingest.port, make: () => createIngestService({ bus, logger: logger.child({ service: 'ingest' }), config: ingest }) },
+    ];
+    for (const step of plan) {
+      const service = await step.make();
+      await service.start();
+      const listening = await listen(service.app, step.host, step.port);
+      started.push({ name: step.name, url: listening.url, service, listening });
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    bus,
+    services: started.map(({ name, url, service }) => ({ name, url, service })),
+    stop: () => (stopping ??= stopAll()),
+  };
+}
