@@ -1,0 +1,27 @@
+export {
+  SKETCH_RELATIVE_ACCURACY,
+  SKETCH_MIN_VALUE_MS,
+  ZERO_BUCKET,
+  LatencySketch,
+  bucketKeyOf,
+  bucketValue,
+  addToBuckets,
+  mergeBuckets,
+  quantileOfBuckets,
+} from './sketch';
+export type { SketchBuckets } from './sketch';
+export { emptyBucket, mergeBucket, cloneBucket, MAX_ERROR_CODES_PER_BUCKET, OVERFLOW_CODE } from './bucket';
+export type { BucketData } from './bucket';
+export { KEY_PREFIX, MINUTE_MS, HOUR_MS, RESOLUTION_MS, redisKey, connectorTag, seriesField, parseSeriesField, keySlot } from './keys';
+export type { Resolution, SeriesId, KeyParts } from './keys';
+export { DEFAULT_WINDOW_CONFIG } from './config';
+export type { WindowConfig } from './config';
+export { aggregateBatch, applyBatch } from './aggregate';
+export type { BatchRecord, ApplyInput, ApplyResult, BucketDelta, ConnectorGroup, GroupOutcome, PreparedGroup, GroupWriter } from './aggregate';
+export type { WindowStore, SeriesInfo, ConnectorInfo, DroppedCounts } from './store';
+export { MemoryWindowStore } from './memory-store';
+export type { MemoryWindowStoreOptions } from './memory-store';
+export { RedisWindowStore } from './redis-store';
+export type { RedisWindowStoreOptions, RedisTarget } from './redis-store';
+export { planRange, readRanges, mergeAll, metricsOf, matches } from './reader';
+export type { RangePiece, RangePlan, SeriesFilter } from './reader';

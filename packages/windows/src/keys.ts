@@ -1,0 +1,93 @@
+import type { ActionKind } from '@pulsegate/events';
+
+/** Prefix of every window-store key; the digit is the layout generation. */
+export const KEY_PREFIX = 'pg:w1';
+
+/** Bucket resolutions: minute and hour. */
+export type Resolution = 'm' | 'h';
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+export const RESOLUTION_MS: Readonly<Record<Resolution, number>> = { m: MINUTE_MS, h: HOUR_MS };
+
+/** One series: a connector's action at one version and kind. */
+export interface SeriesId {
+  action: string;
+  version: string;
+  kind: ActionKind;
+}
+
+/** What a key names. Every key of one tenant/connector shares the hash tag `{tenant|connector}`. */
+export type KeyParts =
+  | { type: 'bucket'; tenant: string; connector: string; resolution: Resolution; start: number; series: SeriesId }
+  | { type: 'series' | 'offsets' | 'dropped' | 'catalog'; tenant: string; connector: string }
+  | { type: 'tenants' }
+  | { type: 'connectors'; tenant: string };
+
+// encodeURIComponent escapes '{', '}', '|', ':' and '%', so no label can fake a separator or a
+// hash tag and the key → labels mapping is one-to-one.
+const esc = encodeURIComponent;
+
+/** Hash tag of a tenant/connector: its keys live in one Redis Cluster slot. */
+export function connectorTag(tenant: string, connector: string): string {
+  return `{${esc(tenant)}|${esc(connector)}}`;
+}
+
+/** Field naming a series inside the per-connector series hash. */
+export function seriesField(s: SeriesId): string {
+  return `${esc(s.action)}|${esc(s.version)}|${s.kind}`;
+}
+
+export function parseSeriesField(field: string): SeriesId {
+  const [a, v, k] = field.split('|');
+  return { action: decodeURIComponent(a ?? ''), version: decodeURIComponent(v ?? ''), kind: k === 'write' ? 'write' : 'read' };
+}
+
+/**
+ * The one function that builds Redis keys, always in the order
+ * prefix : {tenant|connector} : type [: resolution : bucketStart : action|version|kind].
+ * Index keys (tenants, connectors of a tenant) share the tag `{idx}`.
+ */
+export function redisKey(k: KeyParts): string {
+  switch (k.type) {
+    case 'bucket':
+      return `${KEY_PREFIX}:${connectorTag(k.tenant, k.connector)}:b:${k.resolution}:${k.start}:${seriesField(k.series)}`;
+    case 'series':
+      return `${KEY_PREFIX}:${connectorTag(k.tenant, k.connector)}:series`;
+    case 'offsets':
+      return `${KEY_PREFIX}:${connectorTag(k.tenant, k.connector)}:offsets`;
+    case 'dropped':
+      return `${KEY_PREFIX}:${connectorTag(k.tenant, k.connector)}:dropped`;
+    case 'catalog':
+      return `${KEY_PREFIX}:${connectorTag(k.tenant, k.connector)}:catalog`;
+    case 'tenants':
+      return `${KEY_PREFIX}:{idx}:tenants`;
+    case 'connectors':
+      return `${KEY_PREFIX}:{idx}:connectors:${esc(k.tenant)}`;
+  }
+}
+
+const CRC16_TABLE = (() => {
+  const t = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i << 8;
+    for (let j = 0; j < 8; j++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff;
+    t[i] = c;
+  }
+  return t;
+})();
+
+/**
+ * Redis Cluster slot of a key (CRC16/XMODEM of the hash tag, or of the key when it has none,
+ * mod 16384), as in https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/.
+ */
+export function keySlot(key: string): number {
+  let bytes = Buffer.from(key, 'utf8');
+  const open = bytes.indexOf(0x7b);
+  if (open !== -1) {
+    const close = bytes.indexOf(0x7d, open + 1);
+    if (close > open + 1) bytes = bytes.subarray(open + 1, close);
+  }
+  let crc = 0;
+  for (const b of bytes) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ b) & 0xff]!;
+  return crc & 16383;
+}

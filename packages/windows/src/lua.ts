@@ -1,0 +1,102 @@
+import { MAX_ERROR_CODES_PER_BUCKET } from './bucket';
+
+/**
+ * Applies tenant/connector groups atomically, each idempotent on its own offset.
+ * KEYS: every key the groups touch (one Redis Cluster slot per call).
+ * ARGV[1]: JSON {f: offset field, g: [{o, sk, dk: key indexes, fo, lo: offsets,
+ *          d: [[key index, expireAt, bucket]], s: [[series field, lastSeen]], x: [late, future]}]}
+ * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), else the stored offset
+ * (inside the batch: the client re-sends only the records after it).
+ * The merge rule is the one of mergeBucket() in bucket.ts.
+ */
+export const APPLY_LUA = `
+local MAXC = ${MAX_ERROR_CODES_PER_BUCKET}
+local p = cjson.decode(ARGV[1])
+local field = p.f
+local function int(x) return string.format('%.0f', x) end
+local function merge(into, from)
+  into.c = into.c + from.c
+  into.s = into.s + from.s
+  into.t = into.t + from.t
+  local n = 0
+  for code in pairs(into.e) do
+    if code ~= 'UNMAPPED' and code ~= '__overflow__' then n = n + 1 end
+  end
+  for code, w in pairs(from.e) do
+    if into.e[code] ~= nil then
+      into.e[code] = into.e[code] + w
+    elseif code == 'UNMAPPED' or code == '__overflow__' then
+      into.e[code] = w
+    elseif n < MAXC then
+      into.e[code] = w
+      n = n + 1
+    else
+      into.e['__overflow__'] = (into.e['__overflow__'] or 0) + w
+    end
+  end
+  for k, w in pairs(from.l) do into.l[k] = (into.l[k] or 0) + w end
+end
+local out = {}
+for gi, g in ipairs(p.g) do
+  local okey = KEYS[g.o]
+  local stored = tonumber(redis.call('HGET', okey, field) or '-1')
+  if stored >= g.lo then
+    out[gi] = -2
+  elseif stored >= g.fo then
+    out[gi] = stored
+  else
+    for _, d in ipairs(g.d) do
+      local k = KEYS[d[1]]
+      local cur = redis.call('GET', k)
+      local v = d[3]
+      if cur then
+        v = cjson.decode(cur)
+        merge(v, d[3])
+      end
+      redis.call('SET', k, cjson.encode(v), 'PXAT', int(d[2]))
+    end
+    local sk = KEYS[g.sk]
+    for _, s in ipairs(g.s) do
+      local cur = redis.call('HGET', sk, s[1])
+      if (not cur) or tonumber(cur) < s[2] then redis.call('HSET', sk, s[1], int(s[2])) end
+    end
+    if g.x[1] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'late', g.x[1]) end
+    if g.x[2] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'future', g.x[2]) end
+    redis.call('HSET', okey, field, int(g.lo))
+    out[gi] = -1
+  end
+end
+return out
+`;
+
+/**
+ * Raises last-seen times in the connector index (a max, so replays are harmless).
+ * KEYS[1]: tenants hash; KEYS[2..]: connectors hash per tenant. ARGV[1]: JSON [[tenant, [[connector, t]]]]
+ * in the order of KEYS[2..].
+ */
+export const INDEX_LUA = `
+local p = cjson.decode(ARGV[1])
+for i, t in ipairs(p) do
+  local ck = KEYS[i + 1]
+  local tmax = 0
+  for _, c in ipairs(t[2]) do
+    local cur = redis.call('HGET', ck, c[1])
+    if (not cur) or tonumber(cur) < c[2] then redis.call('HSET', ck, c[1], string.format('%.0f', c[2])) end
+    if c[2] > tmax then tmax = c[2] end
+  end
+  local cur = redis.call('HGET', KEYS[1], t[1])
+  if (not cur) or tonumber(cur) < tmax then redis.call('HSET', KEYS[1], t[1], string.format('%.0f', tmax)) end
+end
+return 1
+`;
+
+/** Stores a catalog entry unless the stored one is newer. KEYS[1]: catalog key; ARGV[1]: JSON; ARGV[2]: its "at". */
+export const CATALOG_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local old = cjson.decode(cur)
+  if tonumber(old.at) > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`;

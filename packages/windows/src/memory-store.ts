@@ -1,0 +1,140 @@
+import type { CatalogEvent } from '@pulsegate/events';
+import { applyBatch, type ApplyInput, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
+import { cloneBucket, mergeBucket, type BucketData } from './bucket';
+import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
+import { connectorTag, MINUTE_MS, parseSeriesField, redisKey, type Resolution, type SeriesId } from './keys';
+import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
+
+export interface MemoryWindowStoreOptions {
+  config?: Partial<WindowConfig>;
+  /** Epoch-ms clock; default Date.now. */
+  clock?: () => number;
+}
+
+interface ConnectorState {
+  tenant: string;
+  connector: string;
+  offsets: Map<string, number>;
+  series: Map<string, number>;
+  dropped: DroppedCounts;
+  catalog: CatalogEvent | null;
+}
+
+/** In-process window store for the embedded mode; same semantics as the Redis store. */
+export class MemoryWindowStore implements WindowStore, GroupWriter {
+  readonly kind = 'memory' as const;
+  private readonly cfg: WindowConfig;
+  private readonly clock: () => number;
+  private readonly buckets = new Map<string, { data: BucketData; expireAt: number }>();
+  private readonly connectors = new Map<string, ConnectorState>();
+  private readonly tenants = new Map<string, Map<string, number>>();
+  private lastSweep = 0;
+  private closed = false;
+
+  constructor(options: MemoryWindowStoreOptions = {}) {
+    this.cfg = { ...DEFAULT_WINDOW_CONFIG, ...options.config };
+    this.clock = options.clock ?? Date.now;
+  }
+
+  private state(tenant: string, connector: string): ConnectorState {
+    const tag = connectorTag(tenant, connector);
+    let s = this.connectors.get(tag);
+    if (s === undefined) {
+      s = { tenant, connector, offsets: new Map(), series: new Map(), dropped: { late: 0, future: 0 }, catalog: null };
+      this.connectors.set(tag, s);
+    }
+    return s;
+  }
+
+  async apply(input: ApplyInput): Promise<ApplyResult> {
+    if (this.closed) throw new Error('window store is closed');
+    const now = this.clock();
+    this.sweep(now);
+    const { result, groups } = await applyBatch(this, input, now, this.cfg);
+    for (const g of groups) {
+      if (g.maxEventTime === 0) continue;
+      let t = this.tenants.get(g.tenant);
+      if (t === undefined) this.tenants.set(g.tenant, (t = new Map()));
+      const minute = Math.floor(g.maxEventTime / MINUTE_MS) * MINUTE_MS;
+      if ((t.get(g.connector) ?? -Infinity) < minute) t.set(g.connector, minute);
+    }
+    return result;
+  }
+
+  async writeGroups(groups: PreparedGroup[]): Promise<{ outcomes: GroupOutcome[]; calls: number }> {
+    const outcomes = groups.map((p): GroupOutcome => {
+      const s = this.state(p.group.tenant, p.group.connector);
+      const stored = s.offsets.get(p.offsetField) ?? -1;
+      if (stored >= p.lastOffset) return { status: 'replayed' };
+      if (stored >= p.firstOffset) return { status: 'partial', storedOffset: stored };
+      for (const d of p.group.deltas.values()) {
+        const cur = this.buckets.get(d.key);
+        if (cur === undefined) this.buckets.set(d.key, { data: cloneBucket(d.data), expireAt: d.expireAt });
+        else {
+          mergeBucket(cur.data, d.data);
+          cur.expireAt = d.expireAt;
+        }
+      }
+      for (const [f, t] of p.group.lastSeen) if ((s.series.get(f) ?? -Infinity) < t) s.series.set(f, t);
+      s.dropped.late += p.group.droppedLate;
+      s.dropped.future += p.group.droppedFuture;
+      s.offsets.set(p.offsetField, p.lastOffset);
+      return { status: 'applied' };
+    });
+    return { outcomes, calls: 1 };
+  }
+
+  /** Expiry by TTL, like Redis: expired buckets are invisible at once and freed at most once a minute. */
+  private sweep(now: number): void {
+    if (now - this.lastSweep < MINUTE_MS) return;
+    this.lastSweep = now;
+    for (const [k, v] of this.buckets) if (v.expireAt <= now) this.buckets.delete(k);
+  }
+
+  async getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>> {
+    const now = this.clock();
+    return series.map((s) =>
+      starts.map((start) => {
+        const b = this.buckets.get(redisKey({ type: 'bucket', tenant, connector, resolution, start, series: s }));
+        return b === undefined || b.expireAt <= now ? null : cloneBucket(b.data);
+      }),
+    );
+  }
+
+  async listSeries(tenant: string, connector: string): Promise<SeriesInfo[]> {
+    const s = this.connectors.get(connectorTag(tenant, connector));
+    if (s === undefined) return [];
+    return [...s.series].map(([f, lastSeen]) => ({ ...parseSeriesField(f), lastSeen }));
+  }
+
+  async listConnectors(tenant: string): Promise<ConnectorInfo[]> {
+    return [...(this.tenants.get(tenant) ?? new Map<string, number>())].map(([connector, lastSeen]) => ({ connector, lastSeen }));
+  }
+
+  async listTenants(): Promise<string[]> {
+    return [...this.tenants.keys()];
+  }
+
+  async dropped(tenant: string, connector: string): Promise<DroppedCounts> {
+    const s = this.connectors.get(connectorTag(tenant, connector));
+    return s === undefined ? { late: 0, future: 0 } : { ...s.dropped };
+  }
+
+  async putCatalog(event: CatalogEvent): Promise<void> {
+    const s = this.state(event.tenant, event.connector);
+    if (s.catalog === null || s.catalog.at <= event.at) s.catalog = structuredClone(event);
+  }
+
+  async getCatalog(tenant: string, connector: string): Promise<CatalogEvent | null> {
+    const s = this.connectors.get(connectorTag(tenant, connector));
+    return s?.catalog === null || s === undefined ? null : structuredClone(s.catalog);
+  }
+
+  async ping(): Promise<boolean> {
+    return !this.closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

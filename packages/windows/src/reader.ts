@@ -1,0 +1,124 @@
+import { UNMAPPED, type WindowMetrics } from '@pulsegate/events';
+import { emptyBucket, mergeBucket, type BucketData } from './bucket';
+import type { WindowConfig } from './config';
+import { HOUR_MS, MINUTE_MS, type Resolution, type SeriesId } from './keys';
+import { quantileOfBuckets } from './sketch';
+import type { WindowStore } from './store';
+
+/** One bucket a range read needs. */
+export interface RangePiece {
+  resolution: Resolution;
+  start: number;
+}
+
+/** The buckets covering [from, to), with the bounds actually covered. */
+export interface RangePlan {
+  from: number;
+  to: number;
+  pieces: RangePiece[];
+}
+
+/**
+ * Plans a read of [from, to): whole hours from hour buckets, the rest from minute buckets. Bounds
+ * are rounded out to minutes; a bound older than the minute retention is rounded out to the hour,
+ * because only hour buckets exist there. The plan's from/to are what the answer really covers.
+ */
+export function planRange(from: number, to: number, now: number, cfg: WindowConfig): RangePlan {
+  let f = Math.floor(from / MINUTE_MS) * MINUTE_MS;
+  let t = Math.ceil(to / MINUTE_MS) * MINUTE_MS;
+  // Oldest minute bucket certain to exist: its start + 1 min + retention is still in the future.
+  const minuteFloor = Math.ceil((now - cfg.minuteRetentionMs) / MINUTE_MS) * MINUTE_MS;
+  if (f < minuteFloor) f = Math.floor(f / HOUR_MS) * HOUR_MS;
+  if (t < minuteFloor) t = Math.ceil(t / HOUR_MS) * HOUR_MS;
+  const pieces: RangePiece[] = [];
+  let x = f;
+  while (x < t) {
+    // Before the minute floor only whole hours exist (x is then hour-aligned): the range grows to
+    // the end of that hour rather than silently missing its expired minutes.
+    if (x < minuteFloor || (x % HOUR_MS === 0 && x + HOUR_MS <= t)) {
+      pieces.push({ resolution: 'h', start: x });
+      x += HOUR_MS;
+    } else {
+      pieces.push({ resolution: 'm', start: x });
+      x += MINUTE_MS;
+    }
+  }
+  t = Math.max(t, x);
+  return { from: f, to: t, pieces };
+}
+
+/** Which series of a connector a read covers; omitted fields match everything. */
+export interface SeriesFilter {
+  action?: string;
+  version?: string;
+  kind?: 'read' | 'write';
+}
+
+export function matches(s: SeriesId, f: SeriesFilter): boolean {
+  return (f.action === undefined || s.action === f.action) && (f.version === undefined || s.version === f.version) && (f.kind === undefined || s.kind === f.kind);
+}
+
+/**
+ * Reads the pieces of several ranges for some series and returns, per range and per series, the
+ * merged bucket. Each distinct bucket is fetched once (one MGET per resolution and chunk).
+ */
+export async function readRanges(store: WindowStore, tenant: string, connector: string, series: readonly SeriesId[], plans: readonly RangePlan[]): Promise<BucketData[][]> {
+  const starts: Record<Resolution, number[]> = { m: [], h: [] };
+  const seen = new Set<string>();
+  for (const p of plans) for (const piece of p.pieces) {
+    const id = `${piece.resolution}${piece.start}`;
+    if (!seen.has(id)) {
+      seen.add(id);
+      starts[piece.resolution].push(piece.start);
+    }
+  }
+  const fetched: Record<Resolution, Map<number, Array<BucketData | null>>> = { m: new Map(), h: new Map() };
+  for (const res of ['m', 'h'] as const) {
+    if (starts[res].length === 0 || series.length === 0) continue;
+    const grid = await store.getBuckets(tenant, connector, res, series, starts[res]);
+    starts[res].forEach((start, j) => fetched[res].set(start, grid.map((row) => row[j] ?? null)));
+  }
+  return plans.map((p) =>
+    series.map((_, si) => {
+      const acc = emptyBucket();
+      for (const piece of p.pieces) {
+        const b = fetched[piece.resolution].get(piece.start)?.[si];
+        if (b !== null && b !== undefined) mergeBucket(acc, b);
+      }
+      return acc;
+    }),
+  );
+}
+
+/** Merges buckets into one. */
+export function mergeAll(buckets: Iterable<BucketData>): BucketData {
+  const acc = emptyBucket();
+  for (const b of buckets) mergeBucket(acc, b);
+  return acc;
+}
+
+const ratio = (n: number, d: number): number | null => (d > 0 ? Math.min(1, Math.max(0, n / d)) : null);
+
+/**
+ * The metric set of a merged bucket (formulas in services/aggregator/README.md):
+ * successRate = successes / calls, throttleRate = throttled / calls,
+ * errorMappingCoverage = (error calls − UNMAPPED) / error calls, latency quantiles from the sketch.
+ */
+export function metricsOf(b: BucketData, window: string, from: number, to: number): WindowMetrics {
+  let errors = 0;
+  for (const code in b.e) errors += b.e[code]!;
+  const unmapped = b.e[UNMAPPED] ?? 0;
+  return {
+    window,
+    from,
+    to,
+    calls: b.c,
+    successes: b.s,
+    successRate: ratio(b.s, b.c),
+    throttled: b.t,
+    throttleRate: ratio(b.t, b.c),
+    latencyMs: { p50: quantileOfBuckets(b.l, 0.5), p95: quantileOfBuckets(b.l, 0.95), p99: quantileOfBuckets(b.l, 0.99) },
+    errorCodes: { ...b.e },
+    errorMappingCoverage: ratio(errors - unmapped, errors),
+  };
+}

@@ -1,0 +1,51 @@
+import type { CatalogEvent } from '@pulsegate/events';
+import type { ApplyInput, ApplyResult } from './aggregate';
+import type { BucketData } from './bucket';
+import type { Resolution, SeriesId } from './keys';
+
+/** A series with the event time of its latest call. */
+export interface SeriesInfo extends SeriesId {
+  /** Latest event time seen, epoch ms. */
+  lastSeen: number;
+}
+
+/** A connector of a tenant with the event time of its latest call (minute precision). */
+export interface ConnectorInfo {
+  connector: string;
+  lastSeen: number;
+}
+
+/** Events dropped for arriving too late or too far in the future (weighted counts). */
+export interface DroppedCounts {
+  late: number;
+  future: number;
+}
+
+/**
+ * Rolling-window storage of invocation metrics, in event time. Two implementations (memory for the
+ * embedded mode, Redis / Redis Cluster for the distributed one) pass one contract test suite.
+ */
+export interface WindowStore {
+  readonly kind: 'memory' | 'redis';
+  /**
+   * Applies one partition batch with exactly-once effects: a batch (or part of one) whose offsets
+   * were already applied for a tenant/connector is skipped, so at-least-once delivery never
+   * double counts. Throws a retriable error when the store is unreachable.
+   */
+  apply(input: ApplyInput): Promise<ApplyResult>;
+  /** Buckets of some series at some bucket starts: result[i][j] is series i at starts[j] (null when absent or expired). */
+  getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>>;
+  /** Every series of a connector ever seen (kept beyond bucket retention, for stale-series reports). */
+  listSeries(tenant: string, connector: string): Promise<SeriesInfo[]>;
+  /** Every connector of a tenant ever seen. */
+  listConnectors(tenant: string): Promise<ConnectorInfo[]>;
+  listTenants(): Promise<string[]>;
+  dropped(tenant: string, connector: string): Promise<DroppedCounts>;
+  /** Stores a catalog entry unless a newer one (by `at`) is already stored. */
+  putCatalog(event: CatalogEvent): Promise<void>;
+  getCatalog(tenant: string, connector: string): Promise<CatalogEvent | null>;
+  /** True when the store answers. */
+  ping(): Promise<boolean>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}

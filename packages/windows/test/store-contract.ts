@@ -1,0 +1,210 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InvocationEvent } from '@pulsegate/events';
+import type { BatchRecord } from '../src/aggregate';
+import { MAX_ERROR_CODES_PER_BUCKET, OVERFLOW_CODE } from '../src/bucket';
+import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from '../src/config';
+import { HOUR_MS, MINUTE_MS } from '../src/keys';
+import { matches, mergeAll, metricsOf, planRange, readRanges, type SeriesFilter } from '../src/reader';
+import { SKETCH_RELATIVE_ACCURACY } from '../src/sketch';
+import type { WindowStore } from '../src/store';
+import { invocation, traffic } from './builders';
+import { exactQuantile } from './random';
+
+/** Makes a fresh, empty store; `clock` is the store's clock. */
+export type StoreFactory = (opts: { config?: Partial<WindowConfig>; clock?: () => number; namespace: string }) => Promise<WindowStore>;
+
+/** Packs events into records of `perRecord` events with consecutive offsets from `firstOffset`. */
+export function records(events: readonly InvocationEvent[], perRecord: number, firstOffset = 0): BatchRecord[] {
+  const out: BatchRecord[] = [];
+  for (let i = 0; i < events.length; i += perRecord) out.push({ offset: String(firstOffset + out.length), events: events.slice(i, i + perRecord) });
+  return out;
+}
+
+function batch(source: string, partition: number, recs: BatchRecord[]) {
+  return { source, partition, firstOffset: recs[0]!.offset, lastOffset: recs[recs.length - 1]!.offset, records: recs };
+}
+
+/** Exact reference of the metrics the store must reproduce, straight from the events. */
+function reference(events: readonly InvocationEvent[], tenant: string, connector: string, f: SeriesFilter, from: number, to: number) {
+  const sel = events.filter((e) => e.tenant === tenant && e.connector === connector && e.eventTime >= from && e.eventTime < to && matches({ action: e.action, version: e.connectorVersion, kind: e.kind }, f));
+  const calls = sel.reduce((s, e) => s + e.sampleWeight, 0);
+  const successes = sel.filter((e) => e.outcome === 'success').reduce((s, e) => s + e.sampleWeight, 0);
+  const throttled = sel.filter((e) => e.outcome === 'throttled').reduce((s, e) => s + e.sampleWeight, 0);
+  const errorCodes: Record<string, number> = {};
+  for (const e of sel) if (e.outcome !== 'success') errorCodes[e.errorCode!] = (errorCodes[e.errorCode!] ?? 0) + e.sampleWeight;
+  const lat = sel.map((e) => ({ v: e.latencyMs, w: e.sampleWeight }));
+  return { calls, successes, throttled, errorCodes, p50: exactQuantile(lat, 0.5), p95: exactQuantile(lat, 0.95), p99: exactQuantile(lat, 0.99) };
+}
+
+function expectClose(got: number | null, want: number | null, what: string): void {
+  if (want === null) return void expect(got, what).toBeNull();
+  expect(got, what).not.toBeNull();
+  expect(Math.abs(got! - want) / want, `${what}: got ${got} want ${want}`).toBeLessThanOrEqual(SKETCH_RELATIVE_ACCURACY);
+}
+
+/** The window-store contract: every implementation must pass it. */
+export function windowStoreContract(name: string, factory: StoreFactory, opts: { skip?: boolean } = {}): void {
+  describe.skipIf(opts.skip ?? false)(`WindowStore contract: ${name}`, () => {
+    let n = 0;
+    const stores: WindowStore[] = [];
+    const make = async (o: { config?: Partial<WindowConfig>; clock?: () => number } = {}): Promise<WindowStore> => {
+      const s = await factory({ ...o, namespace: `${name}-${process.pid}-${n++}-${Date.now()}` });
+      stores.push(s);
+      return s;
+    };
+    afterAll(async () => {
+      await Promise.all(stores.map((s) => s.close()));
+    });
+
+    // Fixed "now" well inside a minute so that plans are deterministic.
+    const now = Math.floor(Date.now() / HOUR_MS) * HOUR_MS + 30 * MINUTE_MS + 30_000;
+    const events = traffic(6_000, 11, now - 3 * HOUR_MS, now, { tenants: ['t1', 't2'], weights: true });
+    let store: WindowStore;
+
+    beforeAll(async () => {
+      store = await make({ clock: () => now });
+      // Three partitions, records of up to 100 events, as the bus hands them over.
+      const byPartition = [0, 1, 2].map((p) => events.filter((_, i) => i % 3 === p));
+      for (const [p, evs] of byPartition.entries()) {
+        const recs = records(evs, 100);
+        for (let i = 0; i < recs.length; i += 7) await store.apply(batch('g|invocations', p, recs.slice(i, i + 7)));
+      }
+    });
+
+    const cases: Array<{ name: string; tenant: string; connector: string; filter: SeriesFilter; from: number; to: number }> = [
+      { name: 'last 5 minutes, whole connector', tenant: 't1', connector: 'crm', filter: {}, from: now - 5 * MINUTE_MS, to: now },
+      { name: 'last hour, reads', tenant: 't1', connector: 'crm', filter: { kind: 'read' }, from: now - HOUR_MS, to: now },
+      { name: 'last 3 hours, one action and version', tenant: 't2', connector: 'billing', filter: { action: 'createContact', version: '1.2.0' }, from: now - 3 * HOUR_MS, to: now },
+      { name: 'odd range across hour edges, writes', tenant: 't2', connector: 'crm', filter: { kind: 'write' }, from: now - 2 * HOUR_MS - 17 * MINUTE_MS, to: now - 13 * MINUTE_MS },
+    ];
+    for (const c of cases) {
+      it(`matches the exact reference: ${c.name}`, async () => {
+        const series = (await store.listSeries(c.tenant, c.connector)).filter((s) => matches(s, c.filter));
+        expect(series.length).toBeGreaterThan(0);
+        const plan = planRange(c.from, c.to, now, DEFAULT_WINDOW_CONFIG);
+        const [merged] = await readRanges(store, c.tenant, c.connector, series, [plan]);
+        const m = metricsOf(mergeAll(merged!), c.name, plan.from, plan.to);
+        const ref = reference(events, c.tenant, c.connector, c.filter, plan.from, plan.to);
+        expect(ref.calls).toBeGreaterThan(0);
+        expect(m.calls).toBe(ref.calls);
+        expect(m.successes).toBe(ref.successes);
+        expect(m.throttled).toBe(ref.throttled);
+        expect(m.errorCodes).toEqual(ref.errorCodes);
+        expect(m.successRate).toBe(ref.successes / ref.calls);
+        expectClose(m.latencyMs.p50, ref.p50, 'p50');
+        expectClose(m.latencyMs.p95, ref.p95, 'p95');
+        expectClose(m.latencyMs.p99, ref.p99, 'p99');
+      });
+    }
+
+    it('lists series with their last event time, connectors and tenants, isolated per tenant', async () => {
+      const t1crm = events.filter((e) => e.tenant === 't1' && e.connector === 'crm');
+      const series = await store.listSeries('t1', 'crm');
+      const want = new Map<string, number>();
+      for (const e of t1crm) {
+        const k = `${e.action}|${e.connectorVersion}|${e.kind}`;
+        want.set(k, Math.max(want.get(k) ?? 0, e.eventTime));
+      }
+      expect(new Map(series.map((s) => [`${s.action}|${s.version}|${s.kind}`, s.lastSeen]))).toEqual(want);
+      expect((await store.listTenants()).sort()).toEqual(['t1', 't2']);
+      const conns = await store.listConnectors('t1');
+      expect(conns.map((c) => c.connector).sort()).toEqual(['billing', 'crm']);
+      const last = Math.max(...t1crm.map((e) => e.eventTime));
+      expect(conns.find((c) => c.connector === 'crm')!.lastSeen).toBe(Math.floor(last / MINUTE_MS) * MINUTE_MS);
+      expect(await store.listSeries('t3', 'crm')).toEqual([]);
+      expect(await store.listConnectors('t3')).toEqual([]);
+    });
+
+    it('skips a replayed batch and applies only the new part of an overlapping one', async () => {
+      const s = await make({ clock: () => now });
+      const evs = traffic(1_000, 5, now - 10 * MINUTE_MS, now, { connectors: ['crm'] });
+      const recs = records(evs, 50);
+      const first = await s.apply(batch('g|inv', 0, recs.slice(0, 10)));
+      expect(first.appliedEvents).toBe(500);
+      const again = await s.apply(batch('g|inv', 0, recs.slice(0, 10)));
+      expect(again).toMatchObject({ appliedEvents: 0, replayedEvents: 500 });
+      const overlap = await s.apply(batch('g|inv', 0, recs.slice(4, 20)));
+      expect(overlap).toMatchObject({ appliedEvents: 500, replayedEvents: 300 });
+      // Another partition has its own offsets.
+      const other = await s.apply(batch('g|inv', 1, recs.slice(0, 1)));
+      expect(other.appliedEvents).toBe(50);
+      const series = await s.listSeries('acme', 'crm');
+      const plan = planRange(now - 20 * MINUTE_MS, now, now, DEFAULT_WINDOW_CONFIG);
+      const [merged] = await readRanges(s, 'acme', 'crm', series, [plan]);
+      const calls = merged!.reduce((a, b) => a + b.c, 0);
+      expect(calls).toBe(1_000 + 50);
+    });
+
+    it('counts late and future events as dropped instead of losing them silently', async () => {
+      const s = await make({ clock: () => now });
+      const evs = [
+        invocation({ eventTime: now - DEFAULT_WINDOW_CONFIG.hourRetentionMs - 2 * HOUR_MS, sampleWeight: 2 }),
+        invocation({ eventTime: now + DEFAULT_WINDOW_CONFIG.maxFutureSkewMs + 1_000 }),
+        invocation({ eventTime: now + DEFAULT_WINDOW_CONFIG.maxFutureSkewMs - 1_000 }),
+        // Older than the minute retention but inside the hour retention: kept in its hour bucket.
+        invocation({ eventTime: now - DEFAULT_WINDOW_CONFIG.minuteRetentionMs - 3 * HOUR_MS }),
+      ];
+      const r = await s.apply(batch('g|inv', 0, records(evs, 10)));
+      expect(r).toMatchObject({ appliedEvents: 4, droppedLate: 2, droppedFuture: 1 });
+      expect(await s.dropped('acme', 'crm')).toEqual({ late: 2, future: 1 });
+      const [series] = await s.listSeries('acme', 'crm');
+      const old = Math.floor((now - DEFAULT_WINDOW_CONFIG.minuteRetentionMs - 3 * HOUR_MS) / HOUR_MS) * HOUR_MS;
+      const [[hour, recent]] = (await s.getBuckets('acme', 'crm', 'h', [series!], [old, Math.floor(now / HOUR_MS) * HOUR_MS])) as [[unknown, unknown]];
+      expect(hour).toMatchObject({ c: 1, s: 1 });
+      expect(recent).toMatchObject({ c: 1 });
+      const minute = await s.getBuckets('acme', 'crm', 'm', [series!], [Math.floor(old / MINUTE_MS) * MINUTE_MS]);
+      expect(minute[0]![0]).toBeNull();
+    });
+
+    it('caps distinct error codes per bucket, folding the rest into __overflow__ and always keeping UNMAPPED', async () => {
+      const s = await make({ clock: () => now });
+      const t = now - 30_000;
+      const codes = Array.from({ length: MAX_ERROR_CODES_PER_BUCKET + 10 }, (_, i) => `CODE_${i}`);
+      // Two batches so the cap is exercised both inside a delta and when merging into the store.
+      const evs1 = codes.slice(0, 20).map((c) => invocation({ eventTime: t, httpStatus: 500, errorCode: c }));
+      const evs2 = [...codes.slice(20), 'UNMAPPED'].map((c) => invocation({ eventTime: t, httpStatus: 500, errorCode: c }));
+      await s.apply(batch('g|inv', 0, records(evs1, 100, 0)));
+      await s.apply(batch('g|inv', 0, records(evs2, 100, 1)));
+      const [series] = await s.listSeries('acme', 'crm');
+      const b = (await s.getBuckets('acme', 'crm', 'm', [series!], [Math.floor(t / MINUTE_MS) * MINUTE_MS]))[0]![0]!;
+      const e = b.e;
+      expect(Object.values(e).reduce((a: number, x: number) => a + x, 0)).toBe(codes.length + 1);
+      expect(e.UNMAPPED).toBe(1);
+      expect(e[OVERFLOW_CODE]).toBe(codes.length - MAX_ERROR_CODES_PER_BUCKET);
+      expect(Object.keys(e).length).toBe(MAX_ERROR_CODES_PER_BUCKET + 2);
+    });
+
+    it('keeps the newest catalog entry per connector', async () => {
+      const s = await make({ clock: () => now });
+      const entry = (at: number, v: string) => ({ schemaVersion: 1 as const, tenant: 'acme', connector: 'crm', at, versions: [{ version: v, releasedAt: at, deprecatedAt: null, sunsetAt: null }] });
+      expect(await s.getCatalog('acme', 'crm')).toBeNull();
+      await s.putCatalog(entry(2_000, '2.0.0'));
+      await s.putCatalog(entry(1_000, '1.0.0'));
+      expect((await s.getCatalog('acme', 'crm'))!.versions[0]!.version).toBe('2.0.0');
+      await s.putCatalog(entry(3_000, '3.0.0'));
+      expect((await s.getCatalog('acme', 'crm'))!.versions[0]!.version).toBe('3.0.0');
+      expect(await s.getCatalog('other', 'crm')).toBeNull();
+    });
+
+    it('expires buckets by TTL once their retention has passed', async () => {
+      // Real clock: Redis expires by its own clock. The minute bucket of the previous minute gets a
+      // retention that ends ~1.5 s from now.
+      const realNow = Date.now();
+      const prevMinute = Math.floor(realNow / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+      const retention = realNow - prevMinute - MINUTE_MS + 1_500;
+      const s = await make({ config: { minuteRetentionMs: retention } });
+      await s.apply(batch('g|inv', 0, records([invocation({ eventTime: prevMinute + 1 })], 1)));
+      const [series] = await s.listSeries('acme', 'crm');
+      const read = async () => (await s.getBuckets('acme', 'crm', 'm', [series!], [prevMinute]))[0]![0];
+      expect(await read()).toMatchObject({ c: 1 });
+      await new Promise((r) => setTimeout(r, prevMinute + MINUTE_MS + retention - Date.now() + 200));
+      expect(await read()).toBeNull();
+      // The hour bucket, with its longer retention, is still there.
+      expect((await s.getBuckets('acme', 'crm', 'h', [series!], [Math.floor(prevMinute / HOUR_MS) * HOUR_MS]))[0]![0]).toMatchObject({ c: 1 });
+    });
+
+    it('answers ping', async () => {
+      expect(await store.ping()).toBe(true);
+    });
+  });
+}

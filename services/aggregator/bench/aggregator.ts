@@ -1,0 +1,219 @@
+/**
+ * Aggregator benchmark (prints figures; not part of the test suite). Run from the repo root:
+ *   npx tsx services/aggregator/bench/aggregator.ts
+ * Starts its own redis-server and Kafka-protocol broker through @pulsegate/testkit (or uses
+ * REDIS_URL / KAFKA_BROKERS) and measures, in one run:
+ *  1. events/s into real Redis by one process (RedisWindowStore.apply, exactly-once scripts),
+ *     Redis commands per event at 1 000 active series (client calls, and all commands incl. Lua's);
+ *  2. the ceiling: redis-benchmark -P 64 against the same server;
+ *  3. kafkajs consume + decode alone, and the aggregator end to end (KafkaBus → Redis) on the same messages;
+ *  4. P95 latency of a 30-day metrics query over HTTP;
+ *  5. Redis bytes per series-minute (MEMORY USAGE).
+ */
+import { execFileSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
+import { Redis } from 'ioredis';
+import { createBus } from '@pulsegate/bus';
+import { decodeInvocationBatch, encodeInvocationBatch, errorCodeForStatus, outcomeFor, Topics, type InvocationEvent } from '@pulsegate/events';
+import { createLogger } from '@pulsegate/logging';
+import { startKafka, startRedis } from '@pulsegate/testkit';
+import { RedisWindowStore, type ApplyInput, type BatchRecord, type WindowStore } from '@pulsegate/windows';
+import { loadConfig } from '../src/config';
+import { createAggregatorService } from '../src/service';
+
+const SERIES_CONNECTORS = 50; // × 5 actions × 4 versions = 1 000 active series
+const ACTIONS = ['list', 'get', 'create', 'update', 'delete'];
+const VERSIONS = ['1.0.0', '1.1.0', '2.0.0', '2.1.0'];
+const STORE_EVENTS = Number(process.env.BENCH_STORE_EVENTS ?? 400_000);
+const KAFKA_EVENTS = 30_000; // ~10 MB of JSON: inside the mock broker's ~5 MiB per partition even when skewed
+const PER_MESSAGE = 500;
+
+// mulberry32: deterministic and well mixed
+let seed = 1;
+const rand = (): number => {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+
+function events(n: number, from: number, to: number, connectors = SERIES_CONNECTORS): InvocationEvent[] {
+  return Array.from({ length: n }, (_, i) => {
+    const a = Math.floor(rand() * ACTIONS.length);
+    const status = rand() < 0.95 ? 200 : rand() < 0.5 ? 429 : 500;
+    const outcome = outcomeFor(status, false);
+    return {
+      schemaVersion: 1,
+      tenant: 'bench',
+      connector: `conn-${Math.floor(rand() * connectors)}`,
+      connectorVersion: VERSIONS[Math.floor(rand() * VERSIONS.length)]!,
+      action: ACTIONS[a]!,
+      httpMethod: a < 2 ? 'GET' : 'POST',
+      kind: a < 2 ? 'read' : 'write',
+      httpStatus: status,
+      outcome,
+      errorCode: outcome === 'success' ? null : errorCodeForStatus(status),
+      latencyMs: Math.round(Math.exp(Math.log(150) + 0.7 * (rand() + rand() + rand() - 1.5) * 2) * 1000) / 1000,
+      eventTime: from + Math.floor(rand() * (to - from)),
+      correlationId: null,
+      traceId: (i + 1).toString(16).padStart(32, '0'),
+      spanId: (i + 1).toString(16).padStart(16, '0'),
+      sampleWeight: 1,
+    };
+  });
+}
+
+/** Packs per connector like ingest, then deals the messages to 4 partitions by connector. */
+function partitionBatches(evs: InvocationEvent[], perMessage: number, recordsPerBatch: number): Array<{ partition: number; records: BatchRecord[] }> {
+  const byConn = new Map<string, InvocationEvent[]>();
+  for (const e of evs) (byConn.get(e.connector) ?? byConn.set(e.connector, []).get(e.connector)!).push(e);
+  const parts: BatchRecord[][] = [[], [], [], []];
+  let c = 0;
+  for (const list of byConn.values()) {
+    const p = parts[c++ % 4]!;
+    for (let i = 0; i < list.length; i += perMessage) p.push({ offset: String(p.length), events: list.slice(i, i + perMessage) });
+  }
+  // Interleave connectors inside a partition the way a log would.
+  const out: Array<{ partition: number; records: BatchRecord[] }> = [];
+  parts.forEach((recs, partition) => {
+    recs.sort((a, b) => Number(a.offset) - Number(b.offset));
+    recs.forEach((r, i) => (r.offset = String(i)));
+    for (let i = 0; i < recs.length; i += recordsPerBatch) out.push({ partition, records: recs.slice(i, i + recordsPerBatch) });
+  });
+  return out;
+}
+
+async function commandTotal(client: Redis): Promise<number> {
+  const info = await client.info('commandstats');
+  let total = 0;
+  for (const m of info.matchAll(/calls=(\d+)/g)) total += Number(m[1]);
+  return total;
+}
+
+const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main(): Promise<void> {
+  const redis = await startRedis();
+  const kafka = await startKafka();
+  const admin = new Redis(redis.url);
+  const out = { push: (line: string): void => console.log(line) };
+  try {
+    // 1. Store throughput and commands per event.
+    const now = Date.now();
+    const evs = events(STORE_EVENTS, now - 60_000, now);
+    const batches = partitionBatches(evs, PER_MESSAGE, 6); // ~3 000 events per partition batch (≈1 MB, kafkajs' default)
+    const store = new RedisWindowStore({ target: { url: redis.url } });
+    await store.ping();
+    const before = await commandTotal(admin);
+    let calls = 0;
+    const t0 = process.hrtime.bigint();
+    for (const b of batches) {
+      const r = await store.apply({ source: 'bench|t', partition: b.partition, firstOffset: b.records[0]!.offset, lastOffset: b.records[b.records.length - 1]!.offset, records: b.records });
+      calls += r.storeCalls;
+    }
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const after = await commandTotal(admin);
+    const series = new Set(evs.map((e) => `${e.connector}|${e.action}|${e.connectorVersion}`)).size;
+    out.push(`store apply (1 process, ${fmt(series)} active series, ${fmt(batches.length)} partition batches): ${fmt(STORE_EVENTS / secs)} events/s`);
+    out.push(`Redis client commands per event: ${(calls / STORE_EVENTS).toFixed(5)}  (all commands incl. inside Lua, minus INFO: ${((after - before - 1) / STORE_EVENTS).toFixed(3)})`);
+
+    // 5. Bytes per series-minute.
+    const keys = (await admin.keys('pg:w1:*:b:m:*')).slice(0, 500);
+    let bytes = 0;
+    for (const k of keys) bytes += Number(await admin.memory('USAGE', k));
+    const perMinuteEvents = STORE_EVENTS / series; // all events fall in ≤ 2 minutes
+    out.push(`Redis bytes per series-minute: ${fmt(bytes / keys.length)} (MEMORY USAGE of ${keys.length} minute keys, ~${fmt(perMinuteEvents / 2)} events each)`);
+
+    // 2. Ceiling of the same server.
+    const port = new URL(redis.url).port;
+    const rb = execFileSync('redis-benchmark', ['-p', port, '-P', '64', '-q', '-n', '1000000', '-t', 'set,incr'], { encoding: 'utf8' });
+    for (const line of rb.split(/\r|\n/).filter((l) => /requests per second/.test(l))) out.push(`redis-benchmark -P 64: ${line.trim()}`);
+
+    // 3. kafkajs alone vs the aggregator, same messages.
+    const kevs = events(KAFKA_EVENTS, now - 60_000, now);
+    const msgs: Array<{ key: string; value: Buffer }> = [];
+    const byConn = new Map<string, InvocationEvent[]>();
+    for (const e of kevs) (byConn.get(e.connector) ?? byConn.set(e.connector, []).get(e.connector)!).push(e);
+    for (const [c, list] of byConn) for (let i = 0; i < list.length; i += PER_MESSAGE) msgs.push({ key: `bench\u001f${c}`, value: encodeInvocationBatch(list.slice(i, i + PER_MESSAGE)) });
+    const kjs = new Kafka({ clientId: 'bench', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+    const producer = kjs.producer();
+    await producer.connect();
+    const rawTopic = `bench.raw.${Date.now()}`;
+    for (const t of [rawTopic, Topics.invocations]) for (let i = 0; i < msgs.length; i += 20) await producer.send({ topic: t, messages: msgs.slice(i, i + 20) });
+    await producer.disconnect();
+    console.error(`produced ${msgs.length} messages twice`);
+    const consumer = kjs.consumer({ groupId: `bench-raw-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: rawTopic, fromBeginning: true });
+    let decoded = 0;
+    let started = 0n;
+    let rawEnd = 0n;
+    let rawMsgs = 0;
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (started === 0n) started = process.hrtime.bigint();
+        for (const m of batch.messages) decoded += decodeInvocationBatch(m.value!).length;
+        rawMsgs += batch.messages.length;
+        rawEnd = process.hrtime.bigint();
+      },
+    });
+    // Done when everything arrived, or nothing more arrives for 3 s (the broker may have trimmed).
+    for (let last = -1, idle = 0; decoded < KAFKA_EVENTS && idle < 30; idle = decoded === last ? idle + 1 : 0, last = decoded) await new Promise((r) => setTimeout(r, 100));
+    const rawSecs = Number(rawEnd - started) / 1e9;
+    await consumer.disconnect();
+    out.push(`kafkajs consume + decode alone: ${fmt(decoded / rawSecs)} events/s (${fmt(rawMsgs / rawSecs)} msgs/s of ≤ ${PER_MESSAGE} events; ${fmt(decoded)} events)`);
+
+    const logger = createLogger({ name: 'bench', level: 'silent' });
+    const bus = createBus({ KAFKA_BROKERS: kafka.brokers.join(','), clientId: 'bench-agg' });
+    // Time the applies themselves (from the first batch's start to the last one's end), not the group join.
+    const aggStore = new RedisWindowStore({ target: { url: redis.url } });
+    let firstStart = 0;
+    let lastEnd = 0;
+    const timed: WindowStore = Object.assign(Object.create(aggStore) as WindowStore, {
+      apply: async (input: ApplyInput) => {
+        if (firstStart === 0) firstStart = performance.now();
+        const r = await aggStore.apply(input);
+        lastEnd = performance.now();
+        return r;
+      },
+    });
+    const svc = await createAggregatorService({ bus, logger, store: timed, config: loadConfig({ KAFKA_BROKERS: kafka.brokers.join(','), AGGREGATOR_GROUP_ID: `bench-agg-${Date.now()}`, SNAPSHOT_INTERVAL_SECONDS: '3600' }) });
+    await svc.start();
+    for (let last = -1, idle = 0; svc.stats.appliedEvents < decoded && idle < 30; idle = svc.stats.appliedEvents === last ? idle + 1 : 0, last = svc.stats.appliedEvents) await new Promise((r) => setTimeout(r, 100));
+    const aggSecs = (lastEnd - firstStart) / 1000;
+    out.push(`aggregator end to end (KafkaBus → Redis, exactly-once): ${fmt(svc.stats.appliedEvents / aggSecs)} events/s over ${fmt(svc.stats.appliedEvents)} events  (${(svc.stats.storeCalls / svc.stats.appliedEvents).toFixed(5)} Redis client commands per event)`);
+
+    // 4. P95 of a 30-day query: 20 series with hour buckets over 30 days.
+    const qStore = new RedisWindowStore({ target: { url: redis.url } });
+    const old = events(200_000, now - 30 * 86_400_000, now, 1).map((e) => ({ ...e, tenant: 'default', connector: 'history' }));
+    for (let i = 0; i < old.length; i += 5_000) await qStore.apply({ source: 'bench|q', partition: 0, firstOffset: String(i), lastOffset: String(i), records: [{ offset: String(i), events: old.slice(i, i + 5_000) }] });
+    const server = svc.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port: httpPort } = server.address() as AddressInfo;
+    const lat: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const t = performance.now();
+      const res = await fetch(`http://127.0.0.1:${httpPort}/v1/connectors/history/metrics?window=30d`);
+      const body = (await res.json()) as { calls: number };
+      lat.push(performance.now() - t);
+      if (!(body.calls > 0)) throw new Error(`30-day query found nothing: ${JSON.stringify(body).slice(0, 200)}`);
+    }
+    lat.sort((a, b) => a - b);
+    const seriesCount = (await qStore.listSeries('default', 'history')).length;
+    out.push(`30-day metrics query (${seriesCount} series × ~721 hour buckets, HTTP): p50 ${lat[29]!.toFixed(1)} ms, p95 ${lat[56]!.toFixed(1)} ms`);
+    await new Promise((r) => server.close(r));
+    await svc.stop();
+    await bus.close();
+    await aggStore.close();
+    await qStore.close();
+    await store.close();
+  } finally {
+    await admin.quit();
+    await kafka.stop();
+    await redis.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,140 @@
+import express, { type Express, type Request } from 'express';
+import type { Logger } from '@pulsegate/logging';
+import { authenticate, badRequest, correlation, errorHandler, notFound, notFoundHandler, principalOf, type HttpError, type KeyRing } from '@pulsegate/http-kit';
+import type { SeriesFilter } from '@pulsegate/windows';
+import { MAX_POINTS, namedRange, STEPS, TIMESERIES_METRICS, WINDOWS, type MetricsQueries, type TimeRange, type TimeseriesMetric } from './query';
+
+/** What the HTTP app needs. */
+export interface AppDeps {
+  queries: MetricsQueries;
+  keys: KeyRing;
+  logger: Logger;
+  /** Ready = store answers and bus is ready. */
+  isReady(): Promise<boolean>;
+  /** Longest span a from/to query may cover, ms (the hour retention). */
+  maxRangeMs: number;
+  staleAfterDays: number;
+}
+
+const MAX_LABEL = 256;
+
+function one(req: Request, name: string): string | undefined {
+  const v = req.query[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw badRequest(`query parameter ${name} must be given once`);
+  return v;
+}
+
+function label(req: Request, name: string): string | undefined {
+  const v = one(req, name);
+  if (v === undefined || v === '') return undefined;
+  if (v.length > MAX_LABEL) throw badRequest(`${name} is longer than ${MAX_LABEL} characters`);
+  return v;
+}
+
+function filterOf(req: Request): SeriesFilter {
+  const kind = one(req, 'kind');
+  if (kind !== undefined && kind !== '' && kind !== 'read' && kind !== 'write') throw badRequest('kind must be read or write');
+  return { action: label(req, 'action'), version: label(req, 'version'), kind: kind === '' || kind === undefined ? undefined : kind };
+}
+
+function time(req: Request, name: string): number | undefined {
+  const v = one(req, name);
+  if (v === undefined) return undefined;
+  const t = /^\d{1,16}$/.test(v) ? Number(v) : /^\d{4}-\d{2}-\d{2}T/.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isFinite(t)) throw badRequest(`${name} must be epoch milliseconds or an ISO 8601 date-time, got "${v.slice(0, 64)}"`);
+  return t;
+}
+
+function rangeOf(req: Request, now: number, defaultWindow: string, maxRangeMs: number): TimeRange {
+  const window = one(req, 'window');
+  const from = time(req, 'from');
+  const to = time(req, 'to');
+  if (from !== undefined || to !== undefined) {
+    if (window !== undefined) throw badRequest('give either window or from/to, not both');
+    if (from === undefined || to === undefined) throw badRequest('from and to go together');
+    if (from >= to) throw badRequest('from must be before to');
+    if (to - from > maxRangeMs) throw badRequest(`from/to may span at most ${Math.round(maxRangeMs / 86_400_000)} days (the hour-bucket retention)`);
+    return { name: 'custom', from, to };
+  }
+  const name = window ?? defaultWindow;
+  if (WINDOWS[name] === undefined) throw badRequest(`window must be one of ${Object.keys(WINDOWS).join(', ')}`);
+  return namedRange(name, now);
+}
+
+function connectorParam(req: Request): string {
+  const c = req.params.connector;
+  if (typeof c !== 'string' || c === '' || c.length > MAX_LABEL) throw badRequest(`connector must be 1-${MAX_LABEL} characters`);
+  return c;
+}
+
+const unknownConnector = (c: string): HttpError => notFound(`no data for connector "${c.slice(0, 64)}" in this tenant`);
+
+/** The aggregator's HTTP API. Never listens; main.ts or the embedded launcher does. */
+export function createApp(deps: AppDeps): Express {
+  const { queries } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(correlation());
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await deps.isReady();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+  });
+
+  const read = authenticate(deps.keys, 'metrics.read');
+
+  app.get('/v1/connectors', read, async (req, res) => {
+    const range = rangeOf(req, queries.now(), '1h', deps.maxRangeMs);
+    const connectors = await queries.connectors(principalOf(req).tenant, range);
+    res.json({ window: range.name, from: range.from, to: range.to, connectors });
+  });
+
+  app.get('/v1/stale-series', read, async (req, res) => {
+    const d = one(req, 'days');
+    const days = d === undefined ? deps.staleAfterDays : Number(d);
+    if (!Number.isInteger(days) || days < 1 || days > 3_650) throw badRequest('days must be an integer between 1 and 3650');
+    res.json(await queries.stale(principalOf(req).tenant, days));
+  });
+
+  app.get('/v1/connectors/:connector/metrics', read, async (req, res) => {
+    const connector = connectorParam(req);
+    const filter = filterOf(req);
+    const range = rangeOf(req, queries.now(), '5m', deps.maxRangeMs);
+    const m = await queries.metrics(principalOf(req).tenant, connector, filter, range);
+    if (m === null) throw unknownConnector(connector);
+    res.json(m);
+  });
+
+  app.get('/v1/connectors/:connector/versions', read, async (req, res) => {
+    const connector = connectorParam(req);
+    const range = rangeOf(req, queries.now(), '30d', deps.maxRangeMs);
+    const v = await queries.versions(principalOf(req).tenant, connector, range);
+    if (v === null) throw unknownConnector(connector);
+    res.json(v);
+  });
+
+  app.get('/v1/connectors/:connector/timeseries', read, async (req, res) => {
+    const connector = connectorParam(req);
+    const filter = filterOf(req);
+    const metric = one(req, 'metric') ?? 'p95';
+    if (!(TIMESERIES_METRICS as readonly string[]).includes(metric)) throw badRequest(`metric must be one of ${TIMESERIES_METRICS.join(', ')}`);
+    const stepName = one(req, 'step') ?? '1m';
+    const stepMs = STEPS[stepName];
+    if (stepMs === undefined) throw badRequest(`step must be one of ${Object.keys(STEPS).join(', ')}`);
+    const range = rangeOf(req, queries.now(), '1h', deps.maxRangeMs);
+    const points = Math.ceil((range.to - range.from) / stepMs);
+    if (points > MAX_POINTS) throw badRequest(`window / step gives ${points} points; at most ${MAX_POINTS}`);
+    const ts = await queries.timeseries(principalOf(req).tenant, connector, filter, metric as TimeseriesMetric, { name: stepName, ms: stepMs }, range);
+    if (ts === null) throw unknownConnector(connector);
+    res.json(ts);
+  });
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { isNonLoopback, parseApiKeys, type ApiKeyEntry } from '@pulsegate/http-kit';
+
+/** Aggregator configuration, parsed once from the environment. Durations are ms unless named otherwise. */
+export interface AggregatorConfig {
+  host: string;
+  /** Default 8081. */
+  port: number;
+  /** Kafka brokers; empty = embedded memory bus. */
+  kafkaBrokers: string[];
+  /** Redis URL; null (with no cluster nodes) = in-memory window store. */
+  redisUrl: string | null;
+  redisClusterNodes: Array<{ host: string; port: number }>;
+  apiKeys: ApiKeyEntry[];
+  allowAnonymous: boolean;
+  /** Consumer group of the invocations topic. Default pulsegate-aggregator. */
+  groupId: string;
+  /** Kafka consumer-group session timeout, ms: how soon a dead instance's partitions move. Default 30 s. */
+  kafkaSessionTimeoutMs: number;
+  /** How often snapshots are published, ms. Default 10 s. */
+  snapshotIntervalMs: number;
+  minuteRetentionMs: number;
+  hourRetentionMs: number;
+  maxFutureSkewMs: number;
+  /** A series with no calls for this many days is stale. Default 90. */
+  staleAfterDays: number;
+  logLevel: string;
+}
+
+const int = (name: string, min: number, max: number, def: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an integer between ${min} and ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const schema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int('PORT', 0, 65_535, 8081),
+  KAFKA_BROKERS: z.string().optional(),
+  REDIS_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^rediss?:\/\//.test(v), 'REDIS_URL must start with redis:// or rediss://'),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v.trim() === '' || v.split(',').every((n) => /^[^\s:,]+:\d{1,5}$/.test(n.trim())), 'REDIS_CLUSTER_NODES must be a comma list of host:port'),
+  PULSEGATE_API_KEYS: z.string().optional(),
+  PULSEGATE_ALLOW_ANONYMOUS: z.enum(['true', 'false', '']).optional(),
+  AGGREGATOR_GROUP_ID: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'AGGREGATOR_GROUP_ID must be 1-200 of A-Z a-z 0-9 . _ -').default('pulsegate-aggregator'),
+  SNAPSHOT_INTERVAL_SECONDS: int('SNAPSHOT_INTERVAL_SECONDS', 1, 3_600, 10),
+  KAFKA_SESSION_TIMEOUT_MS: int('KAFKA_SESSION_TIMEOUT_MS', 6_000, 300_000, 30_000),
+  MINUTE_RETENTION_HOURS: int('MINUTE_RETENTION_HOURS', 1, 24 * 14, 48),
+  HOUR_RETENTION_DAYS: int('HOUR_RETENTION_DAYS', 1, 400, 35),
+  MAX_FUTURE_SKEW_SECONDS: int('MAX_FUTURE_SKEW_SECONDS', 0, 86_400, 300),
+  STALE_AFTER_DAYS: int('STALE_AFTER_DAYS', 1, 3_650, 90),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Parses the environment; throws an Error whose message names each offending variable. */
+export function loadConfig(env: Record<string, string | undefined>): AggregatorConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error('invalid aggregator configuration: ' + parsed.error.issues.map((i) => (i.message.includes(String(i.path[0] ?? '')) ? i.message : `${String(i.path[0])}: ${i.message}`)).join('; '));
+  }
+  const e = parsed.data;
+  const apiKeys = parseApiKeys(e.PULSEGATE_API_KEYS);
+  const allowAnonymous = e.PULSEGATE_ALLOW_ANONYMOUS === 'true';
+  if (isNonLoopback(e.HOST) && apiKeys.length === 0 && !allowAnonymous) {
+    throw new Error(`HOST=${e.HOST} is not a loopback address and PULSEGATE_API_KEYS is empty: configure keys or set PULSEGATE_ALLOW_ANONYMOUS=true`);
+  }
+  const cfg: AggregatorConfig = {
+    host: e.HOST,
+    port: e.PORT,
+    kafkaBrokers: (e.KAFKA_BROKERS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    redisUrl: e.REDIS_URL === undefined || e.REDIS_URL === '' ? null : e.REDIS_URL,
+    redisClusterNodes: (e.REDIS_CLUSTER_NODES ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .map((s) => {
+        const i = s.lastIndexOf(':');
+        return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+      }),
+    apiKeys,
+    allowAnonymous,
+    groupId: e.AGGREGATOR_GROUP_ID,
+    kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+    snapshotIntervalMs: e.SNAPSHOT_INTERVAL_SECONDS * 1_000,
+    minuteRetentionMs: e.MINUTE_RETENTION_HOURS * 3_600_000,
+    hourRetentionMs: e.HOUR_RETENTION_DAYS * 86_400_000,
+    maxFutureSkewMs: e.MAX_FUTURE_SKEW_SECONDS * 1_000,
+    staleAfterDays: e.STALE_AFTER_DAYS,
+    logLevel: e.LOG_LEVEL,
+  };
+  if (cfg.minuteRetentionMs >= cfg.hourRetentionMs) throw new Error('MINUTE_RETENTION_HOURS must be shorter than HOUR_RETENTION_DAYS');
+  return cfg;
+}

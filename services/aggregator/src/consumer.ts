@@ -1,0 +1,90 @@
+import { decodeInvocationBatch, Topics, type CatalogEvent, type InvocationEvent } from '@pulsegate/events';
+import { NonRetriableError, type Bus, type Subscription } from '@pulsegate/bus';
+import type { Logger } from '@pulsegate/logging';
+import type { ApplyResult, WindowStore } from '@pulsegate/windows';
+
+/** Running totals of the consumer, for /readyz details and tests. */
+export interface ConsumerStats {
+  batches: number;
+  appliedEvents: number;
+  replayedEvents: number;
+  droppedLate: number;
+  droppedFuture: number;
+  storeCalls: number;
+}
+
+/** Called with each applied batch's tenants/connectors (used by the snapshot publisher). */
+export type OnApplied = (connectors: Array<{ tenant: string; connector: string }>) => void;
+
+/**
+ * Subscribes the aggregator to the invocations topic (one consumer group, offsets committed by the
+ * bus runner after the handler resolves) and to the catalog topic. Undecodable records are
+ * dead-lettered by the runner (decode throws the non-retriable BatchDecodeError).
+ */
+export async function startConsumers(deps: { bus: Bus; store: WindowStore; logger: Logger; groupId: string; stats: ConsumerStats; onApplied?: OnApplied }): Promise<Subscription[]> {
+  const { bus, store, logger, groupId, stats } = deps;
+  const source = `${groupId}|${Topics.invocations}`;
+  const invocations = await bus.subscribe<InvocationEvent[]>({
+    groupId,
+    topic: Topics.invocations,
+    deadLetterTopic: Topics.invocationsDeadLetter,
+    decode: (record) => decodeInvocationBatch(record.value),
+    handle: async (batch) => {
+      const r: ApplyResult = await store.apply({
+        source,
+        partition: batch.partition,
+        firstOffset: batch.firstOffset,
+        lastOffset: batch.lastOffset,
+        records: batch.items.map((i) => ({ offset: i.record.offset, events: i.value })),
+      });
+      stats.batches++;
+      stats.appliedEvents += r.appliedEvents;
+      stats.replayedEvents += r.replayedEvents;
+      stats.droppedLate += r.droppedLate;
+      stats.droppedFuture += r.droppedFuture;
+      stats.storeCalls += r.storeCalls;
+      if (r.droppedLate + r.droppedFuture > 0) logger.warn({ partition: batch.partition, late: r.droppedLate, future: r.droppedFuture }, 'dropped events outside the accepted event-time range');
+      if (deps.onApplied !== undefined) {
+        const seen = new Map<string, { tenant: string; connector: string }>();
+        for (const i of batch.items) for (const e of i.value) seen.set(`${e.tenant}\u0000${e.connector}`, { tenant: e.tenant, connector: e.connector });
+        deps.onApplied([...seen.values()]);
+      }
+    },
+  });
+  const catalog = await bus.subscribe<CatalogEvent>({
+    groupId: `${groupId}-catalog`,
+    topic: Topics.catalog,
+    decode: (record) => decodeCatalog(record.value),
+    handle: async (batch) => {
+      for (const i of batch.items) await store.putCatalog(i.value);
+    },
+  });
+  return [invocations, catalog];
+}
+
+/** Validates a catalog event; bad ones are non-retriable (dead-lettered). */
+export function decodeCatalog(value: Buffer): CatalogEvent {
+  let o: unknown;
+  try {
+    o = JSON.parse(value.toString('utf8'));
+  } catch (err) {
+    throw new NonRetriableError(`undecodable catalog event: ${(err as Error).message}`);
+  }
+  const e = o as Partial<CatalogEvent>;
+  const okTime = (t: unknown) => t === null || (typeof t === 'number' && Number.isFinite(t));
+  if (
+    typeof o !== 'object' ||
+    o === null ||
+    e.schemaVersion !== 1 ||
+    typeof e.tenant !== 'string' ||
+    e.tenant === '' ||
+    typeof e.connector !== 'string' ||
+    e.connector === '' ||
+    typeof e.at !== 'number' ||
+    !Array.isArray(e.versions) ||
+    !e.versions.every((v) => typeof v === 'object' && v !== null && typeof v.version === 'string' && okTime(v.releasedAt) && okTime(v.deprecatedAt) && okTime(v.sunsetAt))
+  ) {
+    throw new NonRetriableError('catalog event does not match schema v1 {schemaVersion: 1, tenant, connector, at, versions: [{version, releasedAt, deprecatedAt, sunsetAt}]}');
+  }
+  return o as CatalogEvent;
+}

@@ -1,0 +1,11 @@
+export { loadConfig } from './config';
+export type { AggregatorConfig } from './config';
+export { createAggregatorService, createStore, windowConfigOf } from './service';
+export type { AggregatorService, AggregatorDeps } from './service';
+export { createApp } from './app';
+export type { AppDeps } from './app';
+export { MetricsQueries, WINDOWS, STEPS, MAX_POINTS, TIMESERIES_METRICS, namedRange, adoption } from './query';
+export type { ConnectorMetrics, VersionAdoption, TimeseriesAnswer, ConnectorSummary, StaleAnswer, TimeRange, TimeseriesMetric } from './query';
+export { SnapshotPublisher, SNAPSHOT_WINDOWS, ADOPTION_WINDOW } from './snapshots';
+export { startConsumers, decodeCatalog } from './consumer';
+export type { ConsumerStats } from './consumer';

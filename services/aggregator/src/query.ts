@@ -1,0 +1,283 @@
+import { coerceSemver, compareSemver, type CatalogEvent, type SemVer, type WindowMetrics } from '@pulsegate/events';
+import {
+  HOUR_MS,
+  MINUTE_MS,
+  matches,
+  mergeAll,
+  metricsOf,
+  planRange,
+  readRanges,
+  type BucketData,
+  type SeriesFilter,
+  type SeriesInfo,
+  type WindowConfig,
+  type WindowStore,
+} from '@pulsegate/windows';
+
+/** Named windows the API accepts, in ms. */
+export const WINDOWS: Readonly<Record<string, number>> = {
+  '1m': MINUTE_MS,
+  '5m': 5 * MINUTE_MS,
+  '15m': 15 * MINUTE_MS,
+  '1h': HOUR_MS,
+  '6h': 6 * HOUR_MS,
+  '24h': 24 * HOUR_MS,
+  '7d': 7 * 24 * HOUR_MS,
+  '30d': 30 * 24 * HOUR_MS,
+};
+
+/** Steps the timeseries endpoint accepts, in ms. */
+export const STEPS: Readonly<Record<string, number>> = { '1m': MINUTE_MS, '5m': 5 * MINUTE_MS, '15m': 15 * MINUTE_MS, '1h': HOUR_MS, '6h': 6 * HOUR_MS, '24h': 24 * HOUR_MS };
+
+/** Most points one timeseries answer holds. */
+export const MAX_POINTS = 1_440;
+
+export const TIMESERIES_METRICS = ['calls', 'successes', 'successRate', 'throttled', 'throttleRate', 'errors', 'errorMappingCoverage', 'p50', 'p95', 'p99'] as const;
+export type TimeseriesMetric = (typeof TIMESERIES_METRICS)[number];
+
+/** A resolved time range: [from, to) in epoch ms and the name it is reported under. */
+export interface TimeRange {
+  name: string;
+  from: number;
+  to: number;
+}
+
+/** The range of a named window ending now (the current minute included). */
+export function namedRange(name: string, now: number): TimeRange {
+  const span = WINDOWS[name];
+  if (span === undefined) throw new Error(`unknown window ${name}`);
+  const to = Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+  return { name, from: to - span, to };
+}
+
+/** Metrics of a connector (optionally one action / version / kind) over a window. */
+export interface ConnectorMetrics extends WindowMetrics {
+  connector: string;
+  action: string | null;
+  version: string | null;
+  kind: 'read' | 'write' | null;
+  /** throttled calls per hour of the window */
+  throttledPerHour: number;
+}
+
+export class MetricsQueries {
+  constructor(
+    private readonly store: WindowStore,
+    private readonly cfg: WindowConfig,
+    private readonly clock: () => number,
+  ) {}
+
+  now(): number {
+    return this.clock();
+  }
+
+  /** Series of a connector matching a filter; null when the tenant has never seen the connector. */
+  async series(tenant: string, connector: string, filter: SeriesFilter = {}): Promise<SeriesInfo[] | null> {
+    const all = await this.store.listSeries(tenant, connector);
+    if (all.length === 0) return null;
+    return all.filter((s) => matches(s, filter));
+  }
+
+  async metrics(tenant: string, connector: string, filter: SeriesFilter, range: TimeRange): Promise<ConnectorMetrics | null> {
+    const series = await this.series(tenant, connector, filter);
+    if (series === null) return null;
+    const plan = planRange(range.from, range.to, this.clock(), this.cfg);
+    const [merged] = await readRanges(this.store, tenant, connector, series, [plan]);
+    const m = metricsOf(mergeAll(merged ?? []), range.name, plan.from, plan.to);
+    return {
+      connector,
+      action: filter.action ?? null,
+      version: filter.version ?? null,
+      kind: filter.kind ?? null,
+      ...m,
+      throttledPerHour: (m.throttled * HOUR_MS) / (plan.to - plan.from),
+    };
+  }
+
+  /** Per-series buckets merged over several ranges in one read. */
+  async seriesRanges(tenant: string, connector: string, series: SeriesInfo[], ranges: TimeRange[]): Promise<Array<{ plan: { from: number; to: number }; buckets: BucketData[] }>> {
+    const now = this.clock();
+    const plans = ranges.map((r) => planRange(r.from, r.to, now, this.cfg));
+    const merged = await readRanges(this.store, tenant, connector, series, plans);
+    return plans.map((p, i) => ({ plan: { from: p.from, to: p.to }, buckets: merged[i]! }));
+  }
+
+  async versions(tenant: string, connector: string, range: TimeRange): Promise<VersionAdoption | null> {
+    const series = await this.series(tenant, connector);
+    if (series === null) return null;
+    const [r] = await this.seriesRanges(tenant, connector, series, [range]);
+    const calls = new Map<string, number>();
+    series.forEach((s, i) => calls.set(s.version, (calls.get(s.version) ?? 0) + r!.buckets[i]!.c));
+    const catalog = await this.store.getCatalog(tenant, connector);
+    return adoption(connector, range.name, r!.plan, calls, series.map((s) => s.version), catalog, this.clock());
+  }
+
+  async timeseries(tenant: string, connector: string, filter: SeriesFilter, metric: TimeseriesMetric, step: { name: string; ms: number }, range: TimeRange): Promise<TimeseriesAnswer | null> {
+    const series = await this.series(tenant, connector, filter);
+    if (series === null) return null;
+    const n = Math.ceil((range.to - range.from) / step.ms);
+    const ranges: TimeRange[] = [];
+    for (let i = n; i > 0; i--) ranges.push({ name: step.name, from: range.to - i * step.ms, to: range.to - (i - 1) * step.ms });
+    const rs = await this.seriesRanges(tenant, connector, series, ranges);
+    const points = rs.map((r) => {
+      const m = metricsOf(mergeAll(r.buckets), step.name, r.plan.from, r.plan.to);
+      return { from: r.plan.from, to: r.plan.to, value: pick(m, metric) };
+    });
+    return { connector, action: filter.action ?? null, version: filter.version ?? null, kind: filter.kind ?? null, metric, step: step.name, window: range.name, from: points[0]?.from ?? range.from, to: range.to, points };
+  }
+
+  /** Connectors of a tenant with calls in the range, with headline numbers. */
+  async connectors(tenant: string, range: TimeRange): Promise<ConnectorSummary[]> {
+    const all = await this.store.listConnectors(tenant);
+    const out: ConnectorSummary[] = [];
+    // The index keeps minute-truncated times: anything newer than a minute before `from` may have traffic.
+    for (const c of all.filter((x) => x.lastSeen >= range.from - MINUTE_MS).sort((a, b) => (a.connector < b.connector ? -1 : 1))) {
+      const m = await this.metrics(tenant, c.connector, {}, range);
+      if (m === null || m.calls === 0) continue;
+      const dropped = await this.store.dropped(tenant, c.connector);
+      out.push({ connector: c.connector, lastSeen: c.lastSeen, calls: m.calls, successRate: m.successRate, throttleRate: m.throttleRate, p95LatencyMs: m.latencyMs.p95, errorMappingCoverage: m.errorMappingCoverage, dropped });
+    }
+    return out;
+  }
+
+  /** Series (and whole connectors) of a tenant with no calls in `days` days. */
+  async stale(tenant: string, days: number): Promise<StaleAnswer> {
+    const now = this.clock();
+    const cutoff = now - days * 86_400_000;
+    const series: StaleAnswer['series'] = [];
+    const connectors: StaleAnswer['connectors'] = [];
+    for (const c of (await this.store.listConnectors(tenant)).sort((a, b) => (a.connector < b.connector ? -1 : 1))) {
+      const ss = await this.store.listSeries(tenant, c.connector);
+      let newest = -Infinity;
+      for (const s of ss) {
+        newest = Math.max(newest, s.lastSeen);
+        if (s.lastSeen < cutoff) series.push({ connector: c.connector, action: s.action, version: s.version, kind: s.kind, lastSeen: s.lastSeen, idleDays: Math.floor((now - s.lastSeen) / 86_400_000) });
+      }
+      if (ss.length > 0 && newest < cutoff) connectors.push({ connector: c.connector, lastSeen: newest, idleDays: Math.floor((now - newest) / 86_400_000) });
+    }
+    return { days, asOf: now, connectors, series };
+  }
+}
+
+function pick(m: WindowMetrics, metric: TimeseriesMetric): number | null {
+  switch (metric) {
+    case 'p50':
+    case 'p95':
+    case 'p99':
+      return m.latencyMs[metric];
+    case 'errors':
+      return Object.values(m.errorCodes).reduce((a, b) => a + b, 0);
+    default:
+      return m[metric];
+  }
+}
+
+export interface TimeseriesAnswer {
+  connector: string;
+  action: string | null;
+  version: string | null;
+  kind: 'read' | 'write' | null;
+  metric: TimeseriesMetric;
+  step: string;
+  window: string;
+  from: number;
+  to: number;
+  points: Array<{ from: number; to: number; value: number | null }>;
+}
+
+export interface ConnectorSummary {
+  connector: string;
+  lastSeen: number;
+  calls: number;
+  successRate: number | null;
+  throttleRate: number | null;
+  p95LatencyMs: number | null;
+  errorMappingCoverage: number | null;
+  dropped: { late: number; future: number };
+}
+
+export interface StaleAnswer {
+  days: number;
+  asOf: number;
+  connectors: Array<{ connector: string; lastSeen: number; idleDays: number }>;
+  series: Array<{ connector: string; action: string; version: string; kind: 'read' | 'write'; lastSeen: number; idleDays: number }>;
+}
+
+export interface VersionAdoption {
+  connector: string;
+  window: string;
+  from: number;
+  to: number;
+  /** Highest released version: from the catalog when registered, else the highest seen. */
+  latest: string | null;
+  latestSource: 'catalog' | 'observed' | null;
+  /** Earliest catalog release time of the latest minor, epoch ms; null when unknown. */
+  latestMinorReleasedAt: number | null;
+  versions: Array<{ version: string; calls: number; share: number; deprecated: boolean; deprecatedAt: number | null }>;
+  /** Calls on latest.major.latest.minor (any patch) / calls; null when calls = 0. */
+  latestMinorShare: number | null;
+  /** Calls on versions marked deprecated in the catalog / calls; null when calls = 0. */
+  deprecatedShare: number | null;
+}
+
+/** Highest version by SemVer precedence; prereleases only count when nothing else is there. */
+function highest(versions: string[]): SemVer | null {
+  const parsed = versions.map(coerceSemver).filter((v): v is SemVer => v !== null);
+  const releases = parsed.filter((v) => v.prerelease.length === 0);
+  const pool = releases.length > 0 ? releases : parsed;
+  return pool.reduce<SemVer | null>((best, v) => (best === null || compareSemver(v, best) > 0 ? v : best), null);
+}
+
+/** Version adoption from calls per version and the catalog (formulas in the README). */
+export function adoption(connector: string, window: string, plan: { from: number; to: number }, calls: Map<string, number>, seen: string[], catalog: CatalogEvent | null, now: number): VersionAdoption {
+  const released = catalog?.versions.filter((v) => v.releasedAt === null || v.releasedAt <= now) ?? [];
+  const fromCatalog = released.length > 0 ? highest(released.map((v) => v.version)) : null;
+  const latest = fromCatalog ?? highest(seen);
+  const deprecatedAt = new Map<string, number>();
+  for (const v of catalog?.versions ?? []) if (v.deprecatedAt !== null) deprecatedAt.set(v.version, v.deprecatedAt);
+  const isDeprecated = (version: string): number | null => {
+    const direct = deprecatedAt.get(version);
+    if (direct !== undefined) return direct;
+    // Telemetry may say "1.2" for catalog "1.2.0": compare by precedence too.
+    const sv = coerceSemver(version);
+    if (sv === null) return null;
+    for (const [v, at] of deprecatedAt) {
+      const cv = coerceSemver(v);
+      if (cv !== null && compareSemver(cv, sv) === 0) return at;
+    }
+    return null;
+  };
+  let total = 0;
+  for (const c of calls.values()) total += c;
+  let latestMinor = 0;
+  let deprecated = 0;
+  const versions = [...calls]
+    .filter(([, c]) => c > 0)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([version, c]) => {
+      const sv = coerceSemver(version);
+      if (latest !== null && sv !== null && sv.major === latest.major && sv.minor === latest.minor) latestMinor += c;
+      const dAt = isDeprecated(version);
+      if (dAt !== null) deprecated += c;
+      return { version, calls: c, share: c / total, deprecated: dAt !== null, deprecatedAt: dAt };
+    });
+  let latestMinorReleasedAt: number | null = null;
+  if (latest !== null) {
+    for (const v of released) {
+      const sv = coerceSemver(v.version);
+      if (sv !== null && sv.major === latest.major && sv.minor === latest.minor && v.releasedAt !== null) latestMinorReleasedAt = Math.min(latestMinorReleasedAt ?? Infinity, v.releasedAt);
+    }
+  }
+  return {
+    connector,
+    window,
+    from: plan.from,
+    to: plan.to,
+    latest: latest?.raw ?? null,
+    latestSource: latest === null ? null : fromCatalog !== null ? 'catalog' : 'observed',
+    latestMinorReleasedAt,
+    versions,
+    latestMinorShare: total > 0 ? latestMinor / total : null,
+    deprecatedShare: total > 0 ? deprecated / total : null,
+  };
+}

@@ -1,0 +1,101 @@
+import type { Express } from 'express';
+import type { Bus, Subscription } from '@pulsegate/bus';
+import type { Logger } from '@pulsegate/logging';
+import { KeyRing } from '@pulsegate/http-kit';
+import { MemoryWindowStore, RedisWindowStore, type WindowConfig, type WindowStore } from '@pulsegate/windows';
+import { createApp } from './app';
+import type { AggregatorConfig } from './config';
+import { startConsumers, type ConsumerStats } from './consumer';
+import { MetricsQueries } from './query';
+import { SnapshotPublisher } from './snapshots';
+
+export interface AggregatorDeps {
+  bus: Bus;
+  logger: Logger;
+  config: AggregatorConfig;
+  /** Window store; default from config (Redis / Redis Cluster when configured, else memory). The service closes a store it created. */
+  store?: WindowStore;
+  /** Epoch-ms clock; default Date.now. */
+  clock?: () => number;
+}
+
+export interface AggregatorService {
+  app: Express;
+  store: WindowStore;
+  stats: ConsumerStats;
+  snapshots: SnapshotPublisher;
+  /** Starts the consumers and the snapshot timer. */
+  start(): Promise<void>;
+  /** Stops consuming (the batch in flight finishes and is committed), stops snapshots, closes an owned store. Idempotent. */
+  stop(): Promise<void>;
+  isReady(): boolean;
+}
+
+/** Window settings of a configuration. */
+export function windowConfigOf(config: AggregatorConfig): WindowConfig {
+  return { minuteRetentionMs: config.minuteRetentionMs, hourRetentionMs: config.hourRetentionMs, maxFutureSkewMs: config.maxFutureSkewMs };
+}
+
+/** Builds the store the configuration asks for. */
+export function createStore(config: AggregatorConfig, clock: () => number = Date.now): WindowStore {
+  const cfg = windowConfigOf(config);
+  if (config.redisClusterNodes.length > 0) return new RedisWindowStore({ target: { clusterNodes: config.redisClusterNodes }, config: cfg, clock });
+  if (config.redisUrl !== null) return new RedisWindowStore({ target: { url: config.redisUrl }, config: cfg, clock });
+  return new MemoryWindowStore({ config: cfg, clock });
+}
+
+/** The aggregator: consumes invocations into the window store, answers queries, publishes snapshots. */
+export async function createAggregatorService(deps: AggregatorDeps): Promise<AggregatorService> {
+  const clock = deps.clock ?? Date.now;
+  const ownsStore = deps.store === undefined;
+  const store = deps.store ?? createStore(deps.config, clock);
+  const queries = new MetricsQueries(store, windowConfigOf(deps.config), clock);
+  const stats: ConsumerStats = { batches: 0, appliedEvents: 0, replayedEvents: 0, droppedLate: 0, droppedFuture: 0, storeCalls: 0 };
+  const snapshots = new SnapshotPublisher({ bus: deps.bus, queries, logger: deps.logger, intervalMs: deps.config.snapshotIntervalMs, clock });
+  let subs: Subscription[] = [];
+  let started = false;
+  let stopping: Promise<void> | null = null;
+  let storeUp = false;
+  let probe: NodeJS.Timeout | null = null;
+
+  const checkStore = async (): Promise<boolean> => {
+    storeUp = await store.ping();
+    return storeUp;
+  };
+  const ready = (): boolean => started && stopping === null && storeUp && deps.bus.isReady();
+
+  const app = createApp({
+    queries,
+    keys: new KeyRing(deps.config.apiKeys),
+    logger: deps.logger,
+    isReady: async () => started && stopping === null && (await checkStore()) && deps.bus.isReady(),
+    maxRangeMs: deps.config.hourRetentionMs,
+    staleAfterDays: deps.config.staleAfterDays,
+  });
+
+  return {
+    app,
+    store,
+    stats,
+    snapshots,
+    async start() {
+      if (started) return;
+      await checkStore();
+      subs = await startConsumers({ bus: deps.bus, store, logger: deps.logger, groupId: deps.config.groupId, stats, onApplied: (c) => snapshots.track(c) });
+      snapshots.start();
+      probe = setInterval(() => void checkStore(), 5_000);
+      probe.unref();
+      started = true;
+    },
+    stop() {
+      stopping ??= (async () => {
+        if (probe !== null) clearInterval(probe);
+        await snapshots.stop();
+        for (const s of subs) await s.stop();
+        if (ownsStore) await store.close();
+      })();
+      return stopping;
+    },
+    isReady: ready,
+  };
+}
