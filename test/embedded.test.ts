@@ -29,7 +29,7 @@ describe('embedded pipeline (npm start): real OpenTelemetry exporters in, exact 
   });
 
   it('starts every service, each ready', async () => {
-    expect(embedded.services.map((s) => s.name).sort()).toEqual(['aggregator', 'anomaly-detector', 'ingest', 'risk-scorer']);
+    expect(embedded.services.map((s) => s.name).sort()).toEqual(['aggregator', 'anomaly-detector', 'dashboard', 'ingest', 'risk-scorer']);
     for (const s of embedded.services) {
       const res = await fetch(`${s.url}/readyz`);
       expect(res.status, s.name).toBe(200);

@@ -10,7 +10,7 @@ const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 
 describe('npm start (the pulsegate start command)', () => {
   it('prints where each API listens, serves them, and stops cleanly on SIGTERM', async () => {
-    const ports = { INGEST: await freePort(), AGGREGATOR: await freePort(), ANOMALY_DETECTOR: await freePort(), RISK_SCORER: await freePort() };
+    const ports = { INGEST: await freePort(), AGGREGATOR: await freePort(), ANOMALY_DETECTOR: await freePort(), RISK_SCORER: await freePort(), DASHBOARD: await freePort() };
     const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn' };
     for (const [k, v] of Object.entries(ports)) env[`PULSEGATE_${k}_PORT`] = String(v);
     const child = spawn(process.execPath, [tsxCli, join(root, 'apps/pulsegate/src/main.ts'), 'start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -24,7 +24,7 @@ describe('npm start (the pulsegate start command)', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(out).toContain('Pulsegate is running (in-memory bus, in-memory stores)');
-      for (const [name, port] of [['ingest', ports.INGEST], ['aggregator', ports.AGGREGATOR], ['anomaly-detector', ports.ANOMALY_DETECTOR], ['risk-scorer', ports.RISK_SCORER]] as const) {
+      for (const [name, port] of [['ingest', ports.INGEST], ['aggregator', ports.AGGREGATOR], ['anomaly-detector', ports.ANOMALY_DETECTOR], ['risk-scorer', ports.RISK_SCORER], ['dashboard', ports.DASHBOARD]] as const) {
         expect(out).toMatch(new RegExp(`${name}\\s+http://127\\.0\\.0\\.1:${port}`));
         const res = await fetch(`http://127.0.0.1:${port}/readyz`);
         expect(res.status, name).toBe(200);

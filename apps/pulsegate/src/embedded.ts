@@ -5,6 +5,7 @@ import { createIngestService, loadConfig as loadIngestConfig } from '@pulsegate/
 import { createAggregatorService, loadConfig as loadAggregatorConfig } from '@pulsegate/aggregator';
 import { createAnomalyDetectorService, loadConfig as loadDetectorConfig } from '@pulsegate/anomaly-detector';
 import { createRiskScorerService, loadConfig as loadRiskConfig } from '@pulsegate/risk-scorer';
+import { createDashboardApp } from './dashboard';
 import { listen, type Listening } from './listen';
 
 /** What the launcher needs of a service; every service factory returns at least this. */
@@ -76,6 +77,18 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       const listening = await listen(service.app, step.host, step.port);
       started.push({ name: step.name, url: listening.url, service, listening });
     }
+    // The dashboard holds an API key and shows that tenant's data to whoever reaches it: loopback
+    // by default, like every other listener here.
+    const url = (name: string): string => started.find((s) => s.name === name)!.url;
+    const dashboardApp = createDashboardApp({
+      aggregatorUrl: url('aggregator'),
+      detectorUrl: url('anomaly-detector'),
+      riskUrl: url('risk-scorer'),
+      apiKey: env.PULSEGATE_DASHBOARD_API_KEY,
+      logger: logger.child({ service: 'dashboard' }),
+    });
+    const dashboard = await listen(dashboardApp, env.HOST ?? '127.0.0.1', options.ephemeralPorts === true ? 0 : portOf('dashboard', 8080));
+    started.push({ name: 'dashboard', url: dashboard.url, listening: dashboard, service: { app: dashboardApp, start: async () => undefined, stop: async () => undefined, isReady: () => true } });
   } catch (err) {
     await stopAll();
     throw err;

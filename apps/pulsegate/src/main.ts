@@ -1,11 +1,13 @@
 // The `pulsegate` command: `start` runs the embedded pipeline; `risk …` is the pipeline CLI.
 import { runRiskCli } from '@pulsegate/risk-scorer';
+import { runDemo } from './demo';
 import { startEmbedded } from './embedded';
 
 const USAGE = `usage:
   pulsegate start                 run ingest, aggregator, anomaly detector and risk scorer in one process
   pulsegate risk gate …           ask the risk scorer whether a version may be promoted (exit 0 yes, 1 no, 2 error)
   pulsegate risk features …       spec-derived release features from two OpenAPI documents
+  pulsegate demo [seconds]        play the seed's ContosoSales scenarios against a running Pulsegate
   pulsegate help                  this text`;
 
 async function start(): Promise<void> {
@@ -14,7 +16,7 @@ async function start(): Promise<void> {
   const stores = process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES ? 'Redis stores' : 'in-memory stores';
   process.stdout.write(`Pulsegate is running (${mode}, ${stores}):\n`);
   for (const s of embedded.services) {
-    const hint = s.name === 'ingest' ? `  (OTLP/HTTP: POST ${s.url}/v1/traces)` : '';
+    const hint = s.name === 'ingest' ? `  (OTLP/HTTP: POST ${s.url}/v1/traces)` : s.name === 'dashboard' ? '  (open in a browser)' : '';
     process.stdout.write(`  ${s.name.padEnd(17)} ${s.url}${hint}\n`);
   }
   process.stdout.write('Press Ctrl+C to stop.\n');
@@ -31,6 +33,30 @@ async function start(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
+/** Plays the demo against the URLs of a running Pulsegate (defaults: the embedded ports). */
+async function demo(args: string[]): Promise<number> {
+  const ac = new AbortController();
+  process.once('SIGINT', () => ac.abort());
+  const e = process.env;
+  const at = (value: string | undefined, port: number): string => value ?? `http://127.0.0.1:${port}`;
+  const seconds = args[0] === undefined ? undefined : Number(args[0]);
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0)) {
+    process.stderr.write(`demo: seconds must be a positive number, got ${JSON.stringify(args[0])}\n`);
+    return 2;
+  }
+  const summary = await runDemo({
+    ingestUrl: at(e.PULSEGATE_INGEST_URL, 4318),
+    aggregatorUrl: at(e.PULSEGATE_AGGREGATOR_URL, 8081),
+    riskUrl: at(e.PULSEGATE_RISK_URL, 8083),
+    dashboardUrl: at(e.PULSEGATE_DASHBOARD_URL, 8080),
+    apiKey: e.PULSEGATE_API_KEY,
+    durationSeconds: seconds,
+    signal: ac.signal,
+    log: (line) => process.stdout.write(line + '\n'),
+  });
+  return summary.problems.length === 0 ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -40,6 +66,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return undefined;
     case 'risk':
       return runRiskCli(rest);
+    case 'demo':
+      return demo(rest);
     case 'help':
     case '--help':
     case '-h':

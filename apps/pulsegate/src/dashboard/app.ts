@@ -1,0 +1,124 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { correlation, correlationIdOf, errorHandler, HttpError, notFoundHandler } from '@pulsegate/http-kit';
+import { createLogger, type Logger } from '@pulsegate/logging';
+
+/** Where the dashboard finds the services it shows. */
+export interface DashboardOptions {
+  /** Base URL of the aggregator, e.g. http://127.0.0.1:8081. */
+  aggregatorUrl: string;
+  /** Base URL of the anomaly detector, e.g. http://127.0.0.1:8082. */
+  detectorUrl: string;
+  /** Base URL of the risk scorer, e.g. http://127.0.0.1:8083. */
+  riskUrl: string;
+  /** API key sent upstream as `Authorization: Bearer …` (needs metrics.read, alerts.read, risk.read, catalog.read). Default none. */
+  apiKey?: string;
+  /** Upstream request timeout, ms. Default 10 000. */
+  upstreamTimeoutMs?: number;
+  /** Default: a silent-free `pulsegate-dashboard` logger at info. */
+  logger?: Logger;
+}
+
+/** Proxy prefixes the page uses: `/api/<name>/v1/…` → `<upstream>/v1/…`. */
+export const PROXY_PREFIXES = ['aggregator', 'alerts', 'risk'] as const;
+export type ProxyPrefix = (typeof PROXY_PREFIXES)[number];
+
+const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'public');
+// chart.js's package exports hide dist/, so find it from the entry point the package does export.
+const CHART_JS_DIST = dirname(createRequire(import.meta.url).resolve('chart.js'));
+
+/** Upstream paths the page may read: the services' versioned APIs and their probes, nothing else. */
+function allowedPath(pathname: string): boolean {
+  return pathname.startsWith('/v1/') || pathname === '/healthz' || pathname === '/readyz';
+}
+
+/**
+ * The dashboard: the static page (public/), Chart.js from node_modules, and a read-only same-origin
+ * proxy so the browser needs neither CORS nor the API key. Only GET is forwarded, and only to
+ * `/v1/…`, `/healthz` and `/readyz` of the three upstreams; the answer (status and JSON body) is
+ * passed through unchanged, so upstream errors keep their own error body and correlation id.
+ */
+export function createDashboardApp(options: DashboardOptions): Express {
+  const logger = options.logger ?? createLogger({ name: 'pulsegate-dashboard' });
+  const timeoutMs = options.upstreamTimeoutMs ?? 10_000;
+  const upstreams: Record<ProxyPrefix, string> = {
+    aggregator: options.aggregatorUrl.replace(/\/+$/, ''),
+    alerts: options.detectorUrl.replace(/\/+$/, ''),
+    risk: options.riskUrl.replace(/\/+$/, ''),
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(correlation());
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.all(
+      PROXY_PREFIXES.map(async (name) => {
+        try {
+          const r = await fetch(`${upstreams[name]}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
+          return [name, r.status === 200] as const;
+        } catch {
+          return [name, false] as const;
+        }
+      }),
+    );
+    const ready = checks.every(([, ok]) => ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', upstreams: Object.fromEntries(checks.map(([n, ok]) => [n, ok ? 'ready' : 'not ready'])) });
+  });
+
+  app.all('/api/:upstream/{*rest}', async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const name = req.params.upstream as string;
+      if (!(PROXY_PREFIXES as readonly string[]).includes(name)) throw new HttpError(404, 'NOT_FOUND', `unknown API ${JSON.stringify(name.slice(0, 64))}; use /api/aggregator, /api/alerts or /api/risk`);
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD');
+        throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'the dashboard proxy is read-only: GET only');
+      }
+      const base = upstreams[name as ProxyPrefix];
+      // req.url keeps the raw (still percent-encoded) path and query; the URL parser then resolves
+      // dot segments (also %2e%2e), and the allow-list is checked on the result.
+      const rest = req.originalUrl.slice(`/api/${name}`.length);
+      const basePath = new URL(base).pathname.replace(/\/+$/, '');
+      const target = new URL(base + rest);
+      if (!target.pathname.startsWith(basePath + '/') || !allowedPath(target.pathname.slice(basePath.length))) {
+        throw new HttpError(404, 'NOT_FOUND', 'the dashboard proxy only forwards /v1/…, /healthz and /readyz');
+      }
+      const headers: Record<string, string> = { accept: 'application/json', 'x-correlation-id': correlationIdOf(req) };
+      if (options.apiKey !== undefined && options.apiKey !== '') headers.authorization = `Bearer ${options.apiKey}`;
+      let upstream: globalThis.Response;
+      try {
+        upstream = await fetch(target, { method: req.method, headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+      } catch (err) {
+        const timedOut = err instanceof Error && err.name === 'TimeoutError';
+        logger.warn({ upstream: name, path: target.pathname, err: err instanceof Error ? err.message : String(err) }, 'dashboard upstream failed');
+        throw timedOut
+          ? new HttpError(504, 'UPSTREAM_TIMEOUT', `the ${name} service did not answer within ${timeoutMs} ms`)
+          : new HttpError(502, 'UPSTREAM_UNAVAILABLE', `the ${name} service is not reachable`);
+      }
+      const body = Buffer.from(await upstream.arrayBuffer());
+      res.status(upstream.status);
+      res.setHeader('content-type', upstream.headers.get('content-type') ?? 'application/json');
+      res.setHeader('cache-control', 'no-store');
+      const retryAfter = upstream.headers.get('retry-after');
+      if (retryAfter !== null) res.setHeader('retry-after', retryAfter);
+      res.end(req.method === 'HEAD' ? undefined : body);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.get('/vendor/chart.umd.min.js', (_req, res) => {
+    res.sendFile(join(CHART_JS_DIST, 'chart.umd.min.js'), { maxAge: '1h' });
+  });
+  app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(logger));
+  return app;
+}
