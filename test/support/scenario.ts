@@ -1,30 +1,19 @@
 import type { InvocationEvent } from '@pulsegate/events';
+import { gaussian, seededRandom } from '@pulsegate/random';
 import type { Call } from './otel';
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failing run can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The seed's ContosoSales traffic within the last few minutes: ListInvoices reads and CreateInvoice
  * writes on 1.1.0 and 1.2.0, with throttles, mapped and unmapped errors, and lognormal latencies.
  */
 export function contosoCalls(count: number, nowMs: number, seed = 7): Call[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const calls: Call[] = [];
   for (let i = 0; i < count; i++) {
     const read = r() < 0.7;
     const u = r();
     const status = u < 0.9 ? (read ? 200 : 201) : u < 0.94 ? 429 : u < 0.96 ? 404 : u < 0.98 ? 503 : u < 0.99 ? 500 : 418;
-    const normal = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const normal = gaussian(r);
     calls.push({
       connector: 'ContosoSales',
       version: r() < 0.75 ? '1.2.0' : '1.1.0',

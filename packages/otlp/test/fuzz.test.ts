@@ -1,21 +1,11 @@
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { validateInvocation } from '@pulsegate/events';
+import { seededRandom as rng } from '@pulsegate/random';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OtlpDecodeError, decodeJsonTraces, decodeProtobufTraces, extractInvocations, type DecodedTraces } from '../src/index';
 import { recordSpans } from './builders';
 import { MAPPING_CASES, caseStart } from './fixtures/cases';
 
-/** Deterministic PRNG (mulberry32) so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutateBytes(src: Uint8Array, rand: () => number): Buffer {
   let b = Buffer.from(src);

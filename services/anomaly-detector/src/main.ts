@@ -1,4 +1,5 @@
 // Starts the anomaly detector as its own process: config, dependencies, listen, ordered shutdown.
+import { telemetry } from './self-telemetry';
 import { createBus } from '@pulsegate/bus';
 import { createLogger } from '@pulsegate/logging';
 import { loadConfig } from './config';
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await service.stop();
       await bus.close();
+      // Last, so the spans of the shutdown itself are exported.
+      await telemetry.shutdown();
     })());
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

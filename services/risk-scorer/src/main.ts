@@ -1,4 +1,5 @@
 // Starts the risk scorer as its own process (distributed mode). Nothing imports this file.
+import { telemetry } from './self-telemetry';
 import { createBus } from '@pulsegate/bus';
 import { createLogger } from '@pulsegate/logging';
 import { listenOn } from './listen';
@@ -22,6 +23,8 @@ async function main(): Promise<void> {
       await server.close();
       await service.stop();
       await bus.close();
+      // Last, so the spans of the shutdown itself are exported.
+      await telemetry.shutdown();
     })());
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

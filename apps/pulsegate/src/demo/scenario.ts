@@ -1,3 +1,4 @@
+import { lognormal, seededRandom } from '@pulsegate/random';
 import { NEW_VERSION, OLD_VERSION } from './contoso';
 
 /** One ContosoSales action call, as the demo records it in a span. */
@@ -40,22 +41,12 @@ export const DEFAULT_TIMELINE: Timeline = {
 /** Backfilled history: calls per second and the share already on 1.2.0 (a canary). */
 export const BACKFILL = { callsPerSecond: 2, newVersionShare: 0.05 } as const;
 
-/** Deterministic pseudo-random numbers (mulberry32), so a demo run can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers, so a demo run can be replayed. */
+export const rng = seededRandom;
 
-function lognormal(random: () => number, median: number, sigma: number): number {
-  const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  // Microsecond resolution, as a span timestamp would carry.
-  return Math.round(median * Math.exp(sigma * normal) * 1000) / 1000;
+/** Lognormal latency at microsecond resolution, as a span timestamp would carry. */
+function latency(random: () => number, median: number, sigma: number): number {
+  return Math.round(lognormal(random, median, sigma) * 1000) / 1000;
 }
 
 /**
@@ -75,7 +66,7 @@ function call(random: () => number, endMs: number, version: string, throttleShar
   else if (u < throttleShare + 0.007) status = 422; // not in the guide's mapping table: UNMAPPED
   else status = read ? 200 : 201;
   const median = (read ? 180 : 420) * latencyFactor(action, version);
-  const c: DemoCall = { action, method: read ? 'GET' : 'POST', version, status, latencyMs: lognormal(random, median, 0.5), endMs, correlationId: `demo-${endMs}-${n}` };
+  const c: DemoCall = { action, method: read ? 'GET' : 'POST', version, status, latencyMs: latency(random, median, 0.5), endMs, correlationId: `demo-${endMs}-${n}` };
   if (errorCode !== undefined) c.errorCode = errorCode;
   return c;
 }

@@ -1,5 +1,5 @@
 import { BUCKET_MS, DAY_BUCKETS } from '../stats/baseline';
-import { binomial, gaussian, seededRandom } from './random';
+import { binomial, gaussian, seededRandom } from '@pulsegate/random';
 
 /** Metrics the statistical rules watch. */
 export type EvalMetric = 'p95' | 'errorRate' | 'throttleRate';

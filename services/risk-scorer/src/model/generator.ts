@@ -1,6 +1,7 @@
 import { FEATURE_NAMES, type FeatureName, type FeatureValues } from './features';
 import type { TrainingRecord } from './logistic';
-import { seededRandom, sigmoid } from './metrics';
+import { gaussian as normal, seededRandom } from '@pulsegate/random';
+import { sigmoid } from './metrics';
 
 /** The known logistic model a history is drawn from: log-odds = intercept + Σ coefficient × raw value. */
 export interface GeneratingModel {
@@ -34,11 +35,6 @@ export interface GeneratedHistory {
 /** −ln(U): an exponential draw with mean 1. */
 function expo(random: () => number): number {
   return -Math.log(1 - random());
-}
-
-function normal(random: () => number): number {
-  const u = 1 - random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
 }
 
 /**

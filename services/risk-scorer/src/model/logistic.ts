@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import LogisticRegression from 'ml-logistic-regression';
 import { Matrix } from 'ml-matrix';
 import { FEATURE_NAMES, isFeatureName, type FeatureName, type FeatureValues } from './features';
-import { accuracy, auc, brier, seededRandom, sigmoid } from './metrics';
+import { seededRandom } from '@pulsegate/random';
+import { accuracy, auc, brier, sigmoid } from './metrics';
 
 /** One labelled release: its features and whether an incident followed it. */
 export interface TrainingRecord {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, auc, brier, seededRandom } from '../../src/model/metrics';
+import { seededRandom } from '@pulsegate/random';
+import { accuracy, auc, brier } from '../../src/model/metrics';
 
 /** Reference AUC: share of (positive, negative) pairs ranked right, ties counting one half. */
 function pairwiseAuc(scores: number[], labels: number[]): number {

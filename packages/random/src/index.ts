@@ -1,4 +1,10 @@
-/** Small seeded PRNG (mulberry32) so the generated data set is the same on every machine. */
+/**
+ * Seeded pseudo-random numbers for generated data sets (anomaly evaluation, release histories,
+ * demo traffic, tests): the same seed gives the same numbers on every machine, so a figure or a
+ * failure can be replayed.
+ */
+
+/** Uniform numbers in [0, 1) from a 32-bit seed (the mulberry32 generator). */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -10,10 +16,15 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Standard normal deviate (Box–Muller). */
+/** Standard normal deviate (Box–Muller); the floor on u keeps the logarithm finite. */
 export function gaussian(random: () => number): number {
   const u = Math.max(random(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}
+
+/** Lognormal deviate with the given median and shape σ (of the underlying normal). */
+export function lognormal(random: () => number, median: number, sigma: number): number {
+  return median * Math.exp(sigma * gaussian(random));
 }
 
 /** Binomial draw: Poisson (Knuth) for small n·p, normal approximation otherwise. */
