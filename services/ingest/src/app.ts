@@ -3,6 +3,7 @@ import type { Bus } from '@pulsegate/bus';
 import { Topics } from '@pulsegate/events';
 import { HttpError, KeyRing, authenticate, badRequest, correlation, correlationIdOf, errorHandler, notFoundHandler, principalOf } from '@pulsegate/http-kit';
 import type { Logger } from '@pulsegate/logging';
+import { metricsHandler } from '@pulsegate/telemetry';
 import {
   OtlpDecodeError,
   decodeJsonTraces,
@@ -18,6 +19,7 @@ import { CardinalityGuard } from './cardinality';
 import type { IngestConfig } from './config';
 import { createCounters, type IngestCounters } from './counters';
 import { InFlight } from './in-flight';
+import { createIngestMetrics } from './metrics';
 import { batchRecords } from './publish';
 
 export interface IngestAppDeps {
@@ -61,7 +63,7 @@ function add(record: Record<string, number>, key: string, n: number): void {
   record[key] = (record[key] ?? 0) + n;
 }
 
-/** The ingest HTTP app (never listens): OTLP/HTTP `POST /v1/traces`, `/healthz`, `/readyz`. */
+/** The ingest HTTP app (never listens): OTLP/HTTP `POST /v1/traces`, `/healthz`, `/readyz`, `/metrics`. */
 export function createApp(deps: IngestAppDeps): Express {
   const { bus, logger, config } = deps;
   const counters = deps.counters ?? createCounters();
@@ -86,6 +88,9 @@ export function createApp(deps: IngestAppDeps): Express {
     if (isReady()) res.json({ status: 'ready' });
     else throw new HttpError(503, 'UNAVAILABLE', 'not ready: the bus is not connected', { retryAfterSeconds });
   });
+
+  // Operational totals span all tenants: with keys configured, only an admin key may scrape.
+  app.get('/metrics', authenticate(ring, 'admin'), metricsHandler(createIngestMetrics(counters, inFlight, isReady)));
 
   app.post('/v1/traces', authenticate(ring, 'ingest'), async (req: Request, res: Response) => {
     const format = formatOf(req);

@@ -1,3 +1,4 @@
+import { telemetry } from './self-telemetry';
 import type { AddressInfo } from 'node:net';
 import { createBus } from '@pulsegate/bus';
 import { createLogger } from '@pulsegate/logging';
@@ -36,6 +37,8 @@ function stop(signal: string): Promise<void> {
     await closed;
     await bus.close();
     logger.info('stopped');
+    // Last, so the spans of the shutdown itself are exported.
+    await telemetry.shutdown();
   })();
   return shutdown;
 }

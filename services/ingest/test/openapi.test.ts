@@ -14,7 +14,7 @@ const logger = createLogger({ name: 'ingest-openapi', level: 'silent' });
 
 describe('ingest answers match openapi.yaml', () => {
   it('documents exactly the routes the app serves', () => {
-    expect(checker.operations().sort()).toEqual(['GET /healthz', 'GET /readyz', 'POST /v1/traces']);
+    expect(checker.operations().sort()).toEqual(['GET /healthz', 'GET /metrics', 'GET /readyz', 'POST /v1/traces']);
   });
 
   it('every status code the app produces, checked against the document', async () => {
@@ -27,6 +27,9 @@ describe('ingest answers match openapi.yaml', () => {
     const cases: Array<[string, Promise<request.Response>, number]> = [
       ['GET /healthz', request(app).get('/healthz'), 200],
       ['GET /readyz', request(app).get('/readyz'), 200],
+      ['GET /metrics', request(app).get('/metrics'), 200],
+      ['GET /metrics', request(keyApp).get('/metrics'), 401],
+      ['GET /metrics', request(keyApp).get('/metrics').set('x-api-key', 'k'), 403],
       ['POST /v1/traces', json(request(app).post('/v1/traces')).send(b.json.toString()), 200],
       ['POST /v1/traces', json(request(app).post('/v1/traces')).send('{"resourceSpans":'), 400],
       ['POST /v1/traces', json(request(keyApp).post('/v1/traces')).send('{}'), 401],
