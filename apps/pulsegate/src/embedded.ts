@@ -6,7 +6,7 @@ import { createAggregatorService, loadConfig as loadAggregatorConfig } from '@pu
 import { createAnomalyDetectorService, loadConfig as loadDetectorConfig } from '@pulsegate/anomaly-detector';
 import { createRiskScorerService, loadConfig as loadRiskConfig } from '@pulsegate/risk-scorer';
 import { createDashboardApp } from './dashboard';
-import { listen, type Listening } from './listen';
+import { listen, type Listening } from '@pulsegate/http-kit';
 
 /** What the launcher needs of a service; every service factory returns at least this. */
 interface Runnable {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { forbidden, unauthorized } from './errors';
+import { forbidden, HttpError, unauthorized } from './errors';
+import { DEFAULT_RATE_LIMIT_PER_MINUTE, RateLimiter, type RateLimit } from './rate-limit';
 
 /** Scopes an API key can carry. */
 export const SCOPES = ['ingest', 'metrics.read', 'alerts.read', 'alerts.write', 'risk.read', 'risk.write', 'catalog.read', 'catalog.write', 'admin'] as const;
@@ -14,6 +15,8 @@ export interface ApiKeyEntry {
   scopes: Scope[];
   /** Free-form name shown in audit logs instead of the key. */
   name: string;
+  /** Request budget of this key; absent means the ring's default (PULSEGATE_RATE_LIMIT_PER_MINUTE, else 6000/min). */
+  rateLimit?: RateLimit;
 }
 
 export interface Principal {
@@ -26,11 +29,20 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
+/** Reads a rate-limit number (requests per minute or burst): a non-negative integer. */
+function limitNumber(v: unknown, what: string): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 100_000_000) throw new Error(`${what} must be an integer from 0 (unlimited) to 100000000`);
+  return n;
+}
+
 /**
- * Parses PULSEGATE_API_KEYS: a JSON array of `{key | sha256, tenant, scopes?, name?}`. Plain keys
- * are hashed at once. Two entries for one client is how keys rotate without downtime.
+ * Parses PULSEGATE_API_KEYS: a JSON array of `{key | sha256, tenant, scopes?, name?,
+ * rateLimitPerMinute?, rateLimitBurst?}`. Plain keys are hashed at once. Two entries for one
+ * client is how keys rotate without downtime. Keys without `rateLimitPerMinute` get
+ * `defaultPerMinute` (default: env PULSEGATE_RATE_LIMIT_PER_MINUTE, else 6000; 0 = unlimited).
  */
-export function parseApiKeys(text: string | undefined): ApiKeyEntry[] {
+export function parseApiKeys(text: string | undefined, defaultPerMinute: string | number | undefined = process.env.PULSEGATE_RATE_LIMIT_PER_MINUTE): ApiKeyEntry[] {
   if (text === undefined || text.trim() === '') return [];
   let raw: unknown;
   try {
@@ -49,15 +61,38 @@ export function parseApiKeys(text: string | undefined): ApiKeyEntry[] {
     if (!Array.isArray(scopes) || scopes.some((s) => !(SCOPES as readonly string[]).includes(s as string))) {
       throw new Error(`PULSEGATE_API_KEYS[${i}]: "scopes" must be a list of ${SCOPES.join(', ')}`);
     }
-    return { sha256: sha, tenant: o.tenant, scopes: scopes as Scope[], name: typeof o.name === 'string' ? o.name : `key-${i}` };
+    const perMinute =
+      o.rateLimitPerMinute !== undefined
+        ? limitNumber(o.rateLimitPerMinute, `PULSEGATE_API_KEYS[${i}].rateLimitPerMinute`)
+        : defaultPerMinute === undefined || defaultPerMinute === ''
+          ? DEFAULT_RATE_LIMIT_PER_MINUTE
+          : limitNumber(defaultPerMinute, 'PULSEGATE_RATE_LIMIT_PER_MINUTE');
+    const burst = o.rateLimitBurst !== undefined ? limitNumber(o.rateLimitBurst, `PULSEGATE_API_KEYS[${i}].rateLimitBurst`) : perMinute;
+    return { sha256: sha, tenant: o.tenant, scopes: scopes as Scope[], name: typeof o.name === 'string' ? o.name : `key-${i}`, rateLimit: { perMinute, burst } };
   });
 }
 
-/** Looks keys up by hash in constant time per candidate. */
+/** KeyRing options. */
+export interface KeyRingOptions {
+  /** Clock for the rate limiter, epoch ms. Default Date.now. */
+  now?: () => number;
+  /** Budget for entries built without one (not through parseApiKeys). Default 6000/min, burst 6000. */
+  defaultRateLimit?: RateLimit;
+}
+
+/** Looks keys up by hash in constant time per candidate, and keeps each key's rate-limit bucket. */
 export class KeyRing {
   private readonly byHash = new Map<string, ApiKeyEntry>();
-  constructor(entries: ApiKeyEntry[], readonly defaultTenant = 'default') {
+  private readonly limiter: RateLimiter;
+  private readonly defaultRateLimit: RateLimit;
+  constructor(entries: ApiKeyEntry[], readonly defaultTenant = 'default', options: KeyRingOptions = {}) {
     for (const e of entries) this.byHash.set(e.sha256, e);
+    this.limiter = new RateLimiter(options.now);
+    this.defaultRateLimit = options.defaultRateLimit ?? { perMinute: DEFAULT_RATE_LIMIT_PER_MINUTE, burst: DEFAULT_RATE_LIMIT_PER_MINUTE };
+  }
+  /** Spends one request of `entry`'s budget; a refusal says how long to wait, seconds. */
+  consume(entry: ApiKeyEntry): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
+    return this.limiter.take(entry.sha256, entry.rateLimit ?? this.defaultRateLimit);
   }
   get enabled(): boolean {
     return this.byHash.size > 0;
@@ -88,8 +123,9 @@ export function principalOf(req: Request): Principal {
 }
 
 /**
- * Middleware requiring a key with `scope`. With no keys configured every caller is the default
- * tenant with all scopes (services refuse that on a non-loopback bind unless allowed explicitly).
+ * Middleware requiring a key with `scope`, within the key's rate limit (429 RATE_LIMIT with
+ * Retry-After otherwise). With no keys configured every caller is the default tenant with all
+ * scopes and no limit (services refuse that on a non-loopback bind unless allowed explicitly).
  */
 export function authenticate(ring: KeyRing, scope: Scope) {
   return (req: Request, _res: Response, next: NextFunction): void => {
@@ -100,6 +136,11 @@ export function authenticate(ring: KeyRing, scope: Scope) {
     const key = presentedKey(req);
     const entry = key === undefined ? undefined : ring.lookup(key);
     if (entry === undefined) return next(unauthorized());
+    // Counted before the scope check: a refused request still costs the server work.
+    const budget = ring.consume(entry);
+    if (!budget.allowed) {
+      return next(new HttpError(429, 'RATE_LIMIT', `rate limit of API key ${entry.name} exceeded; retry after ${budget.retryAfterSeconds} s`, { retryAfterSeconds: budget.retryAfterSeconds }));
+    }
     if (!entry.scopes.includes(scope) && !entry.scopes.includes('admin')) return next(forbidden(`API key lacks scope ${scope}`));
     (req as Request & { principal?: Principal }).principal = { tenant: entry.tenant, scopes: new Set(entry.scopes), keyName: entry.name };
     next();

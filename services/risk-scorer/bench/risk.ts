@@ -9,7 +9,7 @@ import { KeyRing } from '@pulsegate/http-kit';
 import { createLogger } from '@pulsegate/logging';
 import { createApp } from '../src/app';
 import { score } from '../src/assess/levels';
-import { listenOn } from '../src/listen';
+import { listen as listenOn } from '@pulsegate/http-kit';
 import { generateHistory } from '../src/model/generator';
 import { trainModel } from '../src/model/logistic';
 import { auc } from '../src/model/metrics';

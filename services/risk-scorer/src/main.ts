@@ -2,7 +2,7 @@
 import { telemetry } from './self-telemetry';
 import { createBus } from '@pulsegate/bus';
 import { createLogger } from '@pulsegate/logging';
-import { listenOn } from './listen';
+import { listen as listenOn } from '@pulsegate/http-kit';
 import { loadConfig } from './config';
 import { createRiskScorerService } from './service';
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@pulsegate/testkit';
 import { createLogger } from '@pulsegate/logging';
 import { createDashboardApp } from '../../src/dashboard';
-import { listen, type Listening } from '../../src/listen';
+import { listen, type Listening } from '@pulsegate/http-kit';
 
 const logger = createLogger({ name: 'dashboard-test', level: 'silent' });
 

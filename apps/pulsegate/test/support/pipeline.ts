@@ -1,7 +1,7 @@
 import { createLogger } from '@pulsegate/logging';
 import { createDashboardApp } from '../../src/dashboard';
 import { startEmbedded, type Embedded } from '../../src/embedded';
-import { listen, type Listening } from '../../src/listen';
+import { listen, type Listening } from '@pulsegate/http-kit';
 
 /** The embedded pipeline on free ports plus the dashboard in front of it. */
 export interface Pipeline {

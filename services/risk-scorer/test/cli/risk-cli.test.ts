@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRiskCli } from '../../src/cli/risk-cli';
-import { listenOn, type Listening } from '../../src/listen';
+import { listen as listenOn, type Listening } from '@pulsegate/http-kit';
 import { generateHistory } from '../../src/model/generator';
 import { computeSpecFeatures } from '../../src/spec/features';
 import { CONNECTOR, makeApp } from '../helpers';

@@ -7,7 +7,7 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Starts an HTTP server for `app`; `close()` stops accepting and waits for open requests. */
+/** Starts an HTTP server for `app` on host:port (0 = any free port); `close()` stops accepting and waits for open requests (idempotent). */
 export function listen(app: Express, host: string, port: number): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const server: Server = app.listen(port, host);
