@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { authenticate, badRequest, correlation, errorHandler, HttpError, notFound, notFoundHandler, principalOf, type KeyRing } from '@pulsegate/http-kit';
 import type { Logger } from '@pulsegate/logging';
+import { metricsHandler, type Registry } from '@pulsegate/telemetry';
 import { z } from 'zod';
 import type { AlertRecord } from './lifecycle/alert';
 import { FINGERPRINT_PATTERN } from './lifecycle/fingerprint';
@@ -21,6 +22,8 @@ export interface AppDeps {
   logger: Logger;
   clock: () => number;
   isReady: () => boolean;
+  /** Served at GET /metrics (admin scope when keys are configured); omitted = no /metrics route. */
+  metrics?: Registry;
 }
 
 /** Longest silence accepted: 90 days. */
@@ -290,6 +293,7 @@ export function createApp(deps: AppDeps): Express {
     },
   );
 
+  if (deps.metrics !== undefined) app.get('/metrics', authenticate(ring, 'admin'), metricsHandler(deps.metrics));
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));
   return app;

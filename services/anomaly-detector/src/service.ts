@@ -10,6 +10,7 @@ import type { AnomalyDetectorConfig } from './config';
 import { Detector } from './detector';
 import { Dispatcher } from './delivery/dispatcher';
 import { RuleBook } from './rules/rule-book';
+import { createDetectorMetrics, createSnapshotCounts } from './metrics';
 import { decodeSnapshot } from './snapshot-decode';
 import { MemoryStore } from './store/memory-store';
 import { RedisStore } from './store/redis-store';
@@ -98,7 +99,9 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
   let stopping: Promise<void> | null = null;
 
   const isReady = (): boolean => started && stopping === null && bus.isReady() && (client === null || client.status === 'ready');
-  const app = createApp({ store, rules, rulesConfig: config.rules, keyRing: new KeyRing(config.apiKeys), logger, clock, isReady });
+  const snapshots = createSnapshotCounts();
+  const metrics = createDetectorMetrics({ store, delivery: dispatcher.counts, snapshots, isReady });
+  const app = createApp({ store, rules, rulesConfig: config.rules, keyRing: new KeyRing(config.apiKeys), logger, clock, isReady, metrics });
 
   const scheduleSweep = (): void => {
     if (config.sweepIntervalMs <= 0 || stopping !== null) return;
@@ -124,11 +127,19 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
       subscription = await bus.subscribe<MetricSnapshot>({
         groupId: config.consumerGroup,
         topic: Topics.metrics,
-        decode: decodeSnapshot,
+        decode: (record) => {
+          try {
+            return decodeSnapshot(record);
+          } catch (err) {
+            snapshots.rejected += 1;
+            throw err;
+          }
+        },
         handle: async (batch, ctx) => {
           for (const item of batch.items) {
             try {
               await detector.process(item.value);
+              snapshots.consumed[item.value.type] = (snapshots.consumed[item.value.type] ?? 0) + 1;
             } catch (err) {
               // The runner retries the batch (store down is transient); say why it is stuck.
               logger.warn({ err, partition: batch.partition, offset: item.record.offset }, 'snapshot processing failed; batch will be retried');

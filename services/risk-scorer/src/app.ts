@@ -4,12 +4,14 @@ import type { Bus } from '@pulsegate/bus';
 import { seriesKey, Topics, type CatalogEvent } from '@pulsegate/events';
 import { authenticate, badRequest, correlation, errorBody, correlationIdOf, errorHandler, HttpError, notFound, notFoundHandler, principalOf, type KeyRing } from '@pulsegate/http-kit';
 import type { Logger } from '@pulsegate/logging';
+import { metricsHandler, type Registry } from '@pulsegate/telemetry';
 import { runAssessment } from './assess/assessor';
 import type { LevelCutoffs } from './assess/levels';
 import { ConnectorBody, connectorName, semverString, VersionBody, type ConnectorEntry } from './catalog/types';
 import { FEATURE_NAMES, isFeatureName, type FeatureName, type FeatureValues } from './model/features';
 import { MAX_TRAINING_RECORDS, trainModel, TrainingError, type TrainingRecord } from './model/logistic';
 import type { ModelStore } from './model/store';
+import { countAssessment, createRiskCounters, type RiskCounters } from './metrics';
 import { computeSpecFeatures, SpecError } from './spec/features';
 import type { RiskStore } from './store/types';
 import { parseWith } from './validation';
@@ -26,6 +28,10 @@ export interface AppDeps {
   isReady: () => boolean;
   /** Clock, epoch ms. Default Date.now. */
   now?: () => number;
+  /** Totals counted by the API (assessments, trainings); default a fresh set. */
+  counters?: RiskCounters;
+  /** Served at GET /metrics (admin scope when keys are configured); omitted = no /metrics route. */
+  metrics?: Registry;
 }
 
 /** Body size limits: most bodies are small; spec pairs and training sets are not. */
@@ -85,6 +91,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(correlation());
   const json = (limit: string) => express.json({ limit, strict: true });
   const { store, models, bus, keys } = deps;
+  const counters = deps.counters ?? createRiskCounters();
 
   const publishCatalog = async (tenant: string, entry: ConnectorEntry): Promise<void> => {
     const event: CatalogEvent = {
@@ -109,6 +116,7 @@ export function createApp(deps: AppDeps): Express {
     if (deps.isReady()) res.json({ status: 'ready' });
     else res.status(503).json(errorBody('NOT_READY', 'risk scorer is starting or stopping', correlationIdOf(req)));
   });
+  if (deps.metrics !== undefined) app.get('/metrics', authenticate(keys, 'admin'), metricsHandler(deps.metrics));
 
   // Catalog
   app.get(
@@ -199,6 +207,7 @@ export function createApp(deps: AppDeps): Express {
         deps.logger.error({ err }, 'assessment failed');
         throw new HttpError(503, 'UNAVAILABLE', 'the assessment could not be stored or published; repeat the request', { retryAfterSeconds: 5 });
       });
+      countAssessment(counters, assessment.decision, assessment.level);
       res.status(201).json(assessment);
     }),
   );
@@ -232,10 +241,14 @@ export function createApp(deps: AppDeps): Express {
       try {
         model = trainModel(records, { features: body.features as FeatureName[] | undefined, testShare: body.testShare, seed: body.seed, numSteps: deps.trainSteps, now });
       } catch (err) {
-        if (err instanceof TrainingError) throw badRequest(err.message);
+        if (err instanceof TrainingError) {
+          counters.trainings.rejected = (counters.trainings.rejected ?? 0) + 1;
+          throw badRequest(err.message);
+        }
         throw err;
       }
       await models.save(tenant, model);
+      counters.trainings.trained = (counters.trainings.trained ?? 0) + 1;
       deps.logger.info({ audit: { action: 'risk.model.train', who: { tenant, keyName: principalOf(req).keyName }, model: model.version, metrics: model.metrics } }, 'risk model trained');
       res.status(201).json({ model, records: { fromRequest: fromRequest.length, fromReleaseHistory: history.length } });
     }),

@@ -6,6 +6,7 @@ import { KeyRing } from '@pulsegate/http-kit';
 import type { Logger } from '@pulsegate/logging';
 import { createApp } from './app';
 import type { RiskScorerConfig } from './config';
+import { createRiskCounters, createRiskMetrics } from './metrics';
 import { FileModelStore, RedisModelStore, type ModelStore } from './model/store';
 import { MemoryRiskStore } from './store/memory-store';
 import { RedisRiskStore } from './store/redis-store';
@@ -51,6 +52,11 @@ export async function createRiskScorerService(deps: RiskScorerDeps): Promise<Ris
   let started = false;
   let stopping: Promise<void> | undefined;
   const subscriptions: Subscription[] = [];
+  // Not ready while Redis is down: answers would fail and consumed batches could not be stored.
+  const isReady = (): boolean => started && stopping === undefined && bus.isReady() && (redis === undefined || redis.status === 'ready');
+  const counters = createRiskCounters();
+  const tenants = config.apiKeys.length > 0 ? [...new Set(config.apiKeys.map((k) => k.tenant))] : ['default'];
+  const metrics = createRiskMetrics({ counters, models, tenants, isReady });
 
   const app = createApp({
     store,
@@ -60,13 +66,15 @@ export async function createRiskScorerService(deps: RiskScorerDeps): Promise<Ris
     keys: new KeyRing(config.apiKeys),
     cutoffs: config.cutoffs,
     trainSteps: config.trainSteps,
-    isReady: () => started && stopping === undefined && bus.isReady(),
+    isReady,
     now: deps.now,
+    counters,
+    metrics,
   });
 
   return {
     app,
-    isReady: () => started && stopping === undefined && bus.isReady(),
+    isReady,
     async start() {
       if (started) return;
       if (!(await store.ping())) throw new Error('risk-scorer: state store (Redis) is not reachable');

@@ -38,6 +38,20 @@ class DeliveryFailure extends Error {
   }
 }
 
+/** Notification totals since start, each by receiver name (counts alerts, not webhook requests). */
+export interface DeliveryCounts {
+  /** Notifications a receiver accepted (2xx). */
+  sent: Record<string, number>;
+  /** Failed delivery attempts (each alert of a failed request counts once per attempt). */
+  failed: Record<string, number>;
+  /** Notifications given up on (attempts exhausted or a non-retriable 4xx). */
+  deadLettered: Record<string, number>;
+}
+
+function bump(counts: Record<string, number>, key: string, n: number): void {
+  counts[key] = (counts[key] ?? 0) + n;
+}
+
 /**
  * Sends queued notifications. Each item is claimed in the store first (SET NX with a lease), so two
  * instances never send one notification twice; failures are retried with jittered exponential
@@ -48,6 +62,8 @@ export class Dispatcher {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
+  /** Running totals since start, by receiver name (read by /metrics). */
+  readonly counts: DeliveryCounts = { sent: {}, failed: {}, deadLettered: {} };
 
   constructor(options: DispatcherOptions) {
     this.o = {
@@ -120,6 +136,7 @@ export class Dispatcher {
         await this.send(items);
         for (const item of items) await store.complete(item.key, this.o.rememberMs);
         delivered += items.length;
+        bump(this.counts.sent, items[0]!.receiver, items.length);
       } catch (err) {
         const failure = err instanceof DeliveryFailure ? err : new DeliveryFailure((err as Error).message, true);
         await this.failed(items, failure);
@@ -153,11 +170,13 @@ export class Dispatcher {
 
   private async failed(items: OutboxItem[], failure: DeliveryFailure): Promise<void> {
     const now = this.o.clock();
+    bump(this.counts.failed, items[0]!.receiver, items.length);
     for (const item of items) {
       const attempts = item.attempts + 1;
       if (!failure.retriable || attempts >= this.o.maxAttempts) {
         this.o.logger.error({ key: item.key, receiver: item.receiver, attempts, reason: failure.message }, 'notification dead-lettered');
         await this.o.store.deadLetter({ item: { ...item, attempts }, reason: failure.message, at: now }, this.o.rememberMs);
+        bump(this.counts.deadLettered, item.receiver, 1);
       } else {
         const delay = backoffDelay(attempts - 1, this.o.backoff);
         this.o.logger.warn({ key: item.key, receiver: item.receiver, attempts, delay, reason: failure.message }, 'notification failed; retrying');
