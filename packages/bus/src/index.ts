@@ -1,4 +1,4 @@
-export type { Bus, BusRecord, OutgoingRecord, DecodedBatch, BatchContext, SubscribeOptions, Subscription } from './types';
+export type { Bus, BusRecord, OutgoingRecord, DecodedBatch, BatchContext, SubscribeOptions, Subscription, PartitionLag } from './types';
 export { MemoryBus, deadLetter } from './memory-bus';
 export type { MemoryBusOptions } from './memory-bus';
 export { KafkaBus } from './kafka-bus';

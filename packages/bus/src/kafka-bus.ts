@@ -27,6 +27,8 @@ export interface KafkaConsumerTuning {
   maxWaitTimeMs?: number;
   /** Most bytes fetched per partition per request. Default 1 MiB. */
   maxBytesPerPartition?: number;
+  /** Most bytes of one fetch request over all partitions. Default 10 MiB (kafkajs). */
+  maxBytes?: number;
 }
 
 export interface KafkaBusOptions {
@@ -271,21 +273,27 @@ export class KafkaBus implements Bus {
       heartbeatInterval: tuning.heartbeatIntervalMs ?? 3_000,
       maxWaitTimeInMs: tuning.maxWaitTimeMs ?? 500,
       maxBytesPerPartition: tuning.maxBytesPerPartition ?? 1024 * 1024,
+      maxBytes: tuning.maxBytes ?? 10 * 1024 * 1024,
       allowAutoTopicCreation: true,
       // Restart after any crash (the runner only lets broker errors through): never stop consuming.
       retry: { restartOnFailure: async () => !stopping },
     });
     const abort = new AbortController();
+    // Lag per partition after its last handled chunk; a rebalance may move partitions away.
+    const lag = new Map<number, number>();
+    consumer.on(consumer.events.GROUP_JOIN, () => lag.clear());
     await consumer.connect();
     await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.runBatch(consumer, options, payload, () => stopping, abort.signal),
+      // kafkajs never hands two batches of one partition out at once, so per-partition order holds.
+      partitionsConsumedConcurrently: Math.max(1, Math.floor(options.concurrency ?? 1)),
+      eachBatch: (payload) => this.runBatch(consumer, options, payload, () => stopping, abort.signal, lag),
     });
     let stopped: Promise<void> | undefined;
     const subscription: Subscription = {
+      lag: () => [...lag].sort(([a], [b]) => a - b).map(([partition, n]) => ({ topic: options.topic, partition, lag: n })),
       stop: () => {
         stopped ??= (async () => {
           stopping = true;
@@ -301,30 +309,37 @@ export class KafkaBus implements Bus {
     return subscription;
   }
 
-  /** One fetched batch: chunks of maxBatchRecords, each decoded, handled, then committed. */
-  private async runBatch<T>(consumer: Consumer, options: SubscribeOptions<T>, payload: EachBatchPayload, isStopping: () => boolean, signal: AbortSignal): Promise<void> {
+  /**
+   * One fetched batch, cut into chunks of at most maxBatchRecords records (and, when the
+   * subscription sets maxBatchWeight, of about that weight), each decoded, handled, then committed.
+   */
+  private async runBatch<T>(consumer: Consumer, options: SubscribeOptions<T>, payload: EachBatchPayload, isStopping: () => boolean, signal: AbortSignal, lag?: Map<number, number>): Promise<void> {
     const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
     const dlq = options.deadLetterTopic ?? Topics.deadLetter;
-    const chunkSize = this.options.maxBatchRecords ?? 500;
-    for (let start = 0; start < batch.messages.length; start += chunkSize) {
+    const chunkRecords = Math.max(1, this.options.maxBatchRecords ?? 500);
+    const maxWeight = options.maxBatchWeight ?? Infinity;
+    const messages = batch.messages;
+    let next = 0;
+    while (next < messages.length) {
       if (!isRunning() || isStale() || isStopping()) return;
-      const slice = batch.messages.slice(start, start + chunkSize).map(toRecord);
       const items: DecodedBatch<T>['items'] = [];
       const poison: OutgoingRecord[] = [];
-      for (const record of slice) {
+      const firstOffset = messages[next]!.offset;
+      let lastOffset = firstOffset;
+      let weight = 0;
+      // A chunk stops growing once it reaches maxWeight, so it exceeds it by at most one record.
+      for (let taken = 0; next < messages.length && taken < chunkRecords && weight < maxWeight; taken++) {
+        const record = toRecord(messages[next++]!);
+        lastOffset = record.offset;
         try {
-          items.push({ record, value: options.decode(record) });
+          const value = options.decode(record);
+          items.push({ record, value });
+          weight += options.weightOf === undefined ? 1 : options.weightOf(value);
         } catch (err) {
           poison.push(deadLetter(batch.topic, batch.partition, record, err));
         }
       }
-      const decoded: DecodedBatch<T> = {
-        topic: batch.topic,
-        partition: batch.partition,
-        items,
-        firstOffset: slice[0]!.offset,
-        lastOffset: slice[slice.length - 1]!.offset,
-      };
+      const decoded: DecodedBatch<T> = { topic: batch.topic, partition: batch.partition, items, firstOffset, lastOffset };
       if (poison.length > 0) await this.publish(dlq, poison);
       for (let attempt = 0; items.length > 0; attempt++) {
         // Giving up here commits nothing: the next owner of the partition gets the batch again.
@@ -344,8 +359,9 @@ export class KafkaBus implements Bus {
           await heartbeat();
         }
       }
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(decoded.lastOffset) + 1n) }]);
-      resolveOffset(decoded.lastOffset);
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(lastOffset) + 1n) }]);
+      resolveOffset(lastOffset);
+      lag?.set(batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n)));
       await heartbeat();
     }
   }

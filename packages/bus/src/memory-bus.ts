@@ -202,6 +202,11 @@ export class MemoryBus implements Bus {
     })();
 
     const subscription: Subscription = {
+      lag: () =>
+        [...member.assigned].sort((a, b) => a - b).map((p) => {
+          const log = logs[p]!;
+          return { topic: options.topic, partition: p, lag: log.base + log.records.length - Math.max(committed[p] ?? 0, log.base) };
+        }),
       stop: async () => {
         if (member.stopped) return loop;
         member.stopped = true;

@@ -47,11 +47,37 @@ export interface SubscribeOptions<T> {
   deadLetterTopic?: string;
   /** Start at the earliest offset when the group has no committed offset. Default true. */
   fromBeginning?: boolean;
+  /**
+   * Kafka: partitions of this subscription handled at once (each partition still strictly in
+   * order, one batch at a time). Default 1. The memory bus handles partitions one after another.
+   */
+  concurrency?: number;
+  /**
+   * Kafka: most total weight (see `weightOf`) one handler call receives; a fetched batch is cut
+   * at whichever of this and `maxBatchRecords` comes first. Default: no weight limit.
+   */
+  maxBatchWeight?: number;
+  /** Weight of one decoded value for `maxBatchWeight`, e.g. events in a batch record. Default 1. */
+  weightOf?(value: T): number;
+}
+
+/** Records of one assigned partition not yet handled by a subscription. */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** Partition end offset minus the next offset to handle, records. */
+  lag: number;
 }
 
 export interface Subscription {
   /** Stops fetching, lets the in-flight batch finish, commits, leaves the group. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Consumer lag of the partitions this subscription owns, when the bus knows it: exact on the
+   * memory bus; on Kafka as of the last handled chunk (high watermark − next offset), for the
+   * partitions handled since the last rebalance.
+   */
+  lag?(): PartitionLag[];
 }
 
 /** The message bus every service talks to: Kafka in distributed mode, memory when embedded. */

@@ -83,6 +83,11 @@ export function busContract(name: string, makeBus: () => Bus, options: { concurr
         }
         expect([...seen.keys()].sort()).toEqual([...keys].sort());
         for (const k of keys) expect(seen.get(k)).toEqual(Array.from({ length: perKey }, (_, i) => i));
+        // All handled: once the last chunk is committed, no partition reports lag.
+        await waitFor('zero lag', () => {
+          const lag = got.sub.lag?.() ?? [];
+          return lag.length > 0 && lag.every((l) => l.topic === topic && l.lag === 0);
+        });
         await got.sub.stop();
         await got.sub.stop(); // idempotent
       });

@@ -24,6 +24,38 @@ describe.skipIf(needs.skip)('KafkaBus on the harness broker', () => {
     retry: { initialMs: 50, maxMs: 500 },
   }), { concurrent: true });
 
+  it('cuts handler batches by weight and handles partitions concurrently, each partition in order', async () => {
+    const bus = new KafkaBus({ brokers: kafka.brokers, clientId: 'weights', maxBatchRecords: 1_000, consumer: { sessionTimeoutMs: 4_000, rebalanceTimeoutMs: 4_000, heartbeatIntervalMs: 300, maxWaitTimeMs: 100 } });
+    const topic = `weights.${Date.now()}`;
+    try {
+      // Values are weights 1..5; 20 keys spread the records over the 4 partitions.
+      const sent = Array.from({ length: 200 }, (_, i) => ({ key: `k${i % 20}`, value: String((i % 5) + 1) }));
+      await bus.publish(topic, sent);
+      const got = new Map<string, number[]>();
+      const weights: number[] = [];
+      const sub = await bus.subscribe<number>({
+        groupId: `weights-${Date.now()}`, topic, concurrency: 4, maxBatchWeight: 10, weightOf: (v) => v,
+        decode: (r) => Number(r.value.toString()),
+        handle: async (batch) => {
+          await new Promise((r) => setTimeout(r, 5));
+          const w = batch.items.reduce((a, i) => a + i.value, 0);
+          // Stops growing once it reaches 10: at most 10 + one record's weight − 1.
+          weights.push(w);
+          expect(w - batch.items[batch.items.length - 1]!.value).toBeLessThan(10);
+          for (const i of batch.items) (got.get(i.record.key!) ?? got.set(i.record.key!, []).get(i.record.key!)!).push(Number(i.record.offset));
+        },
+      });
+      const deadline = Date.now() + 20_000;
+      while ([...got.values()].reduce((a, l) => a + l.length, 0) < sent.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await sub.stop();
+      expect([...got.values()].reduce((a, l) => a + l.length, 0)).toBe(sent.length);
+      for (const offsets of got.values()) expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+      expect(Math.max(...weights)).toBeLessThanOrEqual(14);
+    } finally {
+      await bus.close();
+    }
+  });
+
   it('createBus picks KafkaBus from KAFKA_BROKERS, becomes ready without a publish, and is not ready after close', async () => {
     const bus = createBus({ KAFKA_BROKERS: kafka.brokers.join(','), clientId: 'create-bus' });
     expect(bus).toBeInstanceOf(KafkaBus);

@@ -57,6 +57,18 @@ export interface ConnectorGroup {
   events: number;
   /** Latest accepted event time of the group, epoch ms (0 when none). */
   maxEventTime: number;
+  /** Whether the batch writes into a settled hour (see settledHourStart), which bumps the connector's generation. */
+  touchesSettled: boolean;
+}
+
+/**
+ * Hours starting before this are "settled" for a writer at `now`: all but late events are in.
+ * A write into a settled hour bumps the connector's generation (atomically with the write), so
+ * caches of merged settled hours (SettledDayCache) notice it. Readers only cache hours older than
+ * one more hour (see SettledDayCache), which leaves an hour for clock skew between instances.
+ */
+export function settledHourStart(now: number): number {
+  return Math.floor(now / HOUR_MS) * HOUR_MS - HOUR_MS;
 }
 
 /**
@@ -67,13 +79,28 @@ export interface ConnectorGroup {
  */
 export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg: WindowConfig): Map<string, ConnectorGroup> {
   const groups = new Map<string, ConnectorGroup>();
+  // Hot loop (every event): the records of a batch mostly hold one tenant/connector each, so the
+  // last group and, per group, each series' last minute and hour deltas are kept at hand instead
+  // of building key strings per event.
+  const slotsOf = new Map<ConnectorGroup, Map<string, SeriesSlot>>();
+  const settled = settledHourStart(now);
+  let lastTenant: string | undefined;
+  let lastConnector: string | undefined;
+  let g: ConnectorGroup | undefined;
+  let slots: Map<string, SeriesSlot> | undefined;
   for (const r of records) {
     for (const ev of r.events) {
-      const tag = connectorTag(ev.tenant, ev.connector);
-      let g = groups.get(tag);
-      if (g === undefined) {
-        g = { tenant: ev.tenant, connector: ev.connector, tag, deltas: new Map(), lastSeen: new Map(), droppedLate: 0, droppedFuture: 0, events: 0, maxEventTime: 0 };
-        groups.set(tag, g);
+      if (g === undefined || ev.tenant !== lastTenant || ev.connector !== lastConnector) {
+        const tag = connectorTag(ev.tenant, ev.connector);
+        g = groups.get(tag);
+        if (g === undefined) {
+          g = { tenant: ev.tenant, connector: ev.connector, tag, deltas: new Map(), lastSeen: new Map(), droppedLate: 0, droppedFuture: 0, events: 0, maxEventTime: 0, touchesSettled: false };
+          groups.set(tag, g);
+          slotsOf.set(g, new Map());
+        }
+        slots = slotsOf.get(g)!;
+        lastTenant = ev.tenant;
+        lastConnector = ev.connector;
       }
       g.events++;
       const t = ev.eventTime;
@@ -87,28 +114,53 @@ export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg
         g.droppedLate += ev.sampleWeight;
         continue;
       }
-      const series: SeriesId = { action: ev.action, version: ev.connectorVersion, kind: ev.kind };
-      const sf = seriesField(series);
-      if ((g.lastSeen.get(sf) ?? -Infinity) < t) g.lastSeen.set(sf, t);
+      const slotId = `${ev.action}\u0000${ev.connectorVersion}\u0000${ev.kind}`;
+      let slot = slots!.get(slotId);
+      if (slot === undefined) {
+        const series: SeriesId = { action: ev.action, version: ev.connectorVersion, kind: ev.kind };
+        slot = { series, field: seriesField(series), lastSeen: -Infinity, hour: undefined, minute: undefined };
+        slots!.set(slotId, slot);
+      }
+      if (slot.lastSeen < t) {
+        slot.lastSeen = t;
+        g.lastSeen.set(slot.field, t);
+      }
       if (t > g.maxEventTime) g.maxEventTime = t;
-      addEvent(g, ev, series, sf, 'h', hourStart, hourExpire);
+      if (hourStart < settled) g.touchesSettled = true;
+      if (slot.hour === undefined || slot.hour.start !== hourStart) slot.hour = deltaFor(g, slot, 'h', hourStart, hourExpire);
+      addEvent(slot.hour.data, ev);
       const minuteStart = Math.floor(t / MINUTE_MS) * MINUTE_MS;
       const minuteExpire = minuteStart + MINUTE_MS + cfg.minuteRetentionMs;
-      if (minuteExpire > now) addEvent(g, ev, series, sf, 'm', minuteStart, minuteExpire);
+      if (minuteExpire > now) {
+        if (slot.minute === undefined || slot.minute.start !== minuteStart) slot.minute = deltaFor(g, slot, 'm', minuteStart, minuteExpire);
+        addEvent(slot.minute.data, ev);
+      }
     }
   }
   return groups;
 }
 
-function addEvent(g: ConnectorGroup, ev: InvocationEvent, series: SeriesId, sf: string, res: Resolution, start: number, expireAt: number): void {
-  const id = `${res}:${start}:${sf}`;
+/** Per group and series: the series' field and its most recently used deltas. */
+interface SeriesSlot {
+  series: SeriesId;
+  field: string;
+  lastSeen: number;
+  hour: BucketDelta | undefined;
+  minute: BucketDelta | undefined;
+}
+
+function deltaFor(g: ConnectorGroup, slot: SeriesSlot, res: Resolution, start: number, expireAt: number): BucketDelta {
+  const id = `${res}:${start}:${slot.field}`;
   let d = g.deltas.get(id);
   if (d === undefined) {
-    d = { key: redisKey({ type: 'bucket', tenant: g.tenant, connector: g.connector, resolution: res, start, series }), resolution: res, start, series, expireAt, data: emptyBucket() };
+    d = { key: redisKey({ type: 'bucket', tenant: g.tenant, connector: g.connector, resolution: res, start, series: slot.series }), resolution: res, start, series: slot.series, expireAt, data: emptyBucket() };
     g.deltas.set(id, d);
   }
+  return d;
+}
+
+function addEvent(b: BucketData, ev: InvocationEvent): void {
   const w = ev.sampleWeight;
-  const b = d.data;
   b.c += w;
   if (ev.outcome === 'success') b.s += w;
   else {

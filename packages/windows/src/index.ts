@@ -16,7 +16,9 @@ export { KEY_PREFIX, MINUTE_MS, HOUR_MS, RESOLUTION_MS, redisKey, connectorTag, 
 export type { Resolution, SeriesId, KeyParts } from './keys';
 export { DEFAULT_WINDOW_CONFIG } from './config';
 export type { WindowConfig } from './config';
-export { aggregateBatch, applyBatch } from './aggregate';
+export { aggregateBatch, applyBatch, settledHourStart } from './aggregate';
+export { SettledDayCache, DAY_MS } from './day-cache';
+export type { SettledDayCacheOptions } from './day-cache';
 export type { BatchRecord, ApplyInput, ApplyResult, BucketDelta, ConnectorGroup, GroupOutcome, PreparedGroup, GroupWriter } from './aggregate';
 export type { WindowStore, SeriesInfo, ConnectorInfo, DroppedCounts } from './store';
 export { MemoryWindowStore } from './memory-store';
@@ -24,4 +26,4 @@ export type { MemoryWindowStoreOptions } from './memory-store';
 export { RedisWindowStore } from './redis-store';
 export type { RedisWindowStoreOptions, RedisTarget } from './redis-store';
 export { planRange, readRanges, mergeAll, metricsOf, matches } from './reader';
-export type { RangePiece, RangePlan, SeriesFilter } from './reader';
+export type { RangePiece, RangePlan, SeriesFilter, ReadCache } from './reader';

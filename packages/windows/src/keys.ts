@@ -19,7 +19,7 @@ export interface SeriesId {
 /** What a key names. Every key of one tenant/connector shares the hash tag `{tenant|connector}`. */
 export type KeyParts =
   | { type: 'bucket'; tenant: string; connector: string; resolution: Resolution; start: number; series: SeriesId }
-  | { type: 'series' | 'offsets' | 'dropped' | 'catalog'; tenant: string; connector: string }
+  | { type: 'series' | 'offsets' | 'dropped' | 'catalog' | 'generation'; tenant: string; connector: string }
   | { type: 'tenants' }
   | { type: 'connectors'; tenant: string };
 
@@ -59,6 +59,8 @@ export function redisKey(k: KeyParts): string {
       return `${KEY_PREFIX}:${connectorTag(k.tenant, k.connector)}:dropped`;
     case 'catalog':
       return `${KEY_PREFIX}:${connectorTag(k.tenant, k.connector)}:catalog`;
+    case 'generation':
+      return `${KEY_PREFIX}:${connectorTag(k.tenant, k.connector)}:gen`;
     case 'tenants':
       return `${KEY_PREFIX}:{idx}:tenants`;
     case 'connectors':

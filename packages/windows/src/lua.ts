@@ -3,8 +3,9 @@ import { MAX_ERROR_CODES_PER_BUCKET } from './bucket';
 /**
  * Applies tenant/connector groups atomically, each idempotent on its own offset.
  * KEYS: every key the groups touch (one Redis Cluster slot per call).
- * ARGV[1]: JSON {f: offset field, g: [{o, sk, dk: key indexes, fo, lo: offsets,
- *          d: [[key index, expireAt, bucket]], s: [[series field, lastSeen]], x: [late, future]}]}
+ * ARGV[1]: JSON {f: offset field, g: [{o, sk, dk, gk: key indexes, fo, lo: offsets,
+ *          d: [[key index, expireAt, bucket]], s: [[series field, lastSeen]], x: [late, future],
+ *          lw: 1 when the group writes into a settled hour (bumps the generation at gk)}]}
  * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), else the stored offset
  * (inside the batch: the client re-sends only the records after it).
  * The merge rule is the one of mergeBucket() in bucket.ts.
@@ -62,6 +63,7 @@ for gi, g in ipairs(p.g) do
     end
     if g.x[1] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'late', g.x[1]) end
     if g.x[2] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'future', g.x[2]) end
+    if g.lw == 1 then redis.call('INCR', KEYS[g.gk]) end
     redis.call('HSET', okey, field, int(g.lo))
     out[gi] = -1
   end

@@ -18,6 +18,7 @@ interface ConnectorState {
   series: Map<string, number>;
   dropped: DroppedCounts;
   catalog: CatalogEvent | null;
+  generation: number;
 }
 
 /** In-process window store for the embedded mode; same semantics as the Redis store. */
@@ -40,7 +41,7 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
     const tag = connectorTag(tenant, connector);
     let s = this.connectors.get(tag);
     if (s === undefined) {
-      s = { tenant, connector, offsets: new Map(), series: new Map(), dropped: { late: 0, future: 0 }, catalog: null };
+      s = { tenant, connector, offsets: new Map(), series: new Map(), dropped: { late: 0, future: 0 }, catalog: null, generation: 0 };
       this.connectors.set(tag, s);
     }
     return s;
@@ -78,6 +79,7 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
       for (const [f, t] of p.group.lastSeen) if ((s.series.get(f) ?? -Infinity) < t) s.series.set(f, t);
       s.dropped.late += p.group.droppedLate;
       s.dropped.future += p.group.droppedFuture;
+      if (p.group.touchesSettled) s.generation++;
       s.offsets.set(p.offsetField, p.lastOffset);
       return { status: 'applied' };
     });
@@ -99,6 +101,10 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
         return b === undefined || b.expireAt <= now ? null : cloneBucket(b.data);
       }),
     );
+  }
+
+  async generation(tenant: string, connector: string): Promise<number> {
+    return this.connectors.get(connectorTag(tenant, connector))?.generation ?? 0;
   }
 
   async listSeries(tenant: string, connector: string): Promise<SeriesInfo[]> {

@@ -1,7 +1,8 @@
 import { UNMAPPED, type WindowMetrics } from '@pulsegate/events';
 import { emptyBucket, mergeBucket, type BucketData } from './bucket';
 import type { WindowConfig } from './config';
-import { HOUR_MS, MINUTE_MS, type Resolution, type SeriesId } from './keys';
+import { DAY_MS, SettledDayCache } from './day-cache';
+import { connectorTag, HOUR_MS, MINUTE_MS, seriesField, type Resolution, type SeriesId } from './keys';
 import { quantileOfBuckets } from './sketch';
 import type { WindowStore } from './store';
 
@@ -58,30 +59,93 @@ export function matches(s: SeriesId, f: SeriesFilter): boolean {
   return (f.action === undefined || s.action === f.action) && (f.version === undefined || s.version === f.version) && (f.kind === undefined || s.kind === f.kind);
 }
 
+/** Optional cache of merged settled days for readRanges. */
+export interface ReadCache {
+  cache: SettledDayCache;
+  /** Epoch ms the plans were made at. */
+  now: number;
+  cfg: WindowConfig;
+}
+
 /**
  * Reads the pieces of several ranges for some series and returns, per range and per series, the
- * merged bucket. Each distinct bucket is fetched once (one MGET per resolution and chunk).
+ * merged bucket. Each distinct bucket is fetched once (one MGET per resolution and chunk). With a
+ * cache, whole settled UTC days inside a range come from it (see SettledDayCache), filled on a miss.
  */
-export async function readRanges(store: WindowStore, tenant: string, connector: string, series: readonly SeriesId[], plans: readonly RangePlan[]): Promise<BucketData[][]> {
-  const starts: Record<Resolution, number[]> = { m: [], h: [] };
-  const seen = new Set<string>();
-  for (const p of plans) for (const piece of p.pieces) {
-    const id = `${piece.resolution}${piece.start}`;
-    if (!seen.has(id)) {
-      seen.add(id);
-      starts[piece.resolution].push(piece.start);
+export async function readRanges(store: WindowStore, tenant: string, connector: string, series: readonly SeriesId[], plans: readonly RangePlan[], cached?: ReadCache): Promise<BucketData[][]> {
+  // Days each plan takes from the cache: every hour of the day is a piece of the plan, the day is
+  // settled, and its oldest hour bucket has not expired yet.
+  const daysOf: Array<Set<number>> = plans.map(() => new Set());
+  if (cached !== undefined && series.length > 0) {
+    const before = SettledDayCache.cacheableBefore(cached.now);
+    plans.forEach((p, pi) => {
+      let run = 0;
+      let prev = NaN;
+      for (const piece of p.pieces) {
+        if (piece.resolution !== 'h') continue;
+        run = piece.start === prev + HOUR_MS ? run + 1 : 1;
+        prev = piece.start;
+        const day = piece.start - 23 * HOUR_MS;
+        if (run >= 24 && day % DAY_MS === 0 && day + DAY_MS <= before && day + HOUR_MS + cached.cfg.hourRetentionMs > cached.now) daysOf[pi]!.add(day);
+      }
+    });
+  }
+  const allDays = new Set<number>();
+  for (const d of daysOf) for (const day of d) allDays.add(day);
+  const dayData = new Map<number, BucketData[]>();
+  const missingDays: number[] = [];
+  if (allDays.size > 0) {
+    // Read before the buckets: a write landing in between bumps it past what the entries record.
+    const generation = await store.generation(tenant, connector);
+    const tag = connectorTag(tenant, connector);
+    const keyOf = (s: SeriesId, day: number): string => `${tag}\u0000${seriesField(s)}\u0000${day}`;
+    for (const day of allDays) {
+      const got = series.map((s) => cached!.cache.get(keyOf(s, day), generation));
+      if (got.every((b): b is BucketData => b !== undefined)) dayData.set(day, got);
+      else missingDays.push(day);
+    }
+    if (missingDays.length > 0) {
+      const starts = missingDays.flatMap((day) => Array.from({ length: 24 }, (_, h) => day + h * HOUR_MS));
+      const grid = await store.getBuckets(tenant, connector, 'h', series, starts);
+      missingDays.forEach((day, di) => {
+        const merged = series.map((s, si) => {
+          const b = SettledDayCache.mergeDay(grid[si]!.slice(di * 24, di * 24 + 24));
+          cached!.cache.set(keyOf(s, day), generation, b);
+          return b;
+        });
+        dayData.set(day, merged);
+      });
     }
   }
+  const inDay = (pi: number, piece: RangePiece): boolean => piece.resolution === 'h' && daysOf[pi]!.has(Math.floor(piece.start / DAY_MS) * DAY_MS);
+
+  const starts: Record<Resolution, number[]> = { m: [], h: [] };
+  const seen = new Set<string>();
+  plans.forEach((p, pi) => {
+    for (const piece of p.pieces) {
+      if (inDay(pi, piece)) continue;
+      const id = `${piece.resolution}${piece.start}`;
+      if (!seen.has(id)) {
+        seen.add(id);
+        starts[piece.resolution].push(piece.start);
+      }
+    }
+  });
   const fetched: Record<Resolution, Map<number, Array<BucketData | null>>> = { m: new Map(), h: new Map() };
   for (const res of ['m', 'h'] as const) {
     if (starts[res].length === 0 || series.length === 0) continue;
     const grid = await store.getBuckets(tenant, connector, res, series, starts[res]);
     starts[res].forEach((start, j) => fetched[res].set(start, grid.map((row) => row[j] ?? null)));
   }
-  return plans.map((p) =>
+  return plans.map((p, pi) =>
     series.map((_, si) => {
       const acc = emptyBucket();
+      // In piece order, a cached day standing at its first hour, as reading hour by hour would.
       for (const piece of p.pieces) {
+        if (inDay(pi, piece)) {
+          if (piece.start % DAY_MS === 0) mergeBucket(acc, dayData.get(piece.start)![si]!);
+          continue;
+        }
         const b = fetched[piece.resolution].get(piece.start)?.[si];
         if (b !== null && b !== undefined) mergeBucket(acc, b);
       }

@@ -114,7 +114,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       let cur: number[] = [];
       let keys = 0;
       groups.forEach((p, i) => {
-        const n = p.group.deltas.size + 3;
+        const n = p.group.deltas.size + 4;
         if (cur.length > 0 && keys + n > this.maxKeysPerCall) {
           calls.push(cur);
           cur = [];
@@ -139,6 +139,8 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
               o: keyIndex(redisKey({ type: 'offsets', tenant, connector })),
               sk: keyIndex(redisKey({ type: 'series', tenant, connector })),
               dk: keyIndex(redisKey({ type: 'dropped', tenant, connector })),
+              gk: keyIndex(redisKey({ type: 'generation', tenant, connector })),
+              lw: p.group.touchesSettled ? 1 : 0,
               fo: p.firstOffset,
               lo: p.lastOffset,
               d: [...p.group.deltas.values()].map((d) => [keyIndex(d.key), d.expireAt, d.data]),
@@ -167,6 +169,10 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       const v = values[si * starts.length + ti];
       return v === null || v === undefined ? null : (JSON.parse(v) as BucketData);
     }));
+  }
+
+  async generation(tenant: string, connector: string): Promise<number> {
+    return Number((await this.client.get(redisKey({ type: 'generation', tenant, connector }))) ?? 0);
   }
 
   async listSeries(tenant: string, connector: string): Promise<SeriesInfo[]> {

@@ -35,6 +35,11 @@ export interface WindowStore {
   apply(input: ApplyInput): Promise<ApplyResult>;
   /** Buckets of some series at some bucket starts: result[i][j] is series i at starts[j] (null when absent or expired). */
   getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>>;
+  /**
+   * A counter of the connector bumped, atomically with the write, by every apply that writes into
+   * a settled hour (late events); 0 before any. Caches of settled hours compare it.
+   */
+  generation(tenant: string, connector: string): Promise<number>;
   /** Every series of a connector ever seen (kept beyond bucket retention, for stale-series reports). */
   listSeries(tenant: string, connector: string): Promise<SeriesInfo[]>;
   /** Every connector of a tenant ever seen. */

@@ -3,6 +3,7 @@ import type { InvocationEvent } from '@pulsegate/events';
 import type { BatchRecord } from '../src/aggregate';
 import { MAX_ERROR_CODES_PER_BUCKET, OVERFLOW_CODE } from '../src/bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from '../src/config';
+import { DAY_MS, SettledDayCache } from '../src/day-cache';
 import { HOUR_MS, MINUTE_MS } from '../src/keys';
 import { matches, mergeAll, metricsOf, planRange, readRanges, type SeriesFilter } from '../src/reader';
 import { SKETCH_RELATIVE_ACCURACY } from '../src/sketch';
@@ -201,6 +202,33 @@ export function windowStoreContract(name: string, factory: StoreFactory, opts: {
       expect(await read()).toBeNull();
       // The hour bucket, with its longer retention, is still there.
       expect((await s.getBuckets('acme', 'crm', 'h', [series!], [Math.floor(prevMinute / HOUR_MS) * HOUR_MS]))[0]![0]).toMatchObject({ c: 1 });
+    });
+
+    it('serves whole settled days from a SettledDayCache exactly like reading every hour, and a late write into a cached day invalidates it', async () => {
+      const store = await make({ clock: () => now });
+      const from = now - 10 * DAY_MS;
+      const evs = traffic(4_000, 21, from, now - 3 * HOUR_MS, { connectors: ['crm'], weights: true });
+      await store.apply(batch('src', 0, records(evs, 500)));
+      const series = await store.listSeries('acme', 'crm');
+      const plans = [planRange(from, now, now, DEFAULT_WINDOW_CONFIG), planRange(now - 3 * DAY_MS - 5 * HOUR_MS, now - DAY_MS, now, DEFAULT_WINDOW_CONFIG)];
+      const cache = new SettledDayCache();
+      const read = (c?: SettledDayCache) => readRanges(store, 'acme', 'crm', series, plans, c === undefined ? undefined : { cache: c, now, cfg: DEFAULT_WINDOW_CONFIG });
+      const plain = await read();
+      expect(await read(cache)).toEqual(plain); // fills the cache
+      expect(cache.size).toBeGreaterThanOrEqual(8 * series.length);
+      expect(await read(cache)).toEqual(plain); // served from it
+      const gen = await store.generation('acme', 'crm');
+      // A late event five days back: the store bumps the generation with the write, the cache refetches.
+      const late = invocation({ tenant: 'acme', connector: 'crm', action: series[0]!.action, connectorVersion: series[0]!.version, httpMethod: series[0]!.kind === 'read' ? 'GET' : 'POST', eventTime: now - 5 * DAY_MS, latencyMs: 12_345, httpStatus: 503 });
+      await store.apply(batch('src', 0, records([late], 1, 8)));
+      expect(await store.generation('acme', 'crm')).toBeGreaterThan(gen);
+      const after = await read();
+      expect(after[0]![0]!.c).toBe(plain[0]![0]!.c + 1);
+      expect(await read(cache)).toEqual(after);
+      // Writes into the current hour leave the generation alone.
+      const g2 = await store.generation('acme', 'crm');
+      await store.apply(batch('src', 0, records([invocation({ tenant: 'acme', connector: 'crm', eventTime: now - MINUTE_MS })], 1, 9)));
+      expect(await store.generation('acme', 'crm')).toBe(g2);
     });
 
     it('answers ping', async () => {

@@ -26,7 +26,8 @@ const SERIES_CONNECTORS = 50; // × 5 actions × 4 versions = 1 000 active serie
 const ACTIONS = ['list', 'get', 'create', 'update', 'delete'];
 const VERSIONS = ['1.0.0', '1.1.0', '2.0.0', '2.1.0'];
 const STORE_EVENTS = Number(process.env.BENCH_STORE_EVENTS ?? 400_000);
-const KAFKA_EVENTS = 30_000; // ~10 MB of JSON: inside the mock broker's ~5 MiB per partition even when skewed
+const KAFKA_EVENTS = 30_000; // per round: ~10 MB of JSON, inside the mock broker's ~5 MiB per partition even when skewed
+const KAFKA_ROUNDS = Number(process.env.BENCH_KAFKA_ROUNDS ?? 5);
 const PER_MESSAGE = 500;
 
 // mulberry32: deterministic and well mixed
@@ -94,17 +95,35 @@ async function commandTotal(client: Redis): Promise<number> {
 
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
+/** Sections to run: BENCH_ONLY=store,kafka,query (default all). */
+const only = new Set((process.env.BENCH_ONLY ?? 'store,kafka,query').split(',').map((s) => s.trim()));
+
 async function main(): Promise<void> {
   const redis = await startRedis();
-  const kafka = await startKafka();
+  const kafka = only.has('kafka') ? await startKafka() : null;
   const admin = new Redis(redis.url);
   const out = { push: (line: string): void => console.log(line) };
+  const now = Date.now();
   try {
+    if (only.has('store')) await storeSection(redis.url, admin, now, out);
+    if (kafka !== null) await kafkaSection(redis.url, kafka.brokers, now, out);
+    if (only.has('query')) await querySection(redis.url, now, out);
+  } finally {
+    await admin.quit();
+    await kafka?.stop();
+    await redis.stop();
+  }
+}
+
+type Out = { push(line: string): void };
+
+/** 1, 2, 5: store throughput, commands per event, bytes per series-minute, the redis-benchmark ceiling. */
+async function storeSection(url: string, admin: Redis, now: number, out: Out): Promise<void> {
+  {
     // 1. Store throughput and commands per event.
-    const now = Date.now();
     const evs = events(STORE_EVENTS, now - 60_000, now);
     const batches = partitionBatches(evs, PER_MESSAGE, 6); // ~3 000 events per partition batch (≈1 MB, kafkajs' default)
-    const store = new RedisWindowStore({ target: { url: redis.url } });
+    const store = new RedisWindowStore({ target: { url } });
     await store.ping();
     const before = await commandTotal(admin);
     let calls = 0;
@@ -127,92 +146,138 @@ async function main(): Promise<void> {
     out.push(`Redis bytes per series-minute: ${fmt(bytes / keys.length)} (MEMORY USAGE of ${keys.length} minute keys, ~${fmt(perMinuteEvents / 2)} events each)`);
 
     // 2. Ceiling of the same server.
-    const port = new URL(redis.url).port;
+    const port = new URL(url).port;
     const rb = execFileSync('redis-benchmark', ['-p', port, '-P', '64', '-q', '-n', '1000000', '-t', 'set,incr'], { encoding: 'utf8' });
     for (const line of rb.split(/\r|\n/).filter((l) => /requests per second/.test(l))) out.push(`redis-benchmark -P 64: ${line.trim()}`);
+    await store.close();
+  }
+}
 
-    // 3. kafkajs alone vs the aggregator, same messages.
-    const kevs = events(KAFKA_EVENTS, now - 60_000, now);
-    const msgs: Array<{ key: string; value: Buffer }> = [];
-    const byConn = new Map<string, InvocationEvent[]>();
-    for (const e of kevs) (byConn.get(e.connector) ?? byConn.set(e.connector, []).get(e.connector)!).push(e);
-    for (const [c, list] of byConn) for (let i = 0; i < list.length; i += PER_MESSAGE) msgs.push({ key: `bench\u001f${c}`, value: encodeInvocationBatch(list.slice(i, i + PER_MESSAGE)) });
-    const kjs = new Kafka({ clientId: 'bench', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
-    const producer = kjs.producer();
-    await producer.connect();
+/** 3: kafkajs alone vs the aggregator end to end. */
+async function kafkaSection(url: string, brokers: string[], now: number, out: Out): Promise<void> {
+  {
+
+    // 3. kafkajs alone vs the aggregator on the same messages, in rounds: the mock broker keeps only
+    // ~5 MiB per partition, so each round produces KAFKA_EVENTS to both topics while no consumer
+    // runs, then drains the raw topic with plain kafkajs and the invocations topic with the
+    // aggregator (same consumer groups every round, so each resumes where it stopped). Each side is
+    // timed from its first batch to its last one, summed over the rounds.
+    const kjs = new Kafka({ clientId: 'bench', brokers, logLevel: logLevel.NOTHING });
     const rawTopic = `bench.raw.${Date.now()}`;
-    for (const t of [rawTopic, Topics.invocations]) for (let i = 0; i < msgs.length; i += 20) await producer.send({ topic: t, messages: msgs.slice(i, i + 20) });
-    await producer.disconnect();
-    console.error(`produced ${msgs.length} messages twice`);
-    const consumer = kjs.consumer({ groupId: `bench-raw-${Date.now()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic: rawTopic, fromBeginning: true });
-    let decoded = 0;
-    let started = 0n;
-    let rawEnd = 0n;
-    let rawMsgs = 0;
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        if (started === 0n) started = process.hrtime.bigint();
-        for (const m of batch.messages) decoded += decodeInvocationBatch(m.value!).length;
-        rawMsgs += batch.messages.length;
-        rawEnd = process.hrtime.bigint();
-      },
-    });
-    // Done when everything arrived, or nothing more arrives for 3 s (the broker may have trimmed).
-    for (let last = -1, idle = 0; decoded < KAFKA_EVENTS && idle < 30; idle = decoded === last ? idle + 1 : 0, last = decoded) await new Promise((r) => setTimeout(r, 100));
-    const rawSecs = Number(rawEnd - started) / 1e9;
-    await consumer.disconnect();
-    out.push(`kafkajs consume + decode alone: ${fmt(decoded / rawSecs)} events/s (${fmt(rawMsgs / rawSecs)} msgs/s of ≤ ${PER_MESSAGE} events; ${fmt(decoded)} events)`);
-
+    const rawGroup = `bench-raw-${Date.now()}`;
+    const aggGroup = `bench-agg-${Date.now()}`;
     const logger = createLogger({ name: 'bench', level: 'silent' });
-    const bus = createBus({ KAFKA_BROKERS: kafka.brokers.join(','), clientId: 'bench-agg' });
-    // Time the applies themselves (from the first batch's start to the last one's end), not the group join.
-    const aggStore = new RedisWindowStore({ target: { url: redis.url } });
-    let firstStart = 0;
-    let lastEnd = 0;
-    const timed: WindowStore = Object.assign(Object.create(aggStore) as WindowStore, {
-      apply: async (input: ApplyInput) => {
-        if (firstStart === 0) firstStart = performance.now();
-        const r = await aggStore.apply(input);
-        lastEnd = performance.now();
-        return r;
-      },
-    });
-    const svc = await createAggregatorService({ bus, logger, store: timed, config: loadConfig({ KAFKA_BROKERS: kafka.brokers.join(','), AGGREGATOR_GROUP_ID: `bench-agg-${Date.now()}`, SNAPSHOT_INTERVAL_SECONDS: '3600' }) });
-    await svc.start();
-    for (let last = -1, idle = 0; svc.stats.appliedEvents < decoded && idle < 30; idle = svc.stats.appliedEvents === last ? idle + 1 : 0, last = svc.stats.appliedEvents) await new Promise((r) => setTimeout(r, 100));
-    const aggSecs = (lastEnd - firstStart) / 1000;
-    out.push(`aggregator end to end (KafkaBus → Redis, exactly-once): ${fmt(svc.stats.appliedEvents / aggSecs)} events/s over ${fmt(svc.stats.appliedEvents)} events  (${(svc.stats.storeCalls / svc.stats.appliedEvents).toFixed(5)} Redis client commands per event)`);
+    const aggConfig = loadConfig({ ...process.env, KAFKA_BROKERS: brokers.join(','), AGGREGATOR_GROUP_ID: aggGroup, SNAPSHOT_INTERVAL_SECONDS: '3600' });
+    const aggStore = new RedisWindowStore({ target: { url } });
+    let rawEvents = 0;
+    let rawMsgs = 0;
+    let rawSecs = 0;
+    let aggEvents = 0;
+    let aggSecs = 0;
+    let aggCalls = 0;
+    let aggBatches = 0;
+    for (let round = 0; round < KAFKA_ROUNDS; round++) {
+      const kevs = events(KAFKA_EVENTS, now - 60_000, now);
+      const msgs: Array<{ key: string; value: Buffer }> = [];
+      const byConn = new Map<string, InvocationEvent[]>();
+      for (const e of kevs) (byConn.get(e.connector) ?? byConn.set(e.connector, []).get(e.connector)!).push(e);
+      for (const [c, list] of byConn) for (let i = 0; i < list.length; i += PER_MESSAGE) msgs.push({ key: `bench\u001f${c}`, value: encodeInvocationBatch(list.slice(i, i + PER_MESSAGE)) });
+      const producer = kjs.producer();
+      await producer.connect();
+      for (const t of [rawTopic, Topics.invocations]) for (let i = 0; i < msgs.length; i += 20) await producer.send({ topic: t, messages: msgs.slice(i, i + 20) });
+      await producer.disconnect();
 
-    // 4. P95 of a 30-day query: 20 series with hour buckets over 30 days.
-    const qStore = new RedisWindowStore({ target: { url: redis.url } });
-    const old = events(200_000, now - 30 * 86_400_000, now, 1).map((e) => ({ ...e, tenant: 'default', connector: 'history' }));
-    for (let i = 0; i < old.length; i += 5_000) await qStore.apply({ source: 'bench|q', partition: 0, firstOffset: String(i), lastOffset: String(i), records: [{ offset: String(i), events: old.slice(i, i + 5_000) }] });
-    const server = svc.app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    const { port: httpPort } = server.address() as AddressInfo;
-    const lat: number[] = [];
-    for (let i = 0; i < 60; i++) {
-      const t = performance.now();
-      const res = await fetch(`http://127.0.0.1:${httpPort}/v1/connectors/history/metrics?window=30d`);
-      const body = (await res.json()) as { calls: number };
-      lat.push(performance.now() - t);
-      if (!(body.calls > 0)) throw new Error(`30-day query found nothing: ${JSON.stringify(body).slice(0, 200)}`);
+      const consumer = kjs.consumer({ groupId: rawGroup });
+      await consumer.connect();
+      await consumer.subscribe({ topic: rawTopic, fromBeginning: true });
+      let decoded = 0;
+      let started = 0n;
+      let rawEnd = 0n;
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          if (started === 0n) started = process.hrtime.bigint();
+          for (const m of batch.messages) decoded += decodeInvocationBatch(m.value!).length;
+          rawMsgs += batch.messages.length;
+          rawEnd = process.hrtime.bigint();
+        },
+      });
+      // Done when everything arrived, or nothing more arrives for 3 s (the broker may have trimmed).
+      for (let last = -1, idle = 0; decoded < KAFKA_EVENTS && idle < 30; idle = decoded === last ? idle + 1 : 0, last = decoded) await new Promise((r) => setTimeout(r, 100));
+      rawSecs += Number(rawEnd - started) / 1e9;
+      rawEvents += decoded;
+      await consumer.disconnect();
+
+      // The bus the way main.ts builds it. Time the applies themselves (first start to last end), not the group join.
+      const bus = createBus({ KAFKA_BROKERS: brokers.join(','), clientId: 'bench-agg' }, { kafka: { maxBatchRecords: 100_000, consumer: { maxBytesPerPartition: aggConfig.fetchMaxBytesPerPartition } } });
+      let firstStart = 0;
+      let lastEnd = 0;
+      let inApply = 0; // ms during which at least one apply was running
+      let running = 0;
+      let since = 0;
+      const timed: WindowStore = Object.assign(Object.create(aggStore) as WindowStore, {
+        apply: async (input: ApplyInput) => {
+          const t = performance.now();
+          if (firstStart === 0) firstStart = t;
+          if (running++ === 0) since = t;
+          try {
+            return await aggStore.apply(input);
+          } finally {
+            lastEnd = performance.now();
+            if (--running === 0) inApply += lastEnd - since;
+          }
+        },
+      });
+      const svc = await createAggregatorService({ bus, logger, store: timed, config: aggConfig });
+      await svc.start();
+      for (let last = -1, idle = 0; svc.stats.appliedEvents < decoded && idle < 30; idle = svc.stats.appliedEvents === last ? idle + 1 : 0, last = svc.stats.appliedEvents) await new Promise((r) => setTimeout(r, 100));
+      aggSecs += (lastEnd - firstStart) / 1000;
+      aggEvents += svc.stats.appliedEvents;
+      aggCalls += svc.stats.storeCalls;
+      aggBatches += svc.stats.batches;
+      await svc.stop();
+      await bus.close();
+      console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(decoded / (Number(rawEnd - started) / 1e9))} events/s, aggregator ${fmt(svc.stats.appliedEvents / ((lastEnd - firstStart) / 1000))} events/s (store busy ${fmt(inApply)} of ${fmt(lastEnd - firstStart)} ms)`);
     }
-    lat.sort((a, b) => a - b);
-    const seriesCount = (await qStore.listSeries('default', 'history')).length;
-    out.push(`30-day metrics query (${seriesCount} series × ~721 hour buckets, HTTP): p50 ${lat[29]!.toFixed(1)} ms, p95 ${lat[56]!.toFixed(1)} ms`);
+    await aggStore.close();
+    const rawRate = rawEvents / rawSecs;
+    const aggRate = aggEvents / aggSecs;
+    out.push(`kafkajs consume + decode alone: ${fmt(rawRate)} events/s (${fmt(rawMsgs / rawSecs)} msgs/s of ≤ ${PER_MESSAGE} events; ${fmt(rawEvents)} events in ${KAFKA_ROUNDS} rounds)`);
+    out.push(`aggregator end to end (KafkaBus → Redis, exactly-once): ${fmt(aggRate)} events/s = ${(aggRate / rawRate).toFixed(2)} × kafkajs alone, over ${fmt(aggEvents)} events in ${fmt(aggBatches)} applies (${(aggCalls / aggEvents).toFixed(5)} Redis client commands per event; concurrency ${aggConfig.partitionConcurrency}, ≤ ${fmt(aggConfig.maxBatchEvents)} events per apply)`);
+  }
+}
+
+/** 4: P95 of a 30-day query over HTTP: 20 series with hour buckets over 30 days. */
+async function querySection(url: string, now: number, out: Out): Promise<void> {
+  const qStore = new RedisWindowStore({ target: { url } });
+  const old = events(200_000, now - 30 * 86_400_000, now, 1).map((e) => ({ ...e, tenant: 'default', connector: 'history' }));
+  for (let i = 0; i < old.length; i += 5_000) await qStore.apply({ source: 'bench|q', partition: 0, firstOffset: String(i), lastOffset: String(i), records: [{ offset: String(i), events: old.slice(i, i + 5_000) }] });
+  const seriesCount = (await qStore.listSeries('default', 'history')).length;
+  const bus = createBus({});
+  const logger = createLogger({ name: 'bench', level: 'silent' });
+  const svc = await createAggregatorService({ bus, logger, store: qStore, config: loadConfig({ ...process.env, SNAPSHOT_INTERVAL_SECONDS: '3600' }) });
+  await svc.start();
+  const server = svc.app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port: httpPort } = server.address() as AddressInfo;
+  try {
+    for (const window of ['30d', '7d']) {
+      const lat: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        const t = performance.now();
+        const res = await fetch(`http://127.0.0.1:${httpPort}/v1/connectors/history/metrics?window=${window}`);
+        const body = (await res.json()) as { calls: number };
+        lat.push(performance.now() - t);
+        if (!(body.calls > 0)) throw new Error(`${window} query found nothing: ${JSON.stringify(body).slice(0, 200)}`);
+      }
+      const first = lat[0]!;
+      lat.sort((a, b) => a - b);
+      out.push(`${window} metrics query (${seriesCount} series, hour buckets, HTTP, 60 queries): first ${first.toFixed(1)} ms, p50 ${lat[29]!.toFixed(1)} ms, p95 ${lat[56]!.toFixed(1)} ms`);
+    }
+  } finally {
     await new Promise((r) => server.close(r));
     await svc.stop();
     await bus.close();
-    await aggStore.close();
     await qStore.close();
-    await store.close();
-  } finally {
-    await admin.quit();
-    await kafka.stop();
-    await redis.stop();
   }
 }
 

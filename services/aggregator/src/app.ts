@@ -1,5 +1,6 @@
 import express, { type Express, type Request } from 'express';
 import type { Logger } from '@pulsegate/logging';
+import { metricsHandler, type Registry } from '@pulsegate/telemetry';
 import { authenticate, badRequest, correlation, errorHandler, notFound, notFoundHandler, principalOf, type HttpError, type KeyRing } from '@pulsegate/http-kit';
 import type { SeriesFilter } from '@pulsegate/windows';
 import { MAX_POINTS, namedRange, STEPS, TIMESERIES_METRICS, WINDOWS, type MetricsQueries, type TimeRange, type TimeseriesMetric } from './query';
@@ -14,6 +15,8 @@ export interface AppDeps {
   /** Longest span a from/to query may cover, ms (the hour retention). */
   maxRangeMs: number;
   staleAfterDays: number;
+  /** Served at GET /metrics (admin scope when keys are configured); omitted = no /metrics route. */
+  metrics?: Registry;
 }
 
 const MAX_LABEL = 256;
@@ -85,6 +88,8 @@ export function createApp(deps: AppDeps): Express {
     const ready = await deps.isReady();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
   });
+
+  if (deps.metrics !== undefined) app.get('/metrics', authenticate(deps.keys, 'admin'), metricsHandler(deps.metrics));
 
   const read = authenticate(deps.keys, 'metrics.read');
 

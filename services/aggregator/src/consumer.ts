@@ -21,13 +21,28 @@ export type OnApplied = (connectors: Array<{ tenant: string; connector: string }
  * bus runner after the handler resolves) and to the catalog topic. Undecodable records are
  * dead-lettered by the runner (decode throws the non-retriable BatchDecodeError).
  */
-export async function startConsumers(deps: { bus: Bus; store: WindowStore; logger: Logger; groupId: string; stats: ConsumerStats; onApplied?: OnApplied }): Promise<Subscription[]> {
+export async function startConsumers(deps: {
+  bus: Bus;
+  store: WindowStore;
+  logger: Logger;
+  groupId: string;
+  stats: ConsumerStats;
+  onApplied?: OnApplied;
+  /** Partitions applied at once (Kafka). Default 1. */
+  concurrency?: number;
+  /** Most events per store apply. Default: the bus's record limit alone. */
+  maxBatchEvents?: number;
+}): Promise<Subscription[]> {
   const { bus, store, logger, groupId, stats } = deps;
   const source = `${groupId}|${Topics.invocations}`;
   const invocations = await bus.subscribe<InvocationEvent[]>({
     groupId,
     topic: Topics.invocations,
     deadLetterTopic: Topics.invocationsDeadLetter,
+    // Partitions are independent for the store (offsets are kept per partition), so while Redis
+    // runs one partition's script this process can decode and pre-aggregate another's.
+    ...(deps.concurrency === undefined ? {} : { concurrency: deps.concurrency }),
+    ...(deps.maxBatchEvents === undefined ? {} : { maxBatchWeight: deps.maxBatchEvents, weightOf: (events: InvocationEvent[]) => events.length }),
     decode: (record) => decodeInvocationBatch(record.value),
     handle: async (batch) => {
       const r: ApplyResult = await store.apply({

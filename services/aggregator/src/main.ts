@@ -1,3 +1,4 @@
+import { telemetry } from './self-telemetry';
 import type { AddressInfo } from 'node:net';
 import { createBus } from '@pulsegate/bus';
 import { createLogger } from '@pulsegate/logging';
@@ -17,7 +18,18 @@ try {
 }
 const bus = createBus(
   { KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId: 'pulsegate-aggregator' },
-  { kafka: { consumer: { sessionTimeoutMs: config.kafkaSessionTimeoutMs, heartbeatIntervalMs: Math.floor(config.kafkaSessionTimeoutMs / 3) } } },
+  {
+    kafka: {
+      consumer: {
+        sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+        heartbeatIntervalMs: Math.floor(config.kafkaSessionTimeoutMs / 3),
+        maxBytesPerPartition: config.fetchMaxBytesPerPartition,
+        maxWaitTimeMs: config.fetchMaxWaitMs,
+      },
+      // The weight limit (AGGREGATOR_MAX_BATCH_EVENTS) cuts handler batches, not the record count.
+      maxBatchRecords: 100_000,
+    },
+  },
 );
 const service = await createAggregatorService({ bus, logger, config });
 const server = service.app.listen(config.port, config.host);
@@ -40,6 +52,8 @@ function stop(signal: string): Promise<void> {
     await closed;
     await bus.close();
     logger.info('stopped');
+    // Last, so the spans of the shutdown itself are exported.
+    await telemetry.shutdown();
   })();
   return shutdown;
 }

@@ -7,7 +7,9 @@ import {
   metricsOf,
   planRange,
   readRanges,
+  SettledDayCache,
   type BucketData,
+  type ReadCache,
   type SeriesFilter,
   type SeriesInfo,
   type WindowConfig,
@@ -61,14 +63,24 @@ export interface ConnectorMetrics extends WindowMetrics {
 }
 
 export class MetricsQueries {
+  /** Merged settled days (see SettledDayCache): 7- and 30-day reads fetch only recent hours. Null when off. */
+  readonly dayCache: SettledDayCache | null;
+
   constructor(
     private readonly store: WindowStore,
     private readonly cfg: WindowConfig,
     private readonly clock: () => number,
-  ) {}
+    dayCacheEntries?: number,
+  ) {
+    this.dayCache = dayCacheEntries === 0 ? null : new SettledDayCache(dayCacheEntries === undefined ? {} : { maxEntries: dayCacheEntries });
+  }
 
   now(): number {
     return this.clock();
+  }
+
+  private readCache(now: number): ReadCache | undefined {
+    return this.dayCache === null ? undefined : { cache: this.dayCache, now, cfg: this.cfg };
   }
 
   /** Series of a connector matching a filter; null when the tenant has never seen the connector. */
@@ -81,8 +93,9 @@ export class MetricsQueries {
   async metrics(tenant: string, connector: string, filter: SeriesFilter, range: TimeRange): Promise<ConnectorMetrics | null> {
     const series = await this.series(tenant, connector, filter);
     if (series === null) return null;
-    const plan = planRange(range.from, range.to, this.clock(), this.cfg);
-    const [merged] = await readRanges(this.store, tenant, connector, series, [plan]);
+    const now = this.clock();
+    const plan = planRange(range.from, range.to, now, this.cfg);
+    const [merged] = await readRanges(this.store, tenant, connector, series, [plan], this.readCache(now));
     const m = metricsOf(mergeAll(merged ?? []), range.name, plan.from, plan.to);
     return {
       connector,
@@ -98,7 +111,7 @@ export class MetricsQueries {
   async seriesRanges(tenant: string, connector: string, series: SeriesInfo[], ranges: TimeRange[]): Promise<Array<{ plan: { from: number; to: number }; buckets: BucketData[] }>> {
     const now = this.clock();
     const plans = ranges.map((r) => planRange(r.from, r.to, now, this.cfg));
-    const merged = await readRanges(this.store, tenant, connector, series, plans);
+    const merged = await readRanges(this.store, tenant, connector, series, plans, this.readCache(now));
     return plans.map((p, i) => ({ plan: { from: p.from, to: p.to }, buckets: merged[i]! }));
   }
 

@@ -6,6 +6,7 @@ import { MemoryWindowStore, RedisWindowStore, type WindowConfig, type WindowStor
 import { createApp } from './app';
 import type { AggregatorConfig } from './config';
 import { startConsumers, type ConsumerStats } from './consumer';
+import { AggregatorMetrics } from './metrics';
 import { MetricsQueries } from './query';
 import { SnapshotPublisher } from './snapshots';
 
@@ -49,7 +50,7 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
   const clock = deps.clock ?? Date.now;
   const ownsStore = deps.store === undefined;
   const store = deps.store ?? createStore(deps.config, clock);
-  const queries = new MetricsQueries(store, windowConfigOf(deps.config), clock);
+  const queries = new MetricsQueries(store, windowConfigOf(deps.config), clock, deps.config.queryDayCacheEntries);
   const stats: ConsumerStats = { batches: 0, appliedEvents: 0, replayedEvents: 0, droppedLate: 0, droppedFuture: 0, storeCalls: 0 };
   const snapshots = new SnapshotPublisher({ bus: deps.bus, queries, logger: deps.logger, intervalMs: deps.config.snapshotIntervalMs, clock });
   let subs: Subscription[] = [];
@@ -60,9 +61,12 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
 
   const checkStore = async (): Promise<boolean> => {
     storeUp = await store.ping();
+    if (!storeUp) metrics.storeError('ping');
     return storeUp;
   };
   const ready = (): boolean => started && stopping === null && storeUp && deps.bus.isReady();
+  // subs[0] is the invocations subscription (startConsumers returns it first).
+  const metrics = new AggregatorMetrics({ stats, queries, clock, isReady: ready, snapshotsPublished: () => snapshots.published, maxSeries: deps.config.metricsMaxSeries, lag: () => subs[0]?.lag?.() ?? [] });
 
   const app = createApp({
     queries,
@@ -71,6 +75,7 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
     isReady: async () => started && stopping === null && (await checkStore()) && deps.bus.isReady(),
     maxRangeMs: deps.config.hourRetentionMs,
     staleAfterDays: deps.config.staleAfterDays,
+    metrics: metrics.registry,
   });
 
   return {
@@ -81,7 +86,20 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
     async start() {
       if (started) return;
       await checkStore();
-      subs = await startConsumers({ bus: deps.bus, store, logger: deps.logger, groupId: deps.config.groupId, stats, onApplied: (c) => snapshots.track(c) });
+      subs = await startConsumers({
+        bus: deps.bus,
+        // Timed and error-counted for /metrics; queries use the store directly.
+        store: metrics.instrument(store),
+        logger: deps.logger,
+        groupId: deps.config.groupId,
+        stats,
+        onApplied: (c) => {
+          snapshots.track(c);
+          metrics.track(c);
+        },
+        concurrency: deps.config.partitionConcurrency,
+        maxBatchEvents: deps.config.maxBatchEvents,
+      });
       snapshots.start();
       probe = setInterval(() => void checkStore(), 5_000);
       probe.unref();

@@ -1,0 +1,187 @@
+import { performance } from 'node:perf_hooks';
+import { createMetricsRegistry, Histogram, registerReadout, samplesOf, type Registry, type Sample } from '@pulsegate/telemetry';
+import { HOUR_MS, metricsOf, type WindowStore } from '@pulsegate/windows';
+import type { PartitionLag } from '@pulsegate/bus';
+import type { WindowMetrics } from '@pulsegate/events';
+import type { ConsumerStats } from './consumer';
+import { namedRange, type MetricsQueries } from './query';
+
+/** Window the connector KPI gauges cover. */
+export const KPI_WINDOW = '5m';
+/** Default most series the KPI gauges report per scrape. */
+export const DEFAULT_KPI_MAX_SERIES = 1_000;
+
+/** Upper bounds of the batch-apply latency histogram, seconds. */
+const APPLY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** What the aggregator's metrics read. */
+export interface AggregatorMetricsOptions {
+  stats: ConsumerStats;
+  queries: MetricsQueries;
+  clock: () => number;
+  isReady: () => boolean;
+  /** Snapshots published so far. */
+  snapshotsPublished: () => number;
+  /** Most series the KPI gauges report per scrape (default 1000); the rest are counted as capped. */
+  maxSeries?: number;
+  /** Consumer lag per partition, when the bus reports it. */
+  lag?: () => PartitionLag[];
+}
+
+interface KpiRow {
+  labels: Record<string, string>;
+  m: WindowMetrics;
+}
+
+/**
+ * The aggregator's Prometheus metrics: consumer totals read from `stats`, a batch-apply latency
+ * histogram and a store-errors counter fed by `instrument(store)`, and the connector KPIs as gauges
+ * computed at scrape time from the store for connectors this instance consumed in the last hour.
+ */
+export class AggregatorMetrics {
+  readonly registry: Registry = createMetricsRegistry();
+  private readonly applySeconds: Histogram;
+  private readonly errors: Record<string, number> = {};
+  private readonly recent = new Map<string, { tenant: string; connector: string; at: number }>();
+  private readonly maxSeries: number;
+  private capped = 0;
+  private pending: Promise<KpiRow[]> | null = null;
+
+  constructor(private readonly o: AggregatorMetricsOptions) {
+    this.maxSeries = o.maxSeries ?? DEFAULT_KPI_MAX_SERIES;
+    const r = this.registry;
+    this.applySeconds = new Histogram({ name: 'pulsegate_aggregator_batch_apply_seconds', help: 'Time to apply one consumed batch to the window store (successful applies), seconds.', buckets: APPLY_BUCKETS, registers: [r] });
+    const s = o.stats;
+    const counter = (name: string, help: string, read: () => number) => registerReadout(r, { name, help, type: 'counter', read: () => [{ value: read() }] });
+    counter('pulsegate_aggregator_batches_total', 'Consumed invocation batches applied to the window store.', () => s.batches);
+    counter('pulsegate_aggregator_events_applied_total', 'Invocation events applied (first delivery).', () => s.appliedEvents);
+    counter('pulsegate_aggregator_events_replayed_total', 'Invocation events skipped because their offsets were already applied (redelivery).', () => s.replayedEvents);
+    registerReadout(r, {
+      name: 'pulsegate_aggregator_events_dropped_total',
+      help: 'Events outside the accepted event-time range (weighted), by reason (late, future).',
+      type: 'counter',
+      labelNames: ['reason'],
+      read: () => samplesOf({ late: s.droppedLate, future: s.droppedFuture }, 'reason'),
+    });
+    counter('pulsegate_aggregator_store_calls_total', 'Window-store round trips made by applies (Redis script calls).', () => s.storeCalls);
+    registerReadout(r, {
+      name: 'pulsegate_aggregator_redis_errors_total',
+      help: 'Failed window-store calls (Redis errors; the memory store does not fail), by operation (apply, ping).',
+      type: 'counter',
+      labelNames: ['operation'],
+      read: () => samplesOf(this.errors, 'operation'),
+    });
+    counter('pulsegate_aggregator_snapshots_published_total', 'Metric snapshots published to the metrics topic.', o.snapshotsPublished);
+    registerReadout(r, { name: 'pulsegate_aggregator_ready', help: '1 when the aggregator consumes and its store answers, else 0.', type: 'gauge', read: () => [{ value: o.isReady() ? 1 : 0 }] });
+    if (o.lag !== undefined) {
+      const lag = o.lag;
+      registerReadout(r, {
+        name: 'pulsegate_consumer_lag',
+        help: 'Records of the invocations topic not yet handled by this instance, by topic and partition.',
+        type: 'gauge',
+        labelNames: ['topic', 'partition'],
+        read: () => lag().map((l) => ({ labels: { topic: l.topic, partition: String(l.partition) }, value: l.lag })),
+      });
+    }
+    const kpi = (name: string, help: string, value: (m: WindowMetrics) => number | null) =>
+      registerReadout(r, {
+        name,
+        help,
+        type: 'gauge',
+        labelNames: ['tenant', 'connector', 'action', 'version', 'kind'],
+        read: async () => {
+          const out: Sample[] = [];
+          for (const row of await this.kpiRows()) {
+            const v = value(row.m);
+            if (v !== null) out.push({ labels: row.labels, value: v });
+          }
+          return out;
+        },
+      });
+    kpi('pulsegate_connector_calls', 'Connector calls (weighted) over the last 5 minutes, per series.', (m) => m.calls);
+    kpi('pulsegate_connector_success_rate', 'Successful calls / calls over the last 5 minutes (0-1), per series.', (m) => m.successRate);
+    kpi('pulsegate_connector_latency_p95_ms', 'P95 latency over the last 5 minutes, ms (relative error <= 1 %), per series.', (m) => m.latencyMs.p95);
+    kpi('pulsegate_connector_throttle_rate', 'Throttled (429) calls / calls over the last 5 minutes (0-1), per series.', (m) => m.throttleRate);
+    registerReadout(r, {
+      name: 'pulsegate_aggregator_kpi_series_capped',
+      help: 'Active series left out of the connector KPI gauges at the last scrape (the series cap).',
+      type: 'gauge',
+      read: async () => {
+        await this.kpiRows();
+        return [{ value: this.capped }];
+      },
+    });
+  }
+
+  /** Marks connectors as consumed by this instance now (their KPIs are reported for an hour). */
+  track(connectors: Array<{ tenant: string; connector: string }>): void {
+    const at = this.o.clock();
+    for (const c of connectors) this.recent.set(`${c.tenant}\u0000${c.connector}`, { ...c, at });
+  }
+
+  /** Counts a failed store call of `operation`. */
+  storeError(operation: string): void {
+    this.errors[operation] = (this.errors[operation] ?? 0) + 1;
+  }
+
+  /** The store with `apply` timed into the histogram and its failures counted; other calls pass through. */
+  instrument(store: WindowStore): WindowStore {
+    const apply: WindowStore['apply'] = async (input) => {
+      const t0 = performance.now();
+      try {
+        const r = await store.apply(input);
+        this.applySeconds.observe((performance.now() - t0) / 1000);
+        return r;
+      } catch (err) {
+        this.storeError('apply');
+        throw err;
+      }
+    };
+    return new Proxy(store, {
+      get: (target, prop) => {
+        if (prop === 'apply') return apply;
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  }
+
+  /** KPI rows of this scrape; the gauges of one scrape share one computation. */
+  private kpiRows(): Promise<KpiRow[]> {
+    this.pending ??= this.computeKpis().finally(() => {
+      this.pending = null;
+    });
+    return this.pending;
+  }
+
+  private async computeKpis(): Promise<KpiRow[]> {
+    const { queries } = this.o;
+    const now = this.o.clock();
+    const range = namedRange(KPI_WINDOW, now);
+    const rows: KpiRow[] = [];
+    let budget = this.maxSeries;
+    let capped = 0;
+    const connectors = [...this.recent.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [id, c] of connectors) {
+      if (c.at < now - HOUR_MS) {
+        this.recent.delete(id);
+        continue;
+      }
+      const series = await queries.series(c.tenant, c.connector);
+      if (series === null) continue;
+      // Only series with an event inside the window can have calls in it.
+      const active = series.filter((s) => s.lastSeen >= range.from);
+      const take = active.slice(0, Math.max(0, budget));
+      capped += active.length - take.length;
+      budget -= take.length;
+      if (take.length === 0) continue;
+      const [read] = await queries.seriesRanges(c.tenant, c.connector, take, [range]);
+      take.forEach((s, i) => {
+        const m = metricsOf(read!.buckets[i]!, KPI_WINDOW, read!.plan.from, read!.plan.to);
+        if (m.calls > 0) rows.push({ labels: { tenant: c.tenant, connector: c.connector, action: s.action, version: s.version, kind: s.kind }, m });
+      });
+    }
+    this.capped = capped;
+    return rows;
+  }
+}
