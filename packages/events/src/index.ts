@@ -7,13 +7,16 @@ export { validateInvocation, isInvocation, MAX_LABEL_LENGTH, MAX_LATENCY_MS, MAX
 export type { ValidationProblem } from './validate';
 export {
   encodeInvocationBatch,
+  encodeInvocationBatchV1,
   decodeInvocationBatch,
   seriesKey,
   BatchDecodeError,
   INVOCATION_BATCH_FORMAT,
+  INVOCATION_BATCH_VERSION,
+  INVOCATION_BATCH_FIELDS,
   MAX_EVENTS_PER_BATCH,
 } from './batch';
-export type { InvocationBatch } from './batch';
+export type { InvocationBatch, InvocationBatchV2 } from './batch';
 export { parseSemver, coerceSemver, compareSemver } from './semver';
 export type { SemVer } from './semver';
 export type { WindowMetrics, SeriesSnapshot, AdoptionSnapshot, MetricSnapshot } from './snapshot';

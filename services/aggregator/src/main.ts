@@ -19,6 +19,7 @@ try {
 const bus = createBus(
   { KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId: 'pulsegate-aggregator' },
   {
+    logger,
     kafka: {
       consumer: {
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,

@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ name: 'anomaly-detector', level: config.logLevel });
   // KAFKA_BROKERS set: KafkaBus; unset: the in-process memory bus.
-  const bus = createBus({ KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId: 'pulsegate-anomaly-detector' });
+  const bus = createBus({ KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId: 'pulsegate-anomaly-detector' }, { logger });
   const service = await createAnomalyDetectorService({ bus, logger, config });
   await service.start();
   const server = service.app.listen(config.port, config.host, () => logger.info({ host: config.host, port: config.port }, 'listening'));

@@ -3,27 +3,25 @@
  * the HTTP app into the bus, next to JSON.parse of the same body, plus peak RSS.
  * Run: npx tsx services/ingest/bench/ingest.ts   (loopback only, bounded; ~1 minute)
  * With kcat on PATH it also starts a librdkafka mock broker and measures the Kafka bus.
+ * BENCH_SERVER_FLAGS="<node flags>" starts the server process with extra node flags.
+ * BENCH_E2E=<run names separated by ;> runs only those end-to-end runs (e.g. "kafka (mock broker), batched").
+ * BENCH_CPU_PROF=<dir> writes a CPU profile of each timed end-to-end run (server side) into <dir>.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { MemoryBus, createBus, type Bus, type OutgoingRecord } from '@pulsegate/bus';
-import { Topics, decodeInvocationBatch, encodeInvocationBatch } from '@pulsegate/events';
-import { createLogger } from '@pulsegate/logging';
+import { encodeInvocationBatch } from '@pulsegate/events';
 import { decodeJsonTraces, decodeProtobufTraces, extractInvocations } from '@pulsegate/otlp';
 import { connectorSpan, recordSpans } from '../../../packages/otlp/test/builders';
-import { createIngestService, loadConfig } from '../src/index';
 
 const SPANS = 512;
-const logger = createLogger({ name: 'ingest-bench', level: 'silent' });
-
-let peakRss = 0;
-const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
-rssTimer.unref();
+/** Requests sent before each timed end-to-end run (not counted). */
+const WARMUP_REQUESTS = 40;
+const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url));
 
 function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -41,26 +39,6 @@ function rate(fn: () => void, ms = 1500): number {
     elapsed = Number(process.hrtime.bigint() - start) / 1e6;
   }
   return (n * SPANS) / (elapsed / 1000);
-}
-
-/** Splits every batch record into one record per event: the "one Kafka message per span" design. */
-class PerSpanBus implements Bus {
-  constructor(private readonly inner: Bus) {}
-  get kind() {
-    return this.inner.kind;
-  }
-  publish(topic: string, records: OutgoingRecord[]): Promise<void> {
-    const split: OutgoingRecord[] = [];
-    for (const r of records) for (const e of decodeInvocationBatch(r.value as Buffer)) split.push({ key: r.key, value: encodeInvocationBatch([e]) });
-    return this.inner.publish(topic, split);
-  }
-  subscribe: Bus['subscribe'] = (o) => this.inner.subscribe(o);
-  isReady(): boolean {
-    return this.inner.isReady();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
 }
 
 // The load generator runs in its own process so the figures (and the CPU time) are the ingest
@@ -87,31 +65,45 @@ Promise.all(Array.from({ length: Number(concurrency) }, async () => { while (nex
   .then(() => { process.stdout.write(JSON.stringify(status)); agent.destroy(); });
 `;
 
-async function endToEnd(bus: Bus, bodyFile: string, requests: number, concurrency: number): Promise<{ spansPerSec: number; cpuUsPerSpan: number; status: Record<number, number> }> {
-  const service = await createIngestService({ bus, logger, config: loadConfig({}) });
-  await service.start();
-  const server = service.app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as AddressInfo;
-  const cpu0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  const client = spawn(process.execPath, ['-e', CLIENT, String(port), String(requests), String(concurrency), bodyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  client.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  await new Promise((r) => client.once('exit', r));
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  await new Promise<void>((r) => server.close(() => r()));
-  await service.stop();
-  const status = JSON.parse(out || '{}') as Record<number, number>;
-  const accepted = (status[200] ?? 0) * SPANS;
-  return { spansPerSec: accepted / seconds, cpuUsPerSpan: (cpu.user + cpu.system) / Math.max(1, accepted), status };
+interface EndToEnd {
+  spansPerSec: number;
+  cpuUsPerSpan: number;
+  peakRssMiB: number;
+  status: Record<number, number>;
 }
 
-/** Keeps the memory bus trimmed the way a consumer would, without decoding. */
-async function drained(bus: MemoryBus): Promise<MemoryBus> {
-  await bus.subscribe({ groupId: 'bench-drain', topic: Topics.invocations, decode: () => null, handle: async () => undefined });
-  return bus;
+/** Forks the ingest server (bench/server.ts) with `mode`, drives it with the load generator, stops it. */
+async function endToEnd(mode: string, brokers: string | undefined, bodyFile: string, requests: number, concurrency: number): Promise<EndToEnd> {
+  const execArgv = [...process.execArgv, ...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter((f) => f !== '')];
+  const server = fork(SERVER, brokers === undefined ? [mode] : [mode, brokers], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const message = <T>(): Promise<T> =>
+    new Promise((resolve, reject) => {
+      server.once('message', (m) => resolve(m as T));
+      server.once('exit', (code) => reject(new Error(`ingest server exited with ${code}`)));
+    });
+  const { port } = await message<{ port: number }>();
+  const load = async (n: number): Promise<string> => {
+    const client = spawn(process.execPath, ['-e', CLIENT, String(port), String(n), String(concurrency), bodyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    client.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    await new Promise((r) => client.once('exit', r));
+    return out;
+  };
+  // Warm-up so the JIT has compiled the hot path before the timed run.
+  await load(WARMUP_REQUESTS);
+  const marked = message<{ marked: boolean }>();
+  server.send('mark');
+  await marked;
+  const t0 = process.hrtime.bigint();
+  const out = await load(requests);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const stats = message<{ cpuUs: number; peakRss: number }>();
+  server.send('stop');
+  const { cpuUs, peakRss } = await stats;
+  await new Promise((r) => (server.exitCode === null ? server.once('exit', r) : r(undefined)));
+  const status = JSON.parse(out || '{}') as Record<number, number>;
+  const accepted = (status[200] ?? 0) * SPANS;
+  return { spansPerSec: accepted / seconds, cpuUsPerSpan: cpuUs / Math.max(1, accepted), peakRssMiB: peakRss / 1024 / 1024, status };
 }
 
 async function startMockKafka(): Promise<{ brokers: string; proc: ChildProcess } | undefined> {
@@ -153,39 +145,38 @@ async function main(): Promise<void> {
     ['protobuf decode + extraction', () => extractInvocations(decodeProtobufTraces(proto), 't')],
     ['gunzip + protobuf decode + extraction', () => extractInvocations(decodeProtobufTraces(gunzipSync(gzProto)), 't')],
   ];
-  for (const [name, fn] of rows) console.log(`  ${name.padEnd(40)} ${fmt(rate(fn)).padStart(12)}`);
+  const events = extractInvocations(decodeProtobufTraces(proto), 't').events;
+  rows.push(
+    ['encodeInvocationBatch of the extracted events', () => encodeInvocationBatch(events)],
+    ['JSON.stringify of them as v1 objects', () => JSON.stringify({ format: 'pulsegate.invocation-batch', v: 1, events })],
+  );
+  if (process.env.BENCH_E2E === undefined) for (const [name, fn] of rows) console.log(`  ${name.padEnd(46)} ${fmt(rate(fn)).padStart(10)}`);
 
   const requests = 300;
   console.log(`\nend to end: gzip protobuf over HTTP/1.1 keep-alive (loopback, load generator in a child process), ${requests} requests × ${SPANS} spans, 16 concurrent`);
-  const report = (name: string, r: Awaited<ReturnType<typeof endToEnd>>): void =>
-    console.log(`  ${name.padEnd(40)} ${fmt(r.spansPerSec).padStart(12)} spans/s   ${r.cpuUsPerSpan.toFixed(2)} µs CPU/span   statuses ${JSON.stringify(r.status)}`);
-  report('memory bus, batched', await endToEnd(await drained(new MemoryBus({ retainRecords: 16 })), bodyFile, requests, 16));
-  report('memory bus, one message per span', await endToEnd(new PerSpanBus(await drained(new MemoryBus({ retainRecords: 16 }))), bodyFile, requests, 16));
+  const only = process.env.BENCH_E2E?.split(';');
+  const run = async (name: string, ...args: Parameters<typeof endToEnd>): Promise<void> => {
+    if (only === undefined || only.includes(name)) report(name, await endToEnd(...args));
+  };
+  const report = (name: string, r: EndToEnd): void =>
+    console.log(`  ${name.padEnd(42)} ${fmt(r.spansPerSec).padStart(10)} spans/s  ${r.cpuUsPerSpan.toFixed(2).padStart(6)} µs CPU/span  server peak RSS ${r.peakRssMiB.toFixed(0)} MiB  statuses ${JSON.stringify(r.status)}`);
+  await run('memory bus, batched', 'memory', undefined, bodyFile, requests, 16);
+  await run('memory bus, one message per span', 'memory-per-span', undefined, bodyFile, requests, 16);
 
   const kafka = await startMockKafka();
   if (kafka === undefined) {
     console.log('  (Kafka bus skipped: kcat not found on PATH)');
   } else {
     try {
-      for (const [name, wrap] of [
-        ['kafka (mock broker), batched', (b: Bus) => b],
-        ['kafka (mock broker), one message per span', (b: Bus) => new PerSpanBus(b)],
-      ] as const) {
-        const bus = createBus({ KAFKA_BROKERS: kafka.brokers, clientId: 'ingest-bench' });
-        // A first publish connects the producer and creates the topic before timing starts.
-        for (let i = 0; i < 100 && !bus.isReady(); i++) await new Promise((r) => setTimeout(r, 50));
-        await bus.publish(Topics.invocations, [{ key: 'warm', value: encodeInvocationBatch([]) }]);
-        report(name, await endToEnd(wrap(bus), bodyFile, name.includes('per span') ? 60 : requests, 16));
-        await bus.close();
-      }
+      await run('kafka (mock broker), batched', 'kafka', kafka.brokers, bodyFile, requests, 16);
+      await run('kafka (mock broker), one message per span', 'kafka-per-span', kafka.brokers, bodyFile, 60, 16);
     } finally {
       kafka.proc.kill('SIGTERM');
     }
   }
 
   console.log('\noverload: 128 concurrent senders against the default in-flight limit (64 requests / 96 MiB)');
-  report('memory bus, batched, overload', await endToEnd(await drained(new MemoryBus({ retainRecords: 16 })), bodyFile, 600, 128));
-  console.log(`\npeak RSS of this (ingest) process ${(peakRss / 1024 / 1024).toFixed(1)} MiB`);
+  await run('memory bus, batched, overload', 'memory', undefined, bodyFile, 600, 128);
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -20,7 +20,7 @@ import type { IngestConfig } from './config';
 import { createCounters, type IngestCounters } from './counters';
 import { InFlight } from './in-flight';
 import { createIngestMetrics } from './metrics';
-import { batchRecords } from './publish';
+import { batchRecords, DEFAULT_PUBLISH_STALL_MS, DEFAULT_PUBLISH_TIMEOUT_MS, PublishTracker, withDeadline } from './publish';
 
 export interface IngestAppDeps {
   bus: Bus;
@@ -72,6 +72,7 @@ export function createApp(deps: IngestAppDeps): Express {
   const ring = new KeyRing(config.apiKeys);
   const guard = new CardinalityGuard({ maxConnectors: config.maxConnectorsPerTenant, maxActions: config.maxActionsPerConnector, maxVersions: config.maxVersionsPerConnector });
   const retryAfterSeconds = config.retryAfterSeconds;
+  const publishes = new PublishTracker(config.publishStallMs ?? DEFAULT_PUBLISH_STALL_MS);
 
   const app = express();
   app.disable('x-powered-by');
@@ -101,7 +102,11 @@ export function createApp(deps: IngestAppDeps): Express {
       throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body exceeds the size limit of ${config.maxBodyBytes} bytes`);
     }
     if (!isReady()) throw new HttpError(503, 'UNAVAILABLE', 'the event bus is not available; retry later', { retryAfterSeconds });
-    if (!inFlight.tryEnter()) throw new HttpError(429, 'OVERLOADED', 'too many requests in flight; retry later', { retryAfterSeconds });
+    // A publish that has waited past the stall threshold means the broker is not answering: refuse
+    // new work at once (nothing of it is published, so the client's retry cannot double it).
+    if (publishes.stalled()) throw new HttpError(503, 'UNAVAILABLE', 'the event bus is not acknowledging; retry later', { retryAfterSeconds });
+    // Spread retries over [r, 2r] seconds so refused clients do not all come back in the same instant.
+    if (!inFlight.tryEnter()) throw new HttpError(429, 'OVERLOADED', 'too many requests in flight; retry later', { retryAfterSeconds: retryAfterSeconds + Math.floor(Math.random() * (retryAfterSeconds + 1)) });
     const progress = { received: 0, decompressed: 0, reserved: 0 };
     try {
       let body: Buffer;
@@ -133,7 +138,9 @@ export function createApp(deps: IngestAppDeps): Express {
       const records = batchRecords(out.events);
       if (records.length > 0) {
         try {
-          await bus.publish(Topics.invocations, records);
+          // Bounded: a stalled broker must turn into 503 + Retry-After, not a request held for minutes.
+          // Events already handed over may still land after that deadline (at-least-once).
+          await withDeadline(publishes.track(bus.publish(Topics.invocations, records)), config.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS);
         } catch (err) {
           logger.error({ err, correlationId: correlationIdOf(req), tenant, events: out.events.length }, 'publishing invocations failed');
           throw new HttpError(503, 'UNAVAILABLE', 'the event bus did not acknowledge the events; retry later', { retryAfterSeconds });

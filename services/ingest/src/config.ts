@@ -23,6 +23,10 @@ export interface IngestConfig {
   maxInFlightBytes: number;
   /** Retry-After sent with 429/503, seconds. Default 1. */
   retryAfterSeconds: number;
+  /** How long a request waits for the bus to acknowledge its events before 503, ms. Default 30 000. */
+  publishTimeoutMs?: number;
+  /** A publish pending this long marks the bus stalled: new requests get 503 at once, ms. Default 1 000. */
+  publishStallMs?: number;
   /** Distinct actions kept per tenant/connector before folding into __overflow__. Default 200. */
   maxActionsPerConnector: number;
   /** Distinct versions kept per tenant/connector before folding into __overflow__. Default 50. */
@@ -65,6 +69,8 @@ const schema = z.object({
   INGEST_MAX_IN_FLIGHT_REQUESTS: intVar('INGEST_MAX_IN_FLIGHT_REQUESTS', 64, 1, 100_000),
   INGEST_MAX_IN_FLIGHT_BYTES: intVar('INGEST_MAX_IN_FLIGHT_BYTES', 96 * MiB, 1024, 16 * 1024 * MiB),
   INGEST_RETRY_AFTER_SECONDS: intVar('INGEST_RETRY_AFTER_SECONDS', 1, 0, 3600),
+  INGEST_PUBLISH_TIMEOUT_MS: intVar('INGEST_PUBLISH_TIMEOUT_MS', 30_000, 100, 600_000),
+  INGEST_PUBLISH_STALL_MS: intVar('INGEST_PUBLISH_STALL_MS', 1_000, 10, 600_000),
   INGEST_MAX_ACTIONS_PER_CONNECTOR: intVar('INGEST_MAX_ACTIONS_PER_CONNECTOR', 200, 1, 1_000_000),
   INGEST_MAX_VERSIONS_PER_CONNECTOR: intVar('INGEST_MAX_VERSIONS_PER_CONNECTOR', 50, 1, 1_000_000),
   INGEST_MAX_CONNECTORS_PER_TENANT: intVar('INGEST_MAX_CONNECTORS_PER_TENANT', 1000, 1, 1_000_000),
@@ -90,6 +96,8 @@ export function loadConfig(env: Record<string, string | undefined>): IngestConfi
     maxInFlightRequests: e.INGEST_MAX_IN_FLIGHT_REQUESTS,
     maxInFlightBytes: e.INGEST_MAX_IN_FLIGHT_BYTES,
     retryAfterSeconds: e.INGEST_RETRY_AFTER_SECONDS,
+    publishTimeoutMs: e.INGEST_PUBLISH_TIMEOUT_MS,
+    publishStallMs: e.INGEST_PUBLISH_STALL_MS,
     maxActionsPerConnector: e.INGEST_MAX_ACTIONS_PER_CONNECTOR,
     maxVersionsPerConnector: e.INGEST_MAX_VERSIONS_PER_CONNECTOR,
     maxConnectorsPerTenant: e.INGEST_MAX_CONNECTORS_PER_TENANT,

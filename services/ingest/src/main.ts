@@ -15,7 +15,7 @@ try {
   logger.fatal((err as Error).message);
   process.exit(2);
 }
-const bus = createBus({ KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId: 'pulsegate-ingest' });
+const bus = createBus({ KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId: 'pulsegate-ingest' }, { logger });
 const service = await createIngestService({ bus, logger, config });
 const server = service.app.listen(config.port, config.host);
 await new Promise<void>((resolve, reject) => {
