@@ -341,13 +341,29 @@ export class KafkaBus implements Bus {
       }
       const decoded: DecodedBatch<T> = { topic: batch.topic, partition: batch.partition, items, firstOffset, lastOffset };
       if (poison.length > 0) await this.publish(dlq, poison);
+      let membershipLost: unknown;
+      // A failed heartbeat means the group moved on (rebalance, new generation): the batch is not
+      // bad, this member just no longer owns it. Kafka marks those errors non-retriable, so they
+      // are told apart here rather than dead-lettering good records.
+      const guardedHeartbeat = async (): Promise<void> => {
+        try {
+          await heartbeat();
+        } catch (err) {
+          membershipLost = err;
+          throw err;
+        }
+      };
       for (let attempt = 0; items.length > 0; attempt++) {
         // Giving up here commits nothing: the next owner of the partition gets the batch again.
         if (!isRunning() || isStale() || isStopping()) return;
         try {
-          await options.handle(decoded, { heartbeat });
+          await options.handle(decoded, { heartbeat: guardedHeartbeat });
           break;
         } catch (err) {
+          if (membershipLost !== undefined) {
+            this.log?.warn({ topic: batch.topic, partition: batch.partition, err: (membershipLost as Error).message }, 'lost group membership during a batch; leaving it uncommitted for the next owner');
+            throw membershipLost;
+          }
           if (!isRetriable(err)) {
             this.log?.warn({ topic: batch.topic, partition: batch.partition, records: items.length, err: (err as Error).message }, 'handler rejected batch; dead-lettering it');
             await this.publish(dlq, items.map((i) => deadLetter(batch.topic, batch.partition, i.record, err)));

@@ -56,6 +56,58 @@ describe.skipIf(needs.skip)('KafkaBus on the harness broker', () => {
     }
   });
 
+  it('a batch whose owner loses the partition mid-handler is handed to the new owner, not dead-lettered', async () => {
+    const tuning = { sessionTimeoutMs: 4_000, rebalanceTimeoutMs: 4_000, heartbeatIntervalMs: 300, maxWaitTimeMs: 100 };
+    const busA = new KafkaBus({ brokers: kafka.brokers, clientId: 'rebalance-a', consumer: tuning, retry: { initialMs: 50, maxMs: 500 } });
+    const busB = new KafkaBus({ brokers: kafka.brokers, clientId: 'rebalance-b', consumer: tuning, retry: { initialMs: 50, maxMs: 500 } });
+    const topic = `rebalance.${Date.now()}`;
+    const dlq = `${topic}.dlq`;
+    const groupId = `rebalance-${Date.now()}`;
+    try {
+      const sent = Array.from({ length: 40 }, (_, i) => ({ key: `k${i % 8}`, value: String(i) }));
+      await busA.publish(topic, sent);
+      const seen = new Set<string>();
+      const deadLettered: string[] = [];
+      const dlqSub = await busA.subscribe<string>({ groupId: `${groupId}-dlq`, topic: dlq, decode: (r) => r.value.toString(), handle: async (b) => void deadLettered.push(...b.items.map((i) => i.value)) });
+      let heldOnce = false;
+      let heartbeatFailed = false;
+      let releaseA: () => void = () => undefined;
+      const aHolding = new Promise<void>((resolve) => (releaseA = resolve));
+      const subA = await busA.subscribe<string>({
+        groupId, topic, deadLetterTopic: dlq,
+        decode: (r) => r.value.toString(),
+        handle: async (batch, ctx) => {
+          if (!heldOnce) {
+            heldOnce = true;
+            releaseA();
+            // Hold the batch until B has joined and the group has moved to a new generation: the
+            // heartbeat then fails the way it does in production during a rebalance.
+            for (let i = 0; i < 100; i++) {
+              await new Promise((r) => setTimeout(r, 100));
+              try {
+                await ctx.heartbeat();
+              } catch (err) {
+                heartbeatFailed = true;
+                throw err;
+              }
+            }
+          }
+          for (const item of batch.items) seen.add(item.value);
+        },
+      });
+      await aHolding;
+      const subB = await busB.subscribe<string>({ groupId, topic, deadLetterTopic: dlq, decode: (r) => r.value.toString(), handle: async (b) => void b.items.forEach((i) => seen.add(i.value)) });
+      const deadline = Date.now() + 30_000;
+      while (seen.size < sent.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await Promise.all([subA.stop(), subB.stop(), dlqSub.stop()]);
+      expect(heartbeatFailed).toBe(true);
+      expect(seen.size).toBe(sent.length);
+      expect(deadLettered).toEqual([]);
+    } finally {
+      await Promise.all([busA.close(), busB.close()]);
+    }
+  }, 60_000);
+
   it('createBus picks KafkaBus from KAFKA_BROKERS, becomes ready without a publish, and is not ready after close', async () => {
     const bus = createBus({ KAFKA_BROKERS: kafka.brokers.join(','), clientId: 'create-bus' });
     expect(bus).toBeInstanceOf(KafkaBus);
