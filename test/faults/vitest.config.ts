@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// The fault suite runs the distributed pipeline as separate processes and attacks it. One file at a
+// time: each file starts its own broker, Redis and services, and the machine has two cores.
+export default defineConfig({
+  test: {
+    include: ['test/faults/**/*.test.ts'],
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+    pool: 'forks',
+    poolOptions: { forks: { singleFork: true } },
+    fileParallelism: false,
+    reporters: ['default'],
+  },
+});
