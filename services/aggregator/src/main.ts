@@ -1,6 +1,6 @@
 import { telemetry } from './self-telemetry';
-import type { AddressInfo } from 'node:net';
 import { createBus } from '@pulsegate/bus';
+import { serveUntilSignal } from '@pulsegate/http-kit';
 import { createLogger } from '@pulsegate/logging';
 import { loadConfig } from './config';
 import { createAggregatorService } from './service';
@@ -33,39 +33,15 @@ const bus = createBus(
   },
 );
 const service = await createAggregatorService({ bus, logger, config });
-const server = service.app.listen(config.port, config.host);
-await new Promise<void>((resolve, reject) => {
-  server.once('listening', resolve);
-  server.once('error', reject);
+await serveUntilSignal({
+  name: 'aggregator',
+  logger,
+  app: service.app,
+  host: config.host,
+  port: config.port,
+  start: () => service.start(),
+  details: { bus: bus.kind, store: service.store.kind },
+  // Consumers finish and commit their batch in flight before the store and the bus close;
+  // telemetry last so the spans of the shutdown itself are exported.
+  shutdown: [() => service.stop(), () => bus.close(), () => telemetry.shutdown()],
 });
-await service.start();
-const { address, port } = server.address() as AddressInfo;
-logger.info({ bus: bus.kind, store: service.store.kind }, `aggregator listening on http://${address.includes(':') ? `[${address}]` : address}:${port}/v1/connectors`);
-
-let shutdown: Promise<void> | undefined;
-function stop(signal: string): Promise<void> {
-  shutdown ??= (async () => {
-    logger.info({ signal }, 'shutting down');
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    await service.stop();
-    server.closeAllConnections();
-    await closed;
-    await bus.close();
-    logger.info('stopped');
-    // Last, so the spans of the shutdown itself are exported.
-    await telemetry.shutdown();
-  })();
-  return shutdown;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    stop(signal).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}

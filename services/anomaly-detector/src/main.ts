@@ -1,6 +1,7 @@
 // Starts the anomaly detector as its own process: config, dependencies, listen, ordered shutdown.
 import { telemetry } from './self-telemetry';
 import { createBus } from '@pulsegate/bus';
+import { serveUntilSignal } from '@pulsegate/http-kit';
 import { createLogger } from '@pulsegate/logging';
 import { loadConfig } from './config';
 import { createAnomalyDetectorService } from './service';
@@ -12,29 +13,15 @@ async function main(): Promise<void> {
   const bus = createBus({ KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId: 'pulsegate-anomaly-detector' }, { logger });
   const service = await createAnomalyDetectorService({ bus, logger, config });
   await service.start();
-  const server = service.app.listen(config.port, config.host, () => logger.info({ host: config.host, port: config.port }, 'listening'));
-  let closing: Promise<void> | null = null;
-  const shutdown = (signal: string): Promise<void> =>
-    (closing ??= (async () => {
-      logger.info({ signal }, 'shutting down');
-      // Stop accepting requests, then drain the consumer and delivery, then the bus.
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await service.stop();
-      await bus.close();
-      // Last, so the spans of the shutdown itself are exported.
-      await telemetry.shutdown();
-    })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      shutdown(signal).then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  await serveUntilSignal({
+    name: 'anomaly-detector',
+    logger,
+    app: service.app,
+    host: config.host,
+    port: config.port,
+    // Stop accepting, drain the consumer and delivery, then the bus; telemetry last.
+    shutdown: [() => service.stop(), () => bus.close(), () => telemetry.shutdown()],
+  });
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import { telemetry } from './self-telemetry';
-import type { AddressInfo } from 'node:net';
 import { createBus } from '@pulsegate/bus';
+import { serveUntilSignal } from '@pulsegate/http-kit';
 import { createLogger } from '@pulsegate/logging';
 import { loadConfig } from './config';
 import { createIngestService } from './service';
@@ -17,39 +17,15 @@ try {
 }
 const bus = createBus({ KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId: 'pulsegate-ingest' }, { logger });
 const service = await createIngestService({ bus, logger, config });
-const server = service.app.listen(config.port, config.host);
-await new Promise<void>((resolve, reject) => {
-  server.once('listening', resolve);
-  server.once('error', reject);
+await serveUntilSignal({
+  name: 'ingest',
+  logger,
+  app: service.app,
+  host: config.host,
+  port: config.port,
+  start: () => service.start(),
+  details: { bus: bus.kind },
+  // Stop accepting and finish open requests first, then drain, close the bus, and telemetry last
+  // so the spans of the shutdown itself are exported.
+  shutdown: [() => service.stop(), () => bus.close(), () => telemetry.shutdown()],
 });
-await service.start();
-const { address, port } = server.address() as AddressInfo;
-logger.info({ bus: bus.kind }, `ingest listening on http://${address.includes(':') ? `[${address}]` : address}:${port}/v1/traces`);
-
-let shutdown: Promise<void> | undefined;
-function stop(signal: string): Promise<void> {
-  shutdown ??= (async () => {
-    logger.info({ signal }, 'shutting down');
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    await service.stop();
-    server.closeAllConnections();
-    await closed;
-    await bus.close();
-    logger.info('stopped');
-    // Last, so the spans of the shutdown itself are exported.
-    await telemetry.shutdown();
-  })();
-  return shutdown;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    stop(signal).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
