@@ -1,46 +1,12 @@
-import { encodeInvocationBatch, errorCodeForStatus, kindForMethod, outcomeFor, seriesKey, type InvocationEvent } from '@pulsegate/events';
+import { encodeInvocationBatch, seriesKey, type InvocationEvent } from '@pulsegate/events';
+import { seededRandom } from '@pulsegate/random';
+import { invocation } from '../../../packages/windows/test/builders';
 import type { OutgoingRecord } from '@pulsegate/bus';
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-let spans = 0;
-
-/** An invocation event with defaults; override any field. */
-export function invocation(over: Partial<InvocationEvent> = {}): InvocationEvent {
-  const httpMethod = over.httpMethod ?? 'GET';
-  const httpStatus = over.httpStatus ?? 200;
-  const outcome = over.outcome ?? outcomeFor(httpStatus, false);
-  spans++;
-  return {
-    schemaVersion: 1,
-    tenant: 'acme',
-    connector: 'crm',
-    connectorVersion: '1.2.0',
-    action: 'listContacts',
-    httpMethod,
-    kind: kindForMethod(httpMethod),
-    httpStatus,
-    outcome,
-    errorCode: outcome === 'success' ? null : errorCodeForStatus(httpStatus),
-    latencyMs: 100,
-    eventTime: Date.now(),
-    correlationId: null,
-    traceId: spans.toString(16).padStart(32, '0'),
-    spanId: spans.toString(16).padStart(16, '0'),
-    sampleWeight: 1,
-    ...over,
-  };
-}
+/** Seeded so failures reproduce. */
+export const rng = seededRandom;
+// One event builder for the window store's tests and the aggregator's.
+export { invocation };
 
 const STATUSES = [200, 200, 200, 200, 200, 200, 200, 201, 204, 304, 400, 404, 409, 418, 429, 500, 503];
 
