@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { intVar } from '@pulsegate/env';
 import { isNonLoopback, parseApiKeys, type ApiKeyEntry } from '@pulsegate/http-kit';
 
 /** Aggregator configuration, parsed once from the environment. Durations are ms unless named otherwise. */
@@ -39,23 +40,9 @@ export interface AggregatorConfig {
   logLevel: string;
 }
 
-const int = (name: string, min: number, max: number, def: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return def;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an integer between ${min} and ${max}, got "${v}"` });
-        return z.NEVER;
-      }
-      return n;
-    });
-
 const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
-  PORT: int('PORT', 0, 65_535, 8081),
+  PORT: intVar('PORT', 8081, 0, 65_535),
   KAFKA_BROKERS: z.string().optional(),
   REDIS_URL: z
     .string()
@@ -68,18 +55,18 @@ const schema = z.object({
   PULSEGATE_API_KEYS: z.string().optional(),
   PULSEGATE_ALLOW_ANONYMOUS: z.enum(['true', 'false', '']).optional(),
   AGGREGATOR_GROUP_ID: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'AGGREGATOR_GROUP_ID must be 1-200 of A-Z a-z 0-9 . _ -').default('pulsegate-aggregator'),
-  SNAPSHOT_INTERVAL_SECONDS: int('SNAPSHOT_INTERVAL_SECONDS', 1, 3_600, 10),
-  KAFKA_SESSION_TIMEOUT_MS: int('KAFKA_SESSION_TIMEOUT_MS', 6_000, 300_000, 30_000),
-  AGGREGATOR_PARTITION_CONCURRENCY: int('AGGREGATOR_PARTITION_CONCURRENCY', 1, 256, 1),
-  AGGREGATOR_MAX_BATCH_EVENTS: int('AGGREGATOR_MAX_BATCH_EVENTS', 1, 1_000_000, 20_000),
-  AGGREGATOR_FETCH_MAX_WAIT_MS: int('AGGREGATOR_FETCH_MAX_WAIT_MS', 10, 10_000, 100),
-  QUERY_DAY_CACHE_ENTRIES: int('QUERY_DAY_CACHE_ENTRIES', 0, 10_000_000, 20_000),
-  AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION: int('AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION', 1_024, 64 * 1024 * 1024, 4 * 1024 * 1024),
-  MINUTE_RETENTION_HOURS: int('MINUTE_RETENTION_HOURS', 1, 24 * 14, 48),
-  HOUR_RETENTION_DAYS: int('HOUR_RETENTION_DAYS', 1, 400, 35),
-  MAX_FUTURE_SKEW_SECONDS: int('MAX_FUTURE_SKEW_SECONDS', 0, 86_400, 300),
-  STALE_AFTER_DAYS: int('STALE_AFTER_DAYS', 1, 3_650, 90),
-  AGGREGATOR_METRICS_MAX_SERIES: int('AGGREGATOR_METRICS_MAX_SERIES', 0, 1_000_000, 1_000),
+  SNAPSHOT_INTERVAL_SECONDS: intVar('SNAPSHOT_INTERVAL_SECONDS', 10, 1, 3_600),
+  KAFKA_SESSION_TIMEOUT_MS: intVar('KAFKA_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
+  AGGREGATOR_PARTITION_CONCURRENCY: intVar('AGGREGATOR_PARTITION_CONCURRENCY', 1, 1, 256),
+  AGGREGATOR_MAX_BATCH_EVENTS: intVar('AGGREGATOR_MAX_BATCH_EVENTS', 20_000, 1, 1_000_000),
+  AGGREGATOR_FETCH_MAX_WAIT_MS: intVar('AGGREGATOR_FETCH_MAX_WAIT_MS', 100, 10, 10_000),
+  QUERY_DAY_CACHE_ENTRIES: intVar('QUERY_DAY_CACHE_ENTRIES', 20_000, 0, 10_000_000),
+  AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION: intVar('AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION', 4 * 1024 * 1024, 1_024, 64 * 1024 * 1024),
+  MINUTE_RETENTION_HOURS: intVar('MINUTE_RETENTION_HOURS', 48, 1, 24 * 14),
+  HOUR_RETENTION_DAYS: intVar('HOUR_RETENTION_DAYS', 35, 1, 400),
+  MAX_FUTURE_SKEW_SECONDS: intVar('MAX_FUTURE_SKEW_SECONDS', 300, 0, 86_400),
+  STALE_AFTER_DAYS: intVar('STALE_AFTER_DAYS', 90, 1, 3_650),
+  AGGREGATOR_METRICS_MAX_SERIES: intVar('AGGREGATOR_METRICS_MAX_SERIES', 1_000, 0, 1_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

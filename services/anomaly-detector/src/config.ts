@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isNonLoopback, parseApiKeys, type ApiKeyEntry } from '@pulsegate/http-kit';
 import { z } from 'zod';
+import { intVar as int } from '@pulsegate/env';
 import { emptyRulesConfig, parseRulesText, type Receiver, type RulesConfig } from './rules/rules-file';
 
 /** Settings of the anomaly detector, parsed once from the environment by `loadConfig`. */
@@ -27,20 +28,6 @@ export interface AnomalyDetectorConfig {
   retentionMs: number;
   sweepIntervalMs: number;
 }
-
-const int = (name: string, def: number, min: number, max: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return def;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}` });
-        return z.NEVER;
-      }
-      return n;
-    });
 
 const url = (name: string, def: string) =>
   z

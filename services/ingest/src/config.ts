@@ -1,5 +1,6 @@
 import { isNonLoopback, parseApiKeys, type ApiKeyEntry } from '@pulsegate/http-kit';
 import { z } from 'zod';
+import { intVar } from '@pulsegate/env';
 
 /** Ingest settings, parsed once from the environment by loadConfig. */
 export interface IngestConfig {
@@ -36,21 +37,6 @@ export interface IngestConfig {
 }
 
 const MiB = 1024 * 1024;
-
-function intVar(name: string, def: number, min: number, max: number) {
-  return z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return def;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})` });
-        return z.NEVER;
-      }
-      return n;
-    });
-}
 
 const schema = z.object({
   HOST: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? '127.0.0.1' : v.trim())),
