@@ -29,6 +29,12 @@ export interface KafkaConsumerTuning {
   maxBytesPerPartition?: number;
   /** Most bytes of one fetch request over all partitions. Default 10 MiB (kafkajs). */
   maxBytes?: number;
+  /**
+   * Longest Subscription.stop() waits for the consumer to finish its batch and leave the group,
+   * ms. Default 5 000. After that it gives up (logging a warning): nothing is committed for the
+   * unfinished batch, and the broker drops the member after sessionTimeoutMs.
+   */
+  stopTimeoutMs?: number;
 }
 
 export interface KafkaBusOptions {
@@ -275,22 +281,74 @@ export class KafkaBus implements Bus {
       maxBytesPerPartition: tuning.maxBytesPerPartition ?? 1024 * 1024,
       maxBytes: tuning.maxBytes ?? 10 * 1024 * 1024,
       allowAutoTopicCreation: true,
-      // Restart after any crash (the runner only lets broker errors through): never stop consuming.
+      // kafkajs restarts itself after a retriable crash unless this says no; non-retriable
+      // crashes it never restarts (see the CRASH handler below).
       retry: { restartOnFailure: async () => !stopping },
     });
     const abort = new AbortController();
     // Lag per partition after its last handled chunk; a rebalance may move partitions away.
     const lag = new Map<number, number>();
     consumer.on(consumer.events.GROUP_JOIN, () => lag.clear());
-    await consumer.connect();
-    await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      // kafkajs never hands two batches of one partition out at once, so per-partition order holds.
-      partitionsConsumedConcurrently: Math.max(1, Math.floor(options.concurrency ?? 1)),
-      eachBatch: (payload) => this.runBatch(consumer, options, payload, () => stopping, abort.signal, lag),
+    const where = { topic: options.topic, groupId: options.groupId };
+    const start = async (): Promise<void> => {
+      await consumer.connect();
+      await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? true });
+      // run() resolves once the first join and sync are done, or after a crash during them.
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        // kafkajs never hands two batches of one partition out at once, so per-partition order holds.
+        partitionsConsumedConcurrently: Math.max(1, Math.floor(options.concurrency ?? 1)),
+        eachBatch: (payload) => this.runBatch(consumer, options, payload, () => stopping, abort.signal, lag),
+      });
+    };
+    // A crash kafkajs will not restart from (a non-retriable error, e.g. the librdkafka mock's
+    // INVALID_REQUEST on a late SyncGroup) leaves the consumer disconnected for good while its
+    // partitions stay assigned to it; without a restart they would never be consumed again.
+    let crashed = false;
+    let inStart = false;
+    let restarting: Promise<void> | undefined;
+    const startTracked = async (): Promise<void> => {
+      crashed = false;
+      inStart = true;
+      try {
+        await start();
+      } finally {
+        inStart = false;
+      }
+    };
+    const restartLoop = async (): Promise<void> => {
+      for (let attempt = 0; crashed && !stopping; attempt++) {
+        await sleep(backoffDelay(Math.min(attempt, 6), this.options.retry), abort.signal);
+        if (stopping) return;
+        this.log?.warn({ ...where, attempt }, 'restarting kafka consumer after a crash');
+        try {
+          await startTracked();
+        } catch (err) {
+          crashed = true;
+          this.log?.warn({ ...where, attempt, err: (err as Error).message }, 'kafka consumer restart failed; retrying');
+        }
+      }
+    };
+    const scheduleRestart = (): void => {
+      restarting ??= restartLoop().finally(() => {
+        restarting = undefined;
+      });
+    };
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (stopping) return;
+      if (payload.restart) {
+        this.log?.warn({ ...where, err: payload.error.message }, 'kafka consumer crashed; kafkajs restarts it');
+        return;
+      }
+      crashed = true;
+      this.log?.error({ ...where, err: payload.error.message }, 'kafka consumer crashed with a non-retriable error; restarting it');
+      // A crash inside start() is seen by whoever called it once run() resolves.
+      if (!inStart) scheduleRestart();
     });
+    await startTracked();
+    if (crashed) scheduleRestart();
+    const stopTimeoutMs = tuning.stopTimeoutMs ?? 5_000;
     let stopped: Promise<void> | undefined;
     const subscription: Subscription = {
       lag: () => [...lag].sort(([a], [b]) => a - b).map(([partition, n]) => ({ topic: options.topic, partition, lag: n })),
@@ -298,8 +356,27 @@ export class KafkaBus implements Bus {
         stopped ??= (async () => {
           stopping = true;
           abort.abort();
-          // disconnect() waits for the batch in flight (which commits if its handler finished), then leaves the group.
-          await consumer.disconnect();
+          // disconnect() waits for the batch in flight (which commits if its handler finished), then
+          // leaves the group. It also waits for a join or sync in progress, which a broker may hold
+          // for up to the rebalance timeout: bounded, so a stopping service never hangs on it.
+          let timer: NodeJS.Timeout | undefined;
+          const timedOut = new Promise<'timeout'>((resolve) => {
+            timer = setTimeout(() => resolve('timeout'), stopTimeoutMs);
+          });
+          const disconnected = consumer.disconnect().then(
+            () => 'done' as const,
+            (err: unknown) => {
+              this.log?.warn({ ...where, err: (err as Error).message }, 'kafka consumer disconnect failed');
+              return 'done' as const;
+            },
+          );
+          try {
+            if ((await Promise.race([disconnected, timedOut])) === 'timeout') {
+              this.log?.warn({ ...where, stopTimeoutMs }, 'kafka consumer did not stop in time; giving up on it (the broker expires the member after the session timeout)');
+            }
+          } finally {
+            clearTimeout(timer);
+          }
           this.subscriptions.delete(subscription);
         })();
         return stopped;

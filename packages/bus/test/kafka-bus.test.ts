@@ -108,6 +108,37 @@ describe.skipIf(needs.skip)('KafkaBus on the harness broker', () => {
     }
   }, 60_000);
 
+  it('stop() gives up on a consumer that does not finish within stopTimeoutMs instead of hanging', async () => {
+    const warnings: string[] = [];
+    const quiet = (): void => undefined;
+    const bus = new KafkaBus({
+      brokers: kafka.brokers,
+      clientId: 'bounded-stop',
+      consumer: { sessionTimeoutMs: 4_000, rebalanceTimeoutMs: 4_000, heartbeatIntervalMs: 300, maxWaitTimeMs: 100, stopTimeoutMs: 200 },
+      logger: { error: quiet, info: quiet, debug: quiet, warn: (_obj, msg) => warnings.push(msg) },
+    });
+    const topic = `bounded-stop.${Date.now()}`;
+    try {
+      await bus.publish(topic, [{ key: 'k', value: 'v' }]);
+      let started!: () => void;
+      const handling = new Promise<void>((r) => (started = r));
+      const sub = await bus.subscribe<string>({
+        groupId: `bounded-stop-${Date.now()}`, topic,
+        decode: (r) => r.value.toString(),
+        // A handler that never settles keeps consumer.disconnect() waiting forever.
+        handle: () => {
+          started();
+          return new Promise<void>(() => undefined);
+        },
+      });
+      await handling;
+      await sub.stop();
+      expect(warnings.some((m) => m.includes('did not stop in time'))).toBe(true);
+    } finally {
+      await bus.close();
+    }
+  });
+
   it('createBus picks KafkaBus from KAFKA_BROKERS, becomes ready without a publish, and is not ready after close', async () => {
     const bus = createBus({ KAFKA_BROKERS: kafka.brokers.join(','), clientId: 'create-bus' });
     expect(bus).toBeInstanceOf(KafkaBus);

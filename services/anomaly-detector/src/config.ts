@@ -20,6 +20,8 @@ export interface AnomalyDetectorConfig {
   apiKeys: ApiKeyEntry[];
   allowAnonymous: boolean;
   consumerGroup: string;
+  /** Consumer-group session timeout, ms: how soon a dead instance's partitions move. Default 30 000. */
+  kafkaSessionTimeoutMs: number;
   webhookTimeoutMs: number;
   webhookMaxAttempts: number;
   webhookBackoffInitialMs: number;
@@ -62,6 +64,7 @@ const envSchema = z.object({
   PULSEGATE_API_KEYS: z.string().optional(),
   PULSEGATE_ALLOW_ANONYMOUS: z.enum(['true', 'false', '']).optional(),
   CONSUMER_GROUP: z.string().optional(),
+  KAFKA_SESSION_TIMEOUT_MS: int('KAFKA_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
   WEBHOOK_TIMEOUT_MS: int('WEBHOOK_TIMEOUT_MS', 5_000, 100, 120_000),
   WEBHOOK_MAX_ATTEMPTS: int('WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
   WEBHOOK_BACKOFF_INITIAL_MS: int('WEBHOOK_BACKOFF_INITIAL_MS', 500, 1, 3_600_000),
@@ -144,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKeys,
     allowAnonymous,
     consumerGroup: e.CONSUMER_GROUP !== undefined && e.CONSUMER_GROUP !== '' ? e.CONSUMER_GROUP : 'pulsegate-anomaly-detector',
+    kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     webhookMaxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffInitialMs: e.WEBHOOK_BACKOFF_INITIAL_MS,

@@ -10,7 +10,10 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ name: 'anomaly-detector', level: config.logLevel });
   // KAFKA_BROKERS set: KafkaBus; unset: the in-process memory bus.
-  const bus = createBus({ KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId: 'pulsegate-anomaly-detector' }, { logger });
+  const bus = createBus(
+    { KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId: 'pulsegate-anomaly-detector' },
+    { logger, kafka: { consumer: { sessionTimeoutMs: config.kafkaSessionTimeoutMs, heartbeatIntervalMs: Math.floor(config.kafkaSessionTimeoutMs / 3) } } },
+  );
   const service = await createAnomalyDetectorService({ bus, logger, config });
   await service.start();
   await serveUntilSignal({
