@@ -19,3 +19,19 @@ export function intVar(name: string, def: number, min: number, max: number) {
       return n;
     });
 }
+
+/** `REDIS_URL`-style variable: unset, blank, or a `redis://` / `rediss://` URL. */
+export function redisUrlVar(name: string) {
+  return z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^rediss?:\/\//.test(v), `${name} must start with redis:// or rediss://`);
+}
+
+/** `REDIS_CLUSTER_NODES`-style variable: unset, blank, or a comma list of host:port. */
+export function hostPortListVar(name: string) {
+  return z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v.trim() === '' || v.split(',').every((n) => /^[^\s:,]+:\d{1,5}$/.test(n.trim())), `${name} must be a comma list of host:port`);
+}

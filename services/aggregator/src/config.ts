@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intVar } from '@pulsegate/env';
+import { hostPortListVar, intVar, redisUrlVar } from '@pulsegate/env';
 import { isNonLoopback, parseApiKeys, type ApiKeyEntry } from '@pulsegate/http-kit';
 
 /** Aggregator configuration, parsed once from the environment. Durations are ms unless named otherwise. */
@@ -44,14 +44,8 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: intVar('PORT', 8081, 0, 65_535),
   KAFKA_BROKERS: z.string().optional(),
-  REDIS_URL: z
-    .string()
-    .optional()
-    .refine((v) => v === undefined || v === '' || /^rediss?:\/\//.test(v), 'REDIS_URL must start with redis:// or rediss://'),
-  REDIS_CLUSTER_NODES: z
-    .string()
-    .optional()
-    .refine((v) => v === undefined || v.trim() === '' || v.split(',').every((n) => /^[^\s:,]+:\d{1,5}$/.test(n.trim())), 'REDIS_CLUSTER_NODES must be a comma list of host:port'),
+  REDIS_URL: redisUrlVar('REDIS_URL'),
+  REDIS_CLUSTER_NODES: hostPortListVar('REDIS_CLUSTER_NODES'),
   PULSEGATE_API_KEYS: z.string().optional(),
   PULSEGATE_ALLOW_ANONYMOUS: z.enum(['true', 'false', '']).optional(),
   AGGREGATOR_GROUP_ID: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'AGGREGATOR_GROUP_ID must be 1-200 of A-Z a-z 0-9 . _ -').default('pulsegate-aggregator'),

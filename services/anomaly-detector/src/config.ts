@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isNonLoopback, parseApiKeys, type ApiKeyEntry } from '@pulsegate/http-kit';
 import { z } from 'zod';
-import { intVar as int } from '@pulsegate/env';
+import { intVar as int, redisUrlVar } from '@pulsegate/env';
 import { emptyRulesConfig, parseRulesText, type Receiver, type RulesConfig } from './rules/rules-file';
 
 /** Settings of the anomaly detector, parsed once from the environment by `loadConfig`. */
@@ -51,10 +51,7 @@ const envSchema = z.object({
   HOST: z.string().optional().transform((v) => (v === undefined || v === '' ? '127.0.0.1' : v)),
   PORT: int('PORT', 8082, 0, 65535),
   KAFKA_BROKERS: z.string().optional(),
-  REDIS_URL: z
-    .string()
-    .optional()
-    .refine((v) => v === undefined || v === '' || /^rediss?:\/\//.test(v), { message: 'REDIS_URL must start with redis:// or rediss://' }),
+  REDIS_URL: redisUrlVar('REDIS_URL'),
   REDIS_CLUSTER_NODES: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   RULES_FILE: z.string().optional(),

@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { hostPortListVar, redisUrlVar } from '@pulsegate/env';
 import { isNonLoopback, parseApiKeys, type ApiKeyEntry } from '@pulsegate/http-kit';
 
 /** The risk scorer's settings, read once from the environment (see README for the table). */
@@ -47,14 +48,8 @@ const Env = z
       .refine((v) => /^\d+$/.test(v) && Number(v) <= 65535, 'PORT must be an integer 0-65535'),
     LOG_LEVEL: z.string().optional(),
     KAFKA_BROKERS: z.string().optional(),
-    REDIS_URL: z
-      .string()
-      .optional()
-      .refine((v) => v === undefined || v === '' || /^rediss?:\/\//.test(v), 'REDIS_URL must start with redis:// or rediss://'),
-    REDIS_CLUSTER_NODES: z
-      .string()
-      .optional()
-      .refine((v) => v === undefined || v === '' || v.split(',').every((n) => /^[^:\s]+:\d{1,5}$/.test(n.trim())), 'REDIS_CLUSTER_NODES must be a comma list of host:port'),
+    REDIS_URL: redisUrlVar('REDIS_URL'),
+    REDIS_CLUSTER_NODES: hostPortListVar('REDIS_CLUSTER_NODES'),
     PULSEGATE_API_KEYS: z.string().optional(),
     PULSEGATE_ALLOW_ANONYMOUS: z.enum(['true', 'false', '']).optional(),
     RISK_MEDIUM_CUTOFF: probability('RISK_MEDIUM_CUTOFF', 0.3),
