@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { integration, startRedis, type RedisHandle } from '@pulsegate/testkit';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { integration, useRedisClient } from '@pulsegate/testkit';
 import type { AlertRecord } from '../../src/lifecycle/alert';
 import { MemoryStore } from '../../src/store/memory-store';
 import { RedisStore } from '../../src/store/redis-store';
@@ -109,15 +108,6 @@ function contract(name: string, make: () => Promise<DetectorStore>): void {
 contract('memory', async () => new MemoryStore());
 
 describe.skipIf(integration(['redis']).skip)('redis', () => {
-  let redis: RedisHandle;
-  let client: Redis;
-  beforeAll(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    await client?.quit();
-    await redis?.stop();
-  });
-  contract('redis', async () => new RedisStore(client, { prefix: `t${Date.now()}` }));
+  const redis = useRedisClient();
+  contract('redis', async () => new RedisStore(redis.client, { prefix: `t${Date.now()}` }));
 });

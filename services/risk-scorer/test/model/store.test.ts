@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { integration, startRedis, type RedisHandle } from '@pulsegate/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { integration, useRedisClient } from '@pulsegate/testkit';
 import { generateHistory } from '../../src/model/generator';
 import { trainModel, type RiskModel } from '../../src/model/logistic';
 import { FileModelStore, RedisModelStore, type ModelStore } from '../../src/model/store';
@@ -44,15 +43,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 modelStoreContract('file', () => new FileModelStore(dir));
 
 describe.skipIf(integration(['redis']).skip)('RedisModelStore (real Redis)', () => {
-  let redis: RedisHandle;
-  let client: Redis;
-  beforeAll(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    await client?.quit();
-    await redis?.stop();
-  });
-  modelStoreContract('redis', () => new RedisModelStore(client));
+  const redis = useRedisClient();
+  modelStoreContract('redis', () => new RedisModelStore(redis.client));
 });

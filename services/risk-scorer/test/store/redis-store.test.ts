@@ -1,23 +1,13 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { integration, startRedis, type RedisHandle } from '@pulsegate/testkit';
+import { describe, expect, it } from 'vitest';
+import { integration, useRedisClient } from '@pulsegate/testkit';
 import { RedisRiskStore, riskKey } from '../../src/store/redis-store';
 import { riskStoreContract } from './contract';
 
 describe.skipIf(integration(['redis']).skip)('RedisRiskStore (real Redis)', () => {
-  let redis: RedisHandle;
-  let client: Redis;
-  beforeAll(async () => {
-    redis = await startRedis();
-    client = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    await client?.quit();
-    await redis?.stop();
-  });
+  const redis = useRedisClient();
 
   // Cases use fresh tenant names, so nothing is flushed (REDIS_URL may point at a shared server).
-  riskStoreContract('redis', () => new RedisRiskStore(client));
+  riskStoreContract('redis', () => new RedisRiskStore(redis.client));
 
   it('puts every key of a tenant in one cluster slot, whatever the tenant name', () => {
     expect(riskKey('a{b}c', 'series', 'C', '1.0.0')).toBe('pulsegate:risk:{a%7Bb%7Dc}:series:C:1.0.0');
