@@ -8,5 +8,3 @@ export type { KafkaHandle, StartKafkaOptions } from './kafka';
 export { freePort } from './ports';
 export { redisCommand } from './resp';
 export { containerRuntimeHost } from './runtime';
-export { useRedisClient } from './redis-client';
-export type { RedisClientFixture } from './redis-client';

@@ -1,3 +1,5 @@
+// Vitest fixtures: imported from "@pulsegate/testkit/vitest" so the main entry (used by benchmarks
+// and scripts outside the test runner) never loads vitest.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { startRedis, type RedisHandle } from './redis';

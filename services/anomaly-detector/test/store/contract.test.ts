@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { integration, useRedisClient } from '@pulsegate/testkit';
+import { integration } from '@pulsegate/testkit';
+import { useRedisClient } from '@pulsegate/testkit/vitest';
 import type { AlertRecord } from '../../src/lifecycle/alert';
 import { MemoryStore } from '../../src/store/memory-store';
 import { RedisStore } from '../../src/store/redis-store';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { integration, useRedisClient } from '@pulsegate/testkit';
+import { integration } from '@pulsegate/testkit';
+import { useRedisClient } from '@pulsegate/testkit/vitest';
 import { RedisRiskStore, riskKey } from '../../src/store/redis-store';
 import { riskStoreContract } from './contract';
 
