@@ -1,11 +1,10 @@
 import { Kafka, logLevel as KafkaLogLevel, Partitioners } from 'kafkajs';
-import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage, LogEntry, Producer } from 'kafkajs';
-import { Topics } from '@pulsegate/events';
+import type { LogEntry, Producer } from 'kafkajs';
 import { isRetriable, PulsegateError } from './errors';
-import { deadLetter } from './memory-bus';
+import { BatchRunner } from './kafka-runner';
 import { backoffDelay, sleep } from './retry';
 import type { BackoffOptions } from './retry';
-import type { Bus, BusRecord, DecodedBatch, OutgoingRecord, SubscribeOptions, Subscription } from './types';
+import type { Bus, OutgoingRecord, SubscribeOptions, Subscription } from './types';
 
 /** The slice of a pino logger the bus uses. */
 export interface BusLogger {
@@ -84,27 +83,6 @@ function logCreatorFor(logger: BusLogger | undefined) {
       if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.NOTHING) logger.error(rest, message);
       else if (level === KafkaLogLevel.WARN) logger.warn(rest, message);
     };
-}
-
-function toHeaders(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (headers === undefined) return out;
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined) continue;
-    const first = Array.isArray(v) ? v[0] : v;
-    if (first !== undefined) out[k] = first.toString();
-  }
-  return out;
-}
-
-function toRecord(m: KafkaMessage): BusRecord {
-  return {
-    key: m.key === null || m.key === undefined ? null : m.key.toString('utf8'),
-    value: m.value ?? Buffer.alloc(0),
-    headers: toHeaders(m.headers),
-    offset: m.offset,
-    timestamp: Number(m.timestamp),
-  };
 }
 
 /** The error chain: kafkajs wraps the last failure of its own retries in `cause`. */
@@ -286,9 +264,26 @@ export class KafkaBus implements Bus {
       retry: { restartOnFailure: async () => !stopping },
     });
     const abort = new AbortController();
-    // Lag per partition after its last handled chunk; a rebalance may move partitions away.
+    // Lag per partition after its last handled batch; a rebalance may move partitions away.
     const lag = new Map<number, number>();
-    consumer.on(consumer.events.GROUP_JOIN, () => lag.clear());
+    const runner = new BatchRunner<T>({
+      consumer,
+      options,
+      maxBatchRecords: Math.max(1, this.options.maxBatchRecords ?? 500),
+      retry: this.options.retry,
+      log: this.log,
+      publish: (topic, records) => this.publish(topic, records),
+      isStopping: () => stopping,
+      signal: abort.signal,
+      lag,
+    });
+    // A new generation starts every assigned partition again from its committed offset, so
+    // records read but not handled yet (linger) are dropped, never committed by the old owner.
+    consumer.on(consumer.events.REBALANCING, () => runner.reset());
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      runner.reset();
+      lag.clear();
+    });
     const where = { topic: options.topic, groupId: options.groupId };
     const start = async (): Promise<void> => {
       await consumer.connect();
@@ -299,7 +294,7 @@ export class KafkaBus implements Bus {
         eachBatchAutoResolve: false,
         // kafkajs never hands two batches of one partition out at once, so per-partition order holds.
         partitionsConsumedConcurrently: Math.max(1, Math.floor(options.concurrency ?? 1)),
-        eachBatch: (payload) => this.runBatch(consumer, options, payload, () => stopping, abort.signal, lag),
+        eachBatch: (payload) => runner.eachBatch(payload),
       });
     };
     // A crash kafkajs will not restart from (a non-retriable error, e.g. the librdkafka mock's
@@ -336,6 +331,7 @@ export class KafkaBus implements Bus {
       });
     };
     consumer.on(consumer.events.CRASH, ({ payload }) => {
+      runner.reset();
       if (stopping) return;
       if (payload.restart) {
         this.log?.warn({ ...where, err: payload.error.message }, 'kafka consumer crashed; kafkajs restarts it');
@@ -356,13 +352,26 @@ export class KafkaBus implements Bus {
         stopped ??= (async () => {
           stopping = true;
           abort.abort();
-          // disconnect() waits for the batch in flight (which commits if its handler finished), then
-          // leaves the group. It also waits for a join or sync in progress, which a broker may hold
-          // for up to the rebalance timeout: bounded, so a stopping service never hangs on it.
-          let timer: NodeJS.Timeout | undefined;
-          const timedOut = new Promise<'timeout'>((resolve) => {
-            timer = setTimeout(() => resolve('timeout'), stopTimeoutMs);
-          });
+          runner.stopTimers();
+          // First the records read but not handled yet (linger) go to the handler once and are
+          // committed, while kafkajs still runs (it skips commits once stopping). Then disconnect()
+          // waits for the batch in flight and leaves the group. It also waits for a join or sync in
+          // progress, which a broker may hold for up to the rebalance timeout. Both are bounded by
+          // stopTimeoutMs together, so a stopping service never hangs on them; records not
+          // committed are read again by the next owner.
+          const deadline = Date.now() + stopTimeoutMs;
+          const until = async <R>(work: Promise<R>, at: number): Promise<R | 'timeout'> => {
+            let timer: NodeJS.Timeout | undefined;
+            const timedOut = new Promise<'timeout'>((resolve) => {
+              timer = setTimeout(() => resolve('timeout'), Math.max(0, at - Date.now()));
+            });
+            try {
+              return await Promise.race([work, timedOut]);
+            } finally {
+              clearTimeout(timer);
+            }
+          };
+          await until(runner.flushAll(), Date.now() + stopTimeoutMs / 2);
           const disconnected = consumer.disconnect().then(
             () => 'done' as const,
             (err: unknown) => {
@@ -370,12 +379,8 @@ export class KafkaBus implements Bus {
               return 'done' as const;
             },
           );
-          try {
-            if ((await Promise.race([disconnected, timedOut])) === 'timeout') {
-              this.log?.warn({ ...where, stopTimeoutMs }, 'kafka consumer did not stop in time; giving up on it (the broker expires the member after the session timeout)');
-            }
-          } finally {
-            clearTimeout(timer);
+          if ((await until(disconnected, deadline)) === 'timeout') {
+            this.log?.warn({ ...where, stopTimeoutMs }, 'kafka consumer did not stop in time; giving up on it (the broker expires the member after the session timeout)');
           }
           this.subscriptions.delete(subscription);
         })();
@@ -384,79 +389,6 @@ export class KafkaBus implements Bus {
     };
     this.subscriptions.add(subscription);
     return subscription;
-  }
-
-  /**
-   * One fetched batch, cut into chunks of at most maxBatchRecords records (and, when the
-   * subscription sets maxBatchWeight, of about that weight), each decoded, handled, then committed.
-   */
-  private async runBatch<T>(consumer: Consumer, options: SubscribeOptions<T>, payload: EachBatchPayload, isStopping: () => boolean, signal: AbortSignal, lag?: Map<number, number>): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
-    const dlq = options.deadLetterTopic ?? Topics.deadLetter;
-    const chunkRecords = Math.max(1, this.options.maxBatchRecords ?? 500);
-    const maxWeight = options.maxBatchWeight ?? Infinity;
-    const messages = batch.messages;
-    let next = 0;
-    while (next < messages.length) {
-      if (!isRunning() || isStale() || isStopping()) return;
-      const items: DecodedBatch<T>['items'] = [];
-      const poison: OutgoingRecord[] = [];
-      const firstOffset = messages[next]!.offset;
-      let lastOffset = firstOffset;
-      let weight = 0;
-      // A chunk stops growing once it reaches maxWeight, so it exceeds it by at most one record.
-      for (let taken = 0; next < messages.length && taken < chunkRecords && weight < maxWeight; taken++) {
-        const record = toRecord(messages[next++]!);
-        lastOffset = record.offset;
-        try {
-          const value = options.decode(record);
-          items.push({ record, value });
-          weight += options.weightOf === undefined ? 1 : options.weightOf(value);
-        } catch (err) {
-          poison.push(deadLetter(batch.topic, batch.partition, record, err));
-        }
-      }
-      const decoded: DecodedBatch<T> = { topic: batch.topic, partition: batch.partition, items, firstOffset, lastOffset };
-      if (poison.length > 0) await this.publish(dlq, poison);
-      let membershipLost: unknown;
-      // A failed heartbeat means the group moved on (rebalance, new generation): the batch is not
-      // bad, this member just no longer owns it. Kafka marks those errors non-retriable, so they
-      // are told apart here rather than dead-lettering good records.
-      const guardedHeartbeat = async (): Promise<void> => {
-        try {
-          await heartbeat();
-        } catch (err) {
-          membershipLost = err;
-          throw err;
-        }
-      };
-      for (let attempt = 0; items.length > 0; attempt++) {
-        // Giving up here commits nothing: the next owner of the partition gets the batch again.
-        if (!isRunning() || isStale() || isStopping()) return;
-        try {
-          await options.handle(decoded, { heartbeat: guardedHeartbeat });
-          break;
-        } catch (err) {
-          if (membershipLost !== undefined) {
-            this.log?.warn({ topic: batch.topic, partition: batch.partition, err: (membershipLost as Error).message }, 'lost group membership during a batch; leaving it uncommitted for the next owner');
-            throw membershipLost;
-          }
-          if (!isRetriable(err)) {
-            this.log?.warn({ topic: batch.topic, partition: batch.partition, records: items.length, err: (err as Error).message }, 'handler rejected batch; dead-lettering it');
-            await this.publish(dlq, items.map((i) => deadLetter(batch.topic, batch.partition, i.record, err)));
-            break;
-          }
-          const delay = backoffDelay(Math.min(attempt, 10), this.options.retry);
-          this.log?.warn({ topic: batch.topic, partition: batch.partition, attempt, delayMs: delay, err: (err as Error).message }, 'handler failed; retrying batch');
-          await sleep(delay, signal);
-          await heartbeat();
-        }
-      }
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(BigInt(lastOffset) + 1n) }]);
-      resolveOffset(lastOffset);
-      lag?.set(batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n)));
-      await heartbeat();
-    }
   }
 
   /** Stops every subscription (each finishes its batch and commits), then the producer. Idempotent. */

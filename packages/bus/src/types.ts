@@ -20,7 +20,10 @@ export interface DecodedBatch<T> {
   topic: string;
   partition: number;
   items: Array<{ record: BusRecord; value: T }>;
-  /** Offsets of the first and last record the runner read for this batch (including poison ones). */
+  /**
+   * Offsets of the first and last record the runner read for this batch (including poison ones);
+   * on Kafka a merged batch spans every fetched batch merged into it.
+   */
   firstOffset: string;
   lastOffset: string;
 }
@@ -59,6 +62,17 @@ export interface SubscribeOptions<T> {
   maxBatchWeight?: number;
   /** Weight of one decoded value for `maxBatchWeight`, e.g. events in a batch record. Default 1. */
   weightOf?(value: T): number;
+  /**
+   * Kafka: merging of fetched batches ("linger"). A fetch often returns only a few records of a
+   * partition; the runner decodes them into a pending batch and calls `handle` once per merged
+   * batch: when it reaches `maxBatchWeight` or `maxBatchRecords`, as soon as the partition is
+   * caught up (nothing more to fetch: no added latency under low load), or at the latest when its
+   * oldest record has waited `lingerMs` (e.g. the rest of the backlog does not arrive). Pending
+   * records are not committed: a crash or rebalance hands them to the next owner. 0 = handle every
+   * fetched batch on its own. Default 50 ms. The memory bus hands out what is there at once and
+   * ignores it.
+   */
+  lingerMs?: number;
 }
 
 /** Records of one assigned partition not yet handled by a subscription. */
