@@ -1,26 +1,19 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Bus } from '@pulsegate/bus';
 import { Topics } from '@pulsegate/events';
-import { HttpError, KeyRing, authenticate, badRequest, correlation, correlationIdOf, errorHandler, notFoundHandler, principalOf } from '@pulsegate/http-kit';
+import { HttpError, KeyRing, authenticate, correlation, correlationIdOf, errorHandler, notFoundHandler, principalOf } from '@pulsegate/http-kit';
 import type { Logger } from '@pulsegate/logging';
 import { metricsHandler } from '@pulsegate/telemetry';
-import {
-  OtlpDecodeError,
-  decodeJsonTraces,
-  decodeProtobufTraces,
-  encodeTraceResponseJson,
-  encodeTraceResponseProtobuf,
-  extractInvocations,
-  rejectionMessage,
-  type DecodedTraces,
-} from '@pulsegate/otlp';
+import { decodeInvocationBatch, type InvocationEvent } from '@pulsegate/events';
+import { encodeTraceResponseJson, encodeTraceResponseProtobuf, rejectionMessage } from '@pulsegate/otlp';
 import { readBody } from './body';
 import { CardinalityGuard } from './cardinality';
+import { batchRecords, decodeRequest, type DecodeOk, type EncodedRecord } from './decode';
 import type { IngestConfig } from './config';
 import { createCounters, type IngestCounters } from './counters';
 import { InFlight } from './in-flight';
 import { createIngestMetrics } from './metrics';
-import { batchRecords, DEFAULT_PUBLISH_STALL_MS, DEFAULT_PUBLISH_TIMEOUT_MS, PublishTracker, withDeadline } from './publish';
+import { DEFAULT_PUBLISH_STALL_MS, DEFAULT_PUBLISH_TIMEOUT_MS, PublishCoalescer, PublishTracker, withDeadline } from './publish';
 
 export interface IngestAppDeps {
   bus: Bus;
@@ -59,6 +52,30 @@ function isGzip(req: Request): boolean {
   throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `content encoding ${JSON.stringify(enc.slice(0, 100))} is not supported; send gzip or identity`);
 }
 
+/**
+ * Runs the cardinality guard over a decoded request: checks each distinct label triple in order of
+ * first appearance and, only when something must be folded, rewrites the affected events and
+ * re-packs the records. Returns the records to publish and the folded event counts.
+ */
+function guardRecords(guard: CardinalityGuard, tenant: string, decoded: DecodeOk): { records: EncodedRecord[]; folded: number; byLabel: { connector: number; action: number; version: number } } {
+  const byLabel = { connector: 0, action: 0, version: 0 };
+  let folded = 0;
+  for (const l of decoded.labels) {
+    const f = guard.check(tenant, l.connector, l.action, l.version);
+    if (!f.connector && !f.action && !f.version) continue;
+    folded += l.events;
+    if (f.connector) byLabel.connector += l.events;
+    if (f.action) byLabel.action += l.events;
+    if (f.version) byLabel.version += l.events;
+  }
+  if (folded === 0) return { records: decoded.records, folded, byLabel };
+  const events: InvocationEvent[] = [];
+  for (const r of decoded.records) for (const e of decodeInvocationBatch(r.value)) events.push(e);
+  // The guard already holds these labels, so apply() gives the answers check() gave.
+  for (const e of events) guard.apply(e);
+  return { records: batchRecords(events), folded, byLabel };
+}
+
 function add(record: Record<string, number>, key: string, n: number): void {
   record[key] = (record[key] ?? 0) + n;
 }
@@ -73,6 +90,8 @@ export function createApp(deps: IngestAppDeps): Express {
   const guard = new CardinalityGuard({ maxConnectors: config.maxConnectorsPerTenant, maxActions: config.maxActionsPerConnector, maxVersions: config.maxVersionsPerConnector });
   const retryAfterSeconds = config.retryAfterSeconds;
   const publishes = new PublishTracker(config.publishStallMs ?? DEFAULT_PUBLISH_STALL_MS);
+  // Requests that finish decoding while a publish is in flight share the next one.
+  const invocations = new PublishCoalescer(bus, Topics.invocations);
 
   const app = express();
   app.disable('x-powered-by');
@@ -116,46 +135,44 @@ export function createApp(deps: IngestAppDeps): Express {
         res.setHeader('Connection', 'close');
         throw err;
       }
-      let decoded: DecodedTraces;
-      try {
-        decoded = format === 'protobuf' ? decodeProtobufTraces(body) : decodeJsonTraces(body);
-      } catch (err) {
-        if (err instanceof OtlpDecodeError) throw badRequest(err.message);
-        throw err;
-      }
       const tenant = principalOf(req).tenant;
-      const out = extractInvocations(decoded, tenant);
-      let folded = 0;
-      for (const e of out.events) {
-        const f = guard.apply(e);
-        if (f.connector || f.action || f.version) {
-          folded++;
-          if (f.connector) counters.overflowed.connector++;
-          if (f.action) counters.overflowed.action++;
-          if (f.version) counters.overflowed.version++;
-        }
-      }
-      const records = batchRecords(out.events);
+      const out = decodeRequest({ body, gzip, format, tenant, maxDecompressedBytes: config.maxDecompressedBytes });
+      progress.decompressed = out.decompressedBytes;
+      if (!out.ok) throw new HttpError(out.status, out.code, out.message);
+      // Inflating and decoding are synchronous, one body at a time: at most one inflated body
+      // (≤ maxDecompressedBytes) exists at once, so the budget counts bodies as received plus
+      // the packed events below.
+      const guarded = guardRecords(guard, tenant, out);
+      const folded = guarded.folded;
+      counters.overflowed.connector += guarded.byLabel.connector;
+      counters.overflowed.action += guarded.byLabel.action;
+      counters.overflowed.version += guarded.byLabel.version;
+      const records = guarded.records;
+      // The packed events stay in memory until the bus acknowledges them: they count in the budget.
+      let packed = 0;
+      for (const r of records) packed += r.value.length;
+      if (!inFlight.tryReserve(packed)) throw new HttpError(429, 'OVERLOADED', 'too much data in flight; retry later', { retryAfterSeconds });
+      progress.reserved += packed;
       if (records.length > 0) {
         try {
           // Bounded: a stalled broker must turn into 503 + Retry-After, not a request held for minutes.
           // Events already handed over may still land after that deadline (at-least-once).
-          await withDeadline(publishes.track(bus.publish(Topics.invocations, records)), config.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS);
+          await withDeadline(publishes.track(invocations.publish(records)), config.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS);
         } catch (err) {
-          logger.error({ err, correlationId: correlationIdOf(req), tenant, events: out.events.length }, 'publishing invocations failed');
+          logger.error({ err, correlationId: correlationIdOf(req), tenant, events: out.events }, 'publishing invocations failed');
           throw new HttpError(503, 'UNAVAILABLE', 'the event bus did not acknowledge the events; retry later', { retryAfterSeconds });
         }
       }
       counters.spansReceived += out.spans;
       counters.spansIgnored += out.ignored;
       for (const [reason, n] of out.reasons) add(counters.spansRejected, reason, n);
-      counters.eventsProduced += out.events.length;
+      counters.eventsProduced += out.events;
       counters.messagesPublished += records.length;
 
-      let message = rejectionMessage(out.reasons);
+      let message = rejectionMessage(new Map(out.reasons));
       if (folded > 0) message += `${message === '' ? '' : '; '}warning: ${folded} events over the cardinality caps were recorded under __overflow__`;
       if (out.rejected > 0 || folded > 0) {
-        logger.info({ correlationId: correlationIdOf(req), tenant, spans: out.spans, events: out.events.length, rejected: out.rejected, folded, message }, 'partial success');
+        logger.info({ correlationId: correlationIdOf(req), tenant, spans: out.spans, events: out.events, rejected: out.rejected, folded, message }, 'partial success');
       }
       res.status(200).type(CONTENT_TYPE[format]);
       res.end(format === 'protobuf' ? encodeTraceResponseProtobuf(out.rejected, message) : encodeTraceResponseJson(out.rejected, message));

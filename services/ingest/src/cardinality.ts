@@ -12,6 +12,13 @@ export interface CardinalityLimits {
   maxVersions: number;
 }
 
+/** Which labels of an event were replaced by `__overflow__`. */
+export interface Folded {
+  connector: boolean;
+  action: boolean;
+  version: boolean;
+}
+
 interface ConnectorSeen {
   actions: Set<string>;
   versions: Set<string>;
@@ -27,29 +34,41 @@ export class CardinalityGuard {
   constructor(private readonly limits: CardinalityLimits) {}
 
   /** Folds the event's labels in place; returns which labels were folded. */
-  apply(e: InvocationEvent): { connector: boolean; action: boolean; version: boolean } {
-    let connectors = this.tenants.get(e.tenant);
+  apply(e: InvocationEvent): Folded {
+    const f = this.check(e.tenant, e.connector, e.action, e.connectorVersion);
+    if (f.connector) e.connector = OVERFLOW;
+    if (f.action) e.action = OVERFLOW;
+    if (f.version) e.connectorVersion = OVERFLOW;
+    return f;
+  }
+
+  /**
+   * Which labels of a tenant/connector/action/version would be folded, remembering the values it
+   * keeps. Asking again for the same labels gives the same answer (sets only grow), so checking
+   * each distinct triple of a request in order of first appearance equals applying every event.
+   */
+  check(tenant: string, connectorName: string, actionName: string, versionName: string): Folded {
+    let connectors = this.tenants.get(tenant);
     if (connectors === undefined) {
       connectors = new Map();
-      this.tenants.set(e.tenant, connectors);
+      this.tenants.set(tenant, connectors);
     }
     let connector = false;
-    let seen = connectors.get(e.connector);
+    let seen = connectors.get(connectorName);
     if (seen === undefined) {
+      let name = connectorName;
       if (connectors.size >= this.limits.maxConnectors) {
         connector = true;
-        e.connector = OVERFLOW;
+        name = OVERFLOW;
         seen = connectors.get(OVERFLOW);
       }
       if (seen === undefined) {
         seen = { actions: new Set(), versions: new Set() };
-        connectors.set(e.connector, seen);
+        connectors.set(name, seen);
       }
     }
-    const action = fold(seen.actions, e.action, this.limits.maxActions);
-    if (action) e.action = OVERFLOW;
-    const version = fold(seen.versions, e.connectorVersion, this.limits.maxVersions);
-    if (version) e.connectorVersion = OVERFLOW;
+    const action = fold(seen.actions, actionName, this.limits.maxActions);
+    const version = fold(seen.versions, versionName, this.limits.maxVersions);
     return { connector, action, version };
   }
 }

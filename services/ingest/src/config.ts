@@ -20,7 +20,7 @@ export interface IngestConfig {
   maxDecompressedBytes: number;
   /** Requests decoding or waiting for the bus at once; beyond it: 429. Default 64. */
   maxInFlightRequests: number;
-  /** Decompressed bytes held by in-flight requests at once; beyond it: 429. Default 96 MiB. */
+  /** Bytes held by in-flight requests at once (bodies as received, packed events awaiting the bus); beyond it: 429. Default 96 MiB. */
   maxInFlightBytes: number;
   /** Retry-After sent with 429/503, seconds. Default 1. */
   retryAfterSeconds: number;

@@ -1,5 +1,5 @@
 /**
- * Admission control: at most `maxRequests` requests and `maxBytes` decompressed body bytes held at
+ * Admission control: at most `maxRequests` requests and `maxBytes` bytes (bodies, packed events) held at
  * once. Beyond either the service answers 429 instead of queueing, which bounds memory under
  * overload (the sender's exporter retries after Retry-After).
  */

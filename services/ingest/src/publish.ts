@@ -1,34 +1,5 @@
-import { MAX_EVENTS_PER_BATCH, encodeInvocationBatch, seriesKey, type InvocationEvent } from '@pulsegate/events';
-import type { OutgoingRecord } from '@pulsegate/bus';
-
-/**
- * Packs events into invocation-batch messages: one group per tenant/connector (the partition key,
- * so a series stays in order on one partition), at most `maxPerBatch` events per message.
- */
-export function batchRecords(events: readonly InvocationEvent[], maxPerBatch = MAX_EVENTS_PER_BATCH): OutgoingRecord[] {
-  const groups = new Map<string, InvocationEvent[]>();
-  // Spans of one request mostly share a connector: reuse the last group instead of building a key per event.
-  let lastTenant: string | undefined;
-  let lastConnector: string | undefined;
-  let last: InvocationEvent[] = [];
-  for (const e of events) {
-    if (e.tenant !== lastTenant || e.connector !== lastConnector) {
-      const key = seriesKey(e.tenant, e.connector);
-      const g = groups.get(key);
-      if (g === undefined) groups.set(key, (last = []));
-      else last = g;
-      lastTenant = e.tenant;
-      lastConnector = e.connector;
-    }
-    last.push(e);
-  }
-  const records: OutgoingRecord[] = [];
-  for (const [key, group] of groups) {
-    if (group.length <= maxPerBatch) records.push({ key, value: encodeInvocationBatch(group) });
-    else for (let i = 0; i < group.length; i += maxPerBatch) records.push({ key, value: encodeInvocationBatch(group.slice(i, i + maxPerBatch)) });
-  }
-  return records;
-}
+import { isRetriable, type Bus, type OutgoingRecord } from '@pulsegate/bus';
+export { batchRecords } from './decode';
 
 /** How long ingest waits for the bus to acknowledge a request's events before answering 503, ms. */
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 30_000;
@@ -74,5 +45,94 @@ export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> 
   } finally {
     clearTimeout(timer);
     work.catch(() => undefined);
+  }
+}
+
+/**
+ * Most bytes of record values one coalesced publish carries. Below Kafka's default
+ * message.max.bytes (1 MiB): every record of a publish may land on one partition, in one batch.
+ */
+export const DEFAULT_COALESCE_MAX_BYTES = 768 * 1024;
+
+interface Waiting {
+  records: OutgoingRecord[];
+  bytes: number;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+const sizeOf = (records: readonly OutgoingRecord[]): number => {
+  let n = 0;
+  for (const r of records) n += typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
+  return n;
+};
+
+/**
+ * Group commit for one topic: while a publish is in flight, the records of requests that arrive
+ * meanwhile wait and then go out together in one publish (one produce request) of at most
+ * `maxBytes`. Each caller resolves once its own records are acknowledged. Records keep their
+ * order per key (one publish in flight at a time, in arrival order). When a combined publish
+ * fails for a reason retrying will not cure, each caller's records are tried alone, so one bad
+ * request cannot fail the others sent alongside.
+ */
+export class PublishCoalescer {
+  private readonly queue: Waiting[] = [];
+  private flushing = false;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly topic: string,
+    private readonly maxBytes = DEFAULT_COALESCE_MAX_BYTES,
+  ) {}
+
+  publish(records: OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ records, bytes: sizeOf(records), resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  /** Requests waiting for the publish in flight to finish. */
+  waiting(): number {
+    return this.queue.length;
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const group: Waiting[] = [this.queue.shift()!];
+        let bytes = group[0]!.bytes;
+        while (this.queue.length > 0 && bytes + this.queue[0]!.bytes <= this.maxBytes) {
+          const w = this.queue.shift()!;
+          bytes += w.bytes;
+          group.push(w);
+        }
+        await this.send(group);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async send(group: Waiting[]): Promise<void> {
+    try {
+      await this.bus.publish(this.topic, group.length === 1 ? group[0]!.records : group.flatMap((w) => w.records));
+      for (const w of group) w.resolve();
+    } catch (err) {
+      if (group.length === 1 || isRetriable(err)) {
+        for (const w of group) w.reject(err);
+        return;
+      }
+      for (const w of group) {
+        try {
+          await this.bus.publish(this.topic, w.records);
+          w.resolve();
+        } catch (alone) {
+          w.reject(alone);
+        }
+      }
+    }
   }
 }
