@@ -353,12 +353,11 @@ export class KafkaBus implements Bus {
           stopping = true;
           abort.abort();
           runner.stopTimers();
-          // First the records read but not handled yet (linger) go to the handler once and are
-          // committed, while kafkajs still runs (it skips commits once stopping). Then disconnect()
-          // waits for the batch in flight and leaves the group. It also waits for a join or sync in
-          // progress, which a broker may hold for up to the rebalance timeout. Both are bounded by
-          // stopTimeoutMs together, so a stopping service never hangs on them; records not
-          // committed are read again by the next owner.
+          // First the batches in the handler finish and commit while kafkajs still runs (it skips
+          // commits once stopping); records read but not handed over yet (linger) are dropped
+          // uncommitted, for the next owner. Then disconnect() leaves the group; it also waits for a
+          // join or sync in progress, which a broker may hold for up to the rebalance timeout. Both
+          // are bounded by stopTimeoutMs together, so a stopping service never hangs on them.
           const deadline = Date.now() + stopTimeoutMs;
           const until = async <R>(work: Promise<R>, at: number): Promise<R | 'timeout'> => {
             let timer: NodeJS.Timeout | undefined;
@@ -371,7 +370,9 @@ export class KafkaBus implements Bus {
               clearTimeout(timer);
             }
           };
-          await until(runner.flushAll(), Date.now() + stopTimeoutMs / 2);
+          if ((await until(runner.drain(), Date.now() + stopTimeoutMs / 2)) === 'timeout') {
+            this.log?.warn({ ...where, stopTimeoutMs }, 'kafka consumer did not stop in time: a handler is still running; its batch stays uncommitted for the next owner');
+          }
           const disconnected = consumer.disconnect().then(
             () => 'done' as const,
             (err: unknown) => {

@@ -12,7 +12,7 @@ interface RunnerLogger {
 }
 
 /** Default SubscribeOptions.lingerMs of a KafkaBus subscription. */
-export const DEFAULT_LINGER_MS = 50;
+export const DEFAULT_LINGER_MS = 0;
 
 function toHeaders(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -46,23 +46,27 @@ interface Pending<T> {
   weight: number;
   /** When the first record was added, ms (performance.now()). */
   since: number;
+  /** The last fetch that added records reached the high watermark. */
+  caughtUp: boolean;
 }
 
 /** What the runner knows of one assigned partition. */
 interface PartitionState<T> {
   partition: number;
-  /** Tail of the partition's lock chain: eachBatch and timer flushes take turns on it. */
+  /** Tail of the partition's lock chain: eachBatch, timer flushes and stop() take turns on it. */
   lock: Promise<void>;
+  /** Records read but not handed over yet. */
   pending: Pending<T> | undefined;
+  /** The batch being handled (at most one per partition), resolving when it is committed or given up. */
+  inFlight: Promise<void> | undefined;
   timer: NodeJS.Timeout | undefined;
   highWatermark: string;
-  /** From the partition's latest eachBatch payload; the timer flush uses them too. */
+  /** From the partition's latest eachBatch payload; flushes outside eachBatch use them too. */
   heartbeat: () => Promise<void>;
   isRunning: () => boolean;
   isStale: () => boolean;
 }
 
-type FlushMode = 'batch' | 'timer' | 'final';
 type FlushResult = 'done' | 'abandoned';
 
 /** The group moved on while a handler ran (failed heartbeat): not the batch's fault. */
@@ -90,13 +94,21 @@ export interface BatchRunnerDeps<T> {
 /**
  * The consumer runner of one KafkaBus subscription (kafkajs eachBatch, auto-commit off).
  *
- * Fetched batches of a partition are decoded into a pending buffer ("linger") and handed to the
- * handler as one batch when the buffer reaches maxBatchRecords or maxBatchWeight, when the
- * partition is caught up (the last fetched offset is the high watermark − 1), or when its oldest
- * record has waited lingerMs. Buffered offsets are resolved so kafkajs fetches on; nothing is
- * committed before the handler resolved, so pending records that are dropped (rebalance, crash,
- * lost membership) are read again from the committed offset. A partition is flushed by one caller
- * at a time (a per-partition lock shared by eachBatch and the linger timer), so order holds.
+ * Fetched records of a partition are decoded into a pending batch, which is handed to the handler
+ * as soon as the handler is free for it (no batch of the partition in the handler and fewer than
+ * `concurrency` over all partitions) and the batch is ready: caught up (its last fetch reached the
+ * high watermark), full (maxBatchRecords / maxBatchWeight) or at least lingerMs old (default 0).
+ * While the handler is busy the pending batch keeps growing, so under load handler calls get
+ * larger (up to the limits) and under low load nothing waits. Pending offsets are resolved, so
+ * kafkajs fetches on; nothing is committed before the handler resolved.
+ *
+ * A batch is handled in the background: while the handler runs (e.g. a Redis script), kafkajs
+ * fetches and decodes the next records. Per partition at most one batch is in the handler; a full
+ * pending batch waits for it inside eachBatch (back-pressure: at most about two batches per
+ * partition in memory); commits follow in order. When a batch is given up (lost membership, stop,
+ * a failure outside the handler), kafkajs is sought back to its first offset and everything read
+ * after it is dropped, so nothing is skipped: the records are read again from there (or, after a
+ * rebalance, by the next owner from the committed offset).
  */
 export class BatchRunner<T> {
   private readonly deps: BatchRunnerDeps<T>;
@@ -106,9 +118,13 @@ export class BatchRunner<T> {
   private readonly dlq: string;
   /** Bumped on every rebalance or crash: work of an older generation must not commit. */
   private generation = 0;
+  /** Batches in the handler, over all partitions: at most SubscribeOptions.concurrency. */
+  private readonly running = new Set<Promise<void>>();
+  private readonly concurrency: number;
 
   constructor(deps: BatchRunnerDeps<T>) {
     this.deps = deps;
+    this.concurrency = Math.max(1, Math.floor(deps.options.concurrency ?? 1));
     this.lingerMs = Math.max(0, deps.options.lingerMs ?? DEFAULT_LINGER_MS);
     this.maxWeight = deps.options.maxBatchWeight ?? Infinity;
     this.dlq = deps.options.deadLetterTopic ?? Topics.deadLetter;
@@ -118,7 +134,7 @@ export class BatchRunner<T> {
     let st = this.partitions.get(partition);
     if (st === undefined) {
       const never = (): boolean => false;
-      st = { partition, lock: Promise.resolve(), pending: undefined, timer: undefined, highWatermark: '0', heartbeat: async () => undefined, isRunning: never, isStale: never };
+      st = { partition, lock: Promise.resolve(), pending: undefined, inFlight: undefined, timer: undefined, highWatermark: '0', heartbeat: async () => undefined, isRunning: never, isStale: never };
       this.partitions.set(partition, st);
     }
     return st;
@@ -136,23 +152,25 @@ export class BatchRunner<T> {
     }
   }
 
-  private clearPending(st: PartitionState<T>, pending: Pending<T>): void {
-    if (st.pending !== pending) return;
-    st.pending = undefined;
+  private clearTimer(st: PartitionState<T>): void {
     if (st.timer !== undefined) clearTimeout(st.timer);
     st.timer = undefined;
   }
 
   /**
-   * Drops pending records that were not handled and makes kafkajs read them again: their offsets
-   * were resolved, so without the seek its next fetch would start after them.
+   * Gives up a batch that was not handled: drops it and everything read after it, and seeks
+   * kafkajs back to its first offset (its offsets were resolved, so without the seek the next
+   * fetch would start after them). No seek after a rebalance (the new assignment starts from the
+   * committed offset) or while stopping.
    */
-  private dropAndRewind(st: PartitionState<T>, pending: Pending<T>, generation: number): void {
-    if (st.pending !== pending) return; // handled and committed, or dropped by a rebalance
-    this.clearPending(st, pending);
-    if (generation !== this.generation || this.deps.isStopping()) return; // a new assignment starts from the committed offset
+  private rewind(st: PartitionState<T>, firstOffset: string, generation: number): void {
+    // After a rebalance reset() dropped that generation's records; what is pending now is newer.
+    if (generation !== this.generation) return;
+    st.pending = undefined;
+    this.clearTimer(st);
+    if (this.deps.isStopping()) return;
     try {
-      this.deps.consumer.seek({ topic: this.deps.options.topic, partition: st.partition, offset: pending.firstOffset });
+      this.deps.consumer.seek({ topic: this.deps.options.topic, partition: st.partition, offset: firstOffset });
     } catch {
       // Consumer not running: a restart starts from the committed offset anyway.
     }
@@ -162,37 +180,42 @@ export class BatchRunner<T> {
   reset(): void {
     this.generation++;
     for (const st of this.partitions.values()) {
-      if (st.timer !== undefined) clearTimeout(st.timer);
-      st.timer = undefined;
+      this.clearTimer(st);
       st.pending = undefined;
     }
   }
 
-  /** Stops the linger timers (stop() flushes with flushAll instead). */
+  /** Stops the linger timers (stop() then drains). */
   stopTimers(): void {
-    for (const st of this.partitions.values()) {
-      if (st.timer !== undefined) clearTimeout(st.timer);
-      st.timer = undefined;
-    }
+    for (const st of this.partitions.values()) this.clearTimer(st);
   }
 
-  /** stop(): hands every partition's pending records to the handler once, committing what resolves. */
-  async flushAll(): Promise<void> {
+  /**
+   * stop(): waits for the batches in the handler (they commit while kafkajs still runs), then
+   * drops every partition's pending records uncommitted: the next owner reads them again from
+   * the committed offset (nothing of them reached the handler).
+   */
+  async drain(): Promise<void> {
     await Promise.all(
       [...this.partitions.values()].map((st) =>
         this.withLock(st, async () => {
-          const pending = st.pending;
-          if (pending === undefined) return;
-          try {
-            await this.flush(st, pending, 'final');
-          } catch (err) {
-            this.deps.log?.warn({ topic: this.deps.options.topic, partition: st.partition, err: (err as Error).message }, 'could not hand pending records over while stopping; the next owner reads them again');
-          } finally {
-            this.clearPending(st, pending);
-          }
+          await st.inFlight;
+          st.pending = undefined;
+          this.clearTimer(st);
         }),
       ),
     );
+  }
+
+  /** Everything handed to the handler so far is committed or given up (tests, stop). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const busy = [...this.partitions.values()].map((st) => st.inFlight).filter((p) => p !== undefined);
+      await Promise.all(busy);
+      // A finished batch hands the next one over on a later tick (kickAll).
+      await new Promise((r) => setImmediate(r));
+      if ([...this.partitions.values()].every((st) => st.inFlight === undefined)) return;
+    }
   }
 
   /** kafkajs eachBatch. */
@@ -200,23 +223,24 @@ export class BatchRunner<T> {
     const { batch, heartbeat, isRunning, isStale, resolveOffset, pause } = payload;
     const { options, isStopping } = this.deps;
     if (isStopping()) {
-      // stop() is flushing; stop fetching this partition instead of re-reading it in a loop.
+      // stop() is draining; stop fetching this partition instead of re-reading it in a loop.
       pause();
       return;
     }
     const st = this.state(batch.partition);
     await this.withLock(st, async () => {
-      if (!isRunning() || isStale() || isStopping()) return;
+      // Stale: a rewind (seek) is waiting for the next fetch; these records are read again.
+      const gone = (): boolean => !isRunning() || isStale() || isStopping();
+      if (gone()) return;
       st.heartbeat = heartbeat;
       st.isRunning = isRunning;
       st.isStale = isStale;
       st.highWatermark = batch.highWatermark;
-      const generation = this.generation;
       for (const message of batch.messages) {
         const record = toRecord(message);
         let pending = st.pending;
         if (pending === undefined) {
-          pending = { items: [], poison: [], firstOffset: record.offset, lastOffset: record.offset, records: 0, weight: 0, since: performance.now() };
+          pending = { items: [], poison: [], firstOffset: record.offset, lastOffset: record.offset, records: 0, weight: 0, since: performance.now(), caughtUp: false };
           st.pending = pending;
         }
         pending.lastOffset = record.offset;
@@ -230,68 +254,96 @@ export class BatchRunner<T> {
         }
         // A batch stops growing once it reaches the weight limit, so it exceeds it by at most one record.
         if (pending.records >= this.deps.maxBatchRecords || pending.weight >= this.maxWeight) {
-          if ((await this.flushInBatch(st, pending, generation)) === 'abandoned') return;
+          await this.handOver(st);
+          if (gone()) return;
         }
       }
       // Resolved, not committed: kafkajs fetches on; a rewind (seek) or a rebalance re-reads them.
       resolveOffset(batch.lastOffset());
-      const pending = st.pending;
-      if (pending === undefined) return;
-      const caughtUp = BigInt(batch.highWatermark) - 1n <= BigInt(batch.lastOffset());
-      if (caughtUp || this.lingerMs === 0) {
-        await this.flushInBatch(st, pending, generation);
-        return;
-      }
-      st.timer ??= setTimeout(() => void this.onTimer(st), Math.max(0, pending.since + this.lingerMs - performance.now()));
+      if (st.pending === undefined) return;
+      st.pending.caughtUp = BigInt(batch.highWatermark) - 1n <= BigInt(batch.lastOffset());
+      await this.handOverIfFree(st);
     });
   }
 
-  /** A flush inside eachBatch: a lost membership is thrown to kafkajs (which rejoins the group). */
-  private async flushInBatch(st: PartitionState<T>, pending: Pending<T>, generation: number): Promise<FlushResult> {
-    let result: FlushResult;
-    try {
-      result = await this.flush(st, pending, 'batch');
-    } catch (err) {
-      this.dropAndRewind(st, pending, generation);
-      throw err instanceof MembershipLost ? err.reason : err;
-    }
-    // Given up because kafkajs stopped or moved the partition: read it again from the committed
-    // offset; while stopping, stop() hands the records over once more.
-    if (result === 'abandoned' && !this.deps.isStopping()) this.dropAndRewind(st, pending, generation);
-    // Keeps the membership alive between large batches; a failure here is kafkajs' to handle.
-    if (result === 'done') await st.heartbeat();
-    return result;
+  private handlerFree(st: PartitionState<T>): boolean {
+    return st.inFlight === undefined && this.running.size < this.concurrency;
   }
 
-  private async onTimer(st: PartitionState<T>): Promise<void> {
-    st.timer = undefined;
+  /**
+   * Under the partition lock: hands the pending batch over when the handler is free for it and
+   * the batch is ready; when it is free but the batch is younger than lingerMs, arms the linger
+   * timer. A busy handler hands it over when it finishes (see kickAll).
+   */
+  private async handOverIfFree(st: PartitionState<T>): Promise<void> {
+    const pending = st.pending;
+    if (pending === undefined || !this.handlerFree(st)) return;
+    const wait = pending.since + this.lingerMs - performance.now();
+    const ready = pending.caughtUp || wait <= 0 || pending.records >= this.deps.maxBatchRecords || pending.weight >= this.maxWeight;
+    if (ready) await this.handOver(st);
+    else st.timer ??= setTimeout(() => void this.kick(st), wait);
+  }
+
+  private async kick(st: PartitionState<T>): Promise<void> {
+    this.clearTimer(st);
     await this.withLock(st, async () => {
-      const pending = st.pending;
-      if (pending === undefined || this.deps.isStopping() || st.timer !== undefined) return;
-      const generation = this.generation;
-      try {
-        const result = await this.flush(st, pending, 'timer');
-        if (result === 'abandoned' && !this.deps.isStopping()) this.dropAndRewind(st, pending, generation);
-      } catch (err) {
-        const cause = err instanceof MembershipLost ? err.reason : err;
-        this.deps.log?.warn({ topic: this.deps.options.topic, partition: st.partition, err: (cause as Error).message }, 'linger flush failed; reading the batch again from the committed offset');
-        this.dropAndRewind(st, pending, generation);
-      }
+      if (this.deps.isStopping() || st.isStale()) return;
+      await this.handOverIfFree(st);
     });
+  }
+
+  /** A handler finished: offer its slot to the partitions with records pending, oldest first. */
+  private kickAll(): void {
+    const waiting = [...this.partitions.values()].filter((st) => st.pending !== undefined).sort((a, b) => a.pending!.since - b.pending!.since);
+    for (const st of waiting) void this.kick(st);
+  }
+
+  /**
+   * Starts handling the pending batch in the background once the partition's previous batch is
+   * done and a concurrency slot is free (called under the partition lock; waits there when the
+   * handler is busy, which holds kafkajs back). Records read meanwhile form the next pending batch.
+   */
+  private async handOver(st: PartitionState<T>): Promise<void> {
+    if (st.inFlight !== undefined) await st.inFlight;
+    // SubscribeOptions.concurrency bounds the partitions in the handler at once.
+    while (this.running.size >= this.concurrency) await Promise.race(this.running);
+    const pending = st.pending;
+    // The previous batch was given up (rewound) or the group rebalanced meanwhile.
+    if (pending === undefined || st.isStale() || this.deps.isStopping()) return;
+    st.pending = undefined;
+    this.clearTimer(st);
+    const generation = this.generation;
+    const run = this.flush(st, pending)
+      .then((result) => {
+        // Given up (kafkajs stopped, rebalance, stop()): nothing after it may be committed either.
+        if (result === 'abandoned') this.rewind(st, pending.firstOffset, generation);
+      })
+      .catch((err: unknown) => {
+        const cause = err instanceof MembershipLost ? err.reason : err;
+        this.deps.log?.warn({ topic: this.deps.options.topic, partition: st.partition, err: (cause as Error).message }, 'batch not handed over; reading it again from its first offset');
+        this.rewind(st, pending.firstOffset, generation);
+      })
+      .finally(() => {
+        if (st.inFlight === run) st.inFlight = undefined;
+        this.running.delete(run);
+        this.kickAll();
+      });
+    st.inFlight = run;
+    this.running.add(run);
   }
 
   /**
    * Dead-letters the batch's poison records, hands the rest to the handler (retrying a retriable
    * failure with backoff, never skipping; dead-lettering a non-retriable one), then commits
    * lastOffset + 1. 'abandoned' when kafkajs stopped, the partition was sought or the group
-   * rebalanced before that: nothing committed. A 'final' flush tries the handler once.
+   * rebalanced before that: nothing committed.
    */
-  private async flush(st: PartitionState<T>, pending: Pending<T>, mode: FlushMode): Promise<FlushResult> {
+  private async flush(st: PartitionState<T>, pending: Pending<T>): Promise<FlushResult> {
     const { consumer, options, log } = this.deps;
     const topic = options.topic;
     const partition = st.partition;
     const generation = this.generation;
-    const gone = (): boolean => generation !== this.generation || !st.isRunning() || st.isStale() || (mode !== 'final' && this.deps.isStopping());
+    const gone = (): boolean => generation !== this.generation || !st.isRunning() || st.isStale() || this.deps.isStopping();
     const decoded: DecodedBatch<T> = { topic, partition, items: pending.items, firstOffset: pending.firstOffset, lastOffset: pending.lastOffset };
     if (pending.poison.length > 0) {
       await this.deps.publish(this.dlq, pending.poison);
@@ -324,7 +376,6 @@ export class BatchRunner<T> {
           await this.deps.publish(this.dlq, decoded.items.map((i) => deadLetter(topic, partition, i.record, err)));
           break;
         }
-        if (mode === 'final') throw err;
         const delay = backoffDelay(Math.min(attempt, 10), this.deps.retry);
         log?.warn({ topic, partition, attempt, delayMs: delay, err: (err as Error).message }, 'handler failed; retrying batch');
         await sleep(delay, this.deps.signal);
@@ -338,8 +389,8 @@ export class BatchRunner<T> {
     // Handled, but a new generation may have given the partition to another member.
     if (generation !== this.generation) return 'abandoned';
     await consumer.commitOffsets([{ topic, partition, offset: String(BigInt(pending.lastOffset) + 1n) }]);
-    this.clearPending(st, pending);
     this.deps.lag.set(partition, Math.max(0, Number(BigInt(st.highWatermark) - BigInt(pending.lastOffset) - 1n)));
+    await st.heartbeat().catch(() => undefined); // a lost membership is kafkajs' to notice
     return 'done';
   }
 }

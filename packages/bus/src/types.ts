@@ -63,14 +63,15 @@ export interface SubscribeOptions<T> {
   /** Weight of one decoded value for `maxBatchWeight`, e.g. events in a batch record. Default 1. */
   weightOf?(value: T): number;
   /**
-   * Kafka: merging of fetched batches ("linger"). A fetch often returns only a few records of a
-   * partition; the runner decodes them into a pending batch and calls `handle` once per merged
-   * batch: when it reaches `maxBatchWeight` or `maxBatchRecords`, as soon as the partition is
-   * caught up (nothing more to fetch: no added latency under low load), or at the latest when its
-   * oldest record has waited `lingerMs` (e.g. the rest of the backlog does not arrive). Pending
-   * records are not committed: a crash or rebalance hands them to the next owner. 0 = handle every
-   * fetched batch on its own. Default 50 ms. The memory bus hands out what is there at once and
-   * ignores it.
+   * Kafka: merging of fetched batches. A fetch often returns only a few records of a partition;
+   * the runner decodes them into a pending batch and hands it to `handle` once the handler is free
+   * for it (no batch of the partition in the handler, fewer than `concurrency` over all partitions)
+   * and the batch is caught up (nothing more to fetch), full (`maxBatchWeight` / `maxBatchRecords`)
+   * or at least `lingerMs` old. While the handler is busy the pending batch keeps growing, so under
+   * load handler calls get larger and under low load nothing waits; a positive `lingerMs` also
+   * waits that long for more records while the handler is free. Pending records are not
+   * committed: a crash or rebalance hands them to the next owner. Default 0. The memory bus hands
+   * out what is there at once and ignores it.
    */
   lingerMs?: number;
 }

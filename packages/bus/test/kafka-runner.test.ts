@@ -22,7 +22,10 @@ interface Fake {
   published: OutgoingRecord[];
   stopping: { value: boolean };
   heartbeatFails: { value: boolean };
+  /** eachBatch with these offsets (returns once the records are buffered or handed to the background handler). */
   batch(offsets: number[], highWatermark: number): Promise<void>;
+  /** Waits for the batches in the handler. */
+  idle(): Promise<void>;
 }
 
 function fake(overrides: Partial<SubscribeOptions<string>> = {}, maxBatchRecords = 500): Fake {
@@ -64,6 +67,7 @@ function fake(overrides: Partial<SubscribeOptions<string>> = {}, maxBatchRecords
     } as unknown as EachBatchPayload;
     return f.runner.eachBatch(payload);
   };
+  f.idle = () => f.runner.idle();
   return f;
 }
 
@@ -86,9 +90,29 @@ describe('KafkaBus runner linger (scripted kafkajs)', () => {
     expect(f.commits).toEqual([]); // read, resolved so kafkajs fetches on, never committed
     expect(f.resolved).toEqual(['2', '5']);
     await f.batch([6, 7, 8, 9], 10); // the high watermark: caught up, handled at once
+    await f.idle();
     expect(values(f)).toEqual([['v0', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9']]);
     expect(f.handled[0]).toMatchObject({ firstOffset: '0', lastOffset: '9', partition: 0 });
     expect(f.commits).toEqual(['10']);
+  });
+
+  it('with lingerMs 0, hands a batch over at once while the handler is free and merges what arrives while it is busy', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const f = fake({
+      lingerMs: 0,
+      handle: async (b) => {
+        if (b.firstOffset === '0') await gate;
+        f.handled.push({ ...b, items: [...b.items] });
+      },
+    });
+    await f.batch([0, 1], 100); // not caught up, but the handler is free: handed over
+    await f.batch([2, 3], 100); // the handler is busy: pending
+    await f.batch([4, 5], 100);
+    release();
+    await f.idle();
+    expect(values(f)).toEqual([['v0', 'v1'], ['v2', 'v3', 'v4', 'v5']]);
+    expect(f.commits).toEqual(['2', '6']);
   });
 
   it('hands pending records over after lingerMs when no more data arrives', async () => {
@@ -104,10 +128,12 @@ describe('KafkaBus runner linger (scripted kafkajs)', () => {
     const f = fake({ lingerMs: 60_000, maxBatchWeight: 4 }, 3);
     await f.batch([0, 1], 100);
     await f.batch([2, 3, 4, 5, 6], 100);
+    await f.idle();
     expect(values(f)).toEqual([['v0', 'v1', 'v2'], ['v3', 'v4', 'v5']]);
     expect(f.commits).toEqual(['3', '6']);
     const g = fake({ lingerMs: 60_000, maxBatchWeight: 4 });
     await g.batch([0, 1, 2, 3, 4, 5, 6, 7, 8], 100);
+    await g.idle();
     expect(values(g)).toEqual([['v0', 'v1', 'v2', 'v3'], ['v4', 'v5', 'v6', 'v7']]);
     expect(g.commits).toEqual(['4', '8']);
   });
@@ -122,6 +148,7 @@ describe('KafkaBus runner linger (scripted kafkajs)', () => {
     });
     await f.batch([0, 1], 5);
     await f.batch([2, 3, 4], 5);
+    await f.idle();
     expect(values(f)).toEqual([['v0', 'v2', 'v3', 'v4']]);
     expect(f.published.map((r) => r.headers?.['x-dlq-offset'])).toEqual(['1']);
     expect(f.commits).toEqual(['5']);
@@ -153,6 +180,7 @@ describe('KafkaBus runner linger (scripted kafkajs)', () => {
     expect(f.commits).toEqual([]);
     // The new generation fetches from the committed offset: the same records, now caught up.
     await f.batch([0, 1, 2, 3, 4, 5, 6, 7, 8], 9);
+    await f.idle();
     expect(values(f)).toEqual([['v0', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8']]);
     expect(f.commits).toEqual(['9']);
   });
@@ -171,18 +199,52 @@ describe('KafkaBus runner linger (scripted kafkajs)', () => {
     expect(f.commits).toEqual([]);
   });
 
-  it('a lost membership during an eachBatch flush rewinds and is thrown to kafkajs', async () => {
+  it('a batch given up in the handler drops everything read after it and rewinds kafkajs to its first offset', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
     const f = fake({
       lingerMs: 60_000,
       handle: async (_b, ctx) => {
+        await gate;
         f.heartbeatFails.value = true;
         await ctx.heartbeat();
       },
     });
-    await f.batch([3, 4], 9);
-    await expect(f.batch([5, 6, 7, 8], 9)).rejects.toThrow('rebalancing');
+    await f.batch([3, 4, 5], 6); // caught up: handed to the handler, which holds it
+    await f.batch([6, 7], 20); // read while the handler runs: pending
+    release();
+    await f.idle();
     expect(f.seeks).toEqual(['3']);
     expect(f.commits).toEqual([]);
+    // What was pending is gone too: after the rewind nothing is handed over without a new fetch.
+    await settle(100);
+    expect(f.handled).toEqual([]);
+    expect(f.commits).toEqual([]);
+  });
+
+  it('handles a batch in the background: the next records are read meanwhile, then handed over in order', async () => {
+    const order: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const f = fake({
+      lingerMs: 60_000,
+      handle: async (b) => {
+        order.push(`start ${b.firstOffset}-${b.lastOffset}`);
+        if (b.firstOffset === '0') await gate;
+        order.push(`end ${b.firstOffset}-${b.lastOffset}`);
+      },
+    });
+    await f.batch([0, 1], 2); // caught up: in the handler
+    await f.batch([2, 3], 10); // buffered while the handler runs
+    expect(f.resolved).toEqual(['1', '3']);
+    const next = f.batch([4, 5, 6, 7, 8, 9], 10); // caught up: waits for the batch in the handler
+    await settle(50);
+    expect(order).toEqual(['start 0-1']);
+    release();
+    await next;
+    await f.idle();
+    expect(order).toEqual(['start 0-1', 'end 0-1', 'start 2-9', 'end 2-9']);
+    expect(f.commits).toEqual(['2', '10']);
   });
 
   it('a timer flush and an eachBatch of the same partition take turns: order holds', async () => {
@@ -204,17 +266,29 @@ describe('KafkaBus runner linger (scripted kafkajs)', () => {
     expect(order).toEqual(['start 0-1']);
     release();
     await next;
+    await f.idle();
     expect(order).toEqual(['start 0-1', 'end 0-1', 'start 2-8', 'end 2-8']);
     expect(f.commits).toEqual(['2', '9']);
   });
 
-  it('stop hands pending records over once and commits them', async () => {
-    const f = fake({ lingerMs: 60_000 });
-    await f.batch([0, 1, 2], 9);
+  it('stop waits for the batch in the handler (committed) and drops pending records uncommitted', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const f = fake({
+      lingerMs: 60_000,
+      handle: async (b) => {
+        await gate;
+        f.handled.push(b);
+      },
+    });
+    await f.batch([0, 1, 2], 3); // caught up: in the handler
+    await f.batch([3, 4], 9); // pending
     f.stopping.value = true;
     f.runner.stopTimers();
-    await f.batch([3, 4], 9); // ignored while stopping
-    await f.runner.flushAll();
+    await f.batch([5], 9); // ignored while stopping
+    const drained = f.runner.drain();
+    release();
+    await drained;
     expect(values(f)).toEqual([['v0', 'v1', 'v2']]);
     expect(f.commits).toEqual(['3']);
   });
@@ -223,6 +297,7 @@ describe('KafkaBus runner linger (scripted kafkajs)', () => {
     const f = fake({ lingerMs: 0 });
     await f.batch([0, 1], 9);
     await f.batch([2], 9);
+    await f.idle();
     expect(values(f)).toEqual([['v0', 'v1'], ['v2']]);
     expect(f.commits).toEqual(['2', '3']);
   });

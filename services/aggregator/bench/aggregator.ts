@@ -88,6 +88,14 @@ function partitionBatches(evs: InvocationEvent[], perMessage: number, recordsPer
   return out;
 }
 
+/** Microseconds Redis spent in script calls (EVALSHA, incl. the commands inside). */
+async function scriptUsec(client: Redis): Promise<number> {
+  const info = await client.info('commandstats');
+  let total = 0;
+  for (const m of info.matchAll(/cmdstat_(?:evalsha|eval):calls=\d+,usec=(\d+)/g)) total += Number(m[1]);
+  return total;
+}
+
 async function commandTotal(client: Redis): Promise<number> {
   const info = await client.info('commandstats');
   let total = 0;
@@ -217,6 +225,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
       // topic (not the group join) to the end of the last apply.
       const bus = createBus({ KAFKA_BROKERS: brokers.join(','), clientId: 'bench-agg' }, { kafka: { maxBatchRecords: 100_000, consumer: { maxBytesPerPartition: aggConfig.fetchMaxBytesPerPartition, maxWaitTimeMs: aggConfig.fetchMaxWaitMs } } });
       let firstDecode = 0;
+      let lastDecode = 0;
       const subscribe = bus.subscribe.bind(bus);
       bus.subscribe = <T>(opts: SubscribeOptions<T>) =>
         opts.topic !== Topics.invocations
@@ -225,7 +234,8 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
               ...opts,
               ...(LINGER_MS === undefined ? {} : { lingerMs: LINGER_MS }),
               decode: (r) => {
-                if (firstDecode === 0) firstDecode = performance.now();
+                lastDecode = performance.now();
+                if (firstDecode === 0) firstDecode = lastDecode;
                 return opts.decode(r);
               },
             });
@@ -248,19 +258,21 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
         },
       });
       const svc = await createAggregatorService({ bus, logger, store: timed, config: aggConfig });
+      const usecBefore = await scriptUsec(admin);
       const commandsBefore = await commandTotal(admin);
       await svc.start();
       for (let last = -1, idle = 0; svc.stats.appliedEvents < decoded && idle < 30; idle = svc.stats.appliedEvents === last ? idle + 1 : 0, last = svc.stats.appliedEvents) await new Promise((r) => setTimeout(r, 100));
       // Everything Redis ran meanwhile (incl. inside Lua), minus the second INFO; the service's own
       // few calls (ping at start) are counted too.
       aggCommands += (await commandTotal(admin)) - commandsBefore - 1;
+      const luaMs = ((await scriptUsec(admin)) - usecBefore) / 1000;
       aggSecs += (lastEnd - firstDecode) / 1000;
       aggEvents += svc.stats.appliedEvents;
       aggCalls += svc.stats.storeCalls;
       aggBatches += svc.stats.batches;
       await svc.stop();
       await bus.close();
-      console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(decoded / (Number(rawEnd - started) / 1e9))} events/s, aggregator ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms, ${svc.stats.batches} applies)`);
+      console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(decoded / (Number(rawEnd - started) / 1e9))} events/s, aggregator ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, ${svc.stats.batches} applies)`);
     }
     await aggStore.close();
     const rawRate = rawEvents / rawSecs;
