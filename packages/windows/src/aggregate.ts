@@ -1,8 +1,9 @@
 import type { InvocationEvent } from '@pulsegate/events';
-import { emptyBucket, mergeBucket, type BucketData } from './bucket';
+import { addErrorCode, emptyBucket, type BucketData } from './bucket';
 import type { WindowConfig } from './config';
 import { connectorTag, HOUR_MS, MINUTE_MS, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
 import { addToBuckets } from './sketch';
+
 
 /** One decoded bus record: its offset and the events it carried. */
 export interface BatchRecord {
@@ -82,12 +83,12 @@ export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg
   // Hot loop (every event): the records of a batch mostly hold one tenant/connector each, so the
   // last group and, per group, each series' last minute and hour deltas are kept at hand instead
   // of building key strings per event.
-  const slotsOf = new Map<ConnectorGroup, Map<string, SeriesSlot>>();
+  const slotsOf = new Map<ConnectorGroup, SlotIndex>();
   const settled = settledHourStart(now);
   let lastTenant: string | undefined;
   let lastConnector: string | undefined;
   let g: ConnectorGroup | undefined;
-  let slots: Map<string, SeriesSlot> | undefined;
+  let slots: SlotIndex | undefined;
   for (const r of records) {
     for (const ev of r.events) {
       if (g === undefined || ev.tenant !== lastTenant || ev.connector !== lastConnector) {
@@ -114,12 +115,16 @@ export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg
         g.droppedLate += ev.sampleWeight;
         continue;
       }
-      const slotId = `${ev.action}\u0000${ev.connectorVersion}\u0000${ev.kind}`;
-      let slot = slots!.get(slotId);
+      // action → version → [read, write] slot: no key string built per event.
+      let versions = slots!.get(ev.action);
+      if (versions === undefined) slots!.set(ev.action, (versions = new Map()));
+      let pair = versions.get(ev.connectorVersion);
+      if (pair === undefined) versions.set(ev.connectorVersion, (pair = [undefined, undefined]));
+      const kindIndex = ev.kind === 'write' ? 1 : 0;
+      let slot = pair[kindIndex];
       if (slot === undefined) {
         const series: SeriesId = { action: ev.action, version: ev.connectorVersion, kind: ev.kind };
-        slot = { series, field: seriesField(series), lastSeen: -Infinity, hour: undefined, minute: undefined };
-        slots!.set(slotId, slot);
+        slot = pair[kindIndex] = { series, field: seriesField(series), lastSeen: -Infinity, hour: undefined, minute: undefined };
       }
       if (slot.lastSeen < t) {
         slot.lastSeen = t;
@@ -139,6 +144,9 @@ export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg
   }
   return groups;
 }
+
+/** A group's series slots by action, then version, then kind (read, write). */
+type SlotIndex = Map<string, Map<string, [SeriesSlot | undefined, SeriesSlot | undefined]>>;
 
 /** Per group and series: the series' field and its most recently used deltas. */
 interface SeriesSlot {
@@ -165,8 +173,8 @@ function addEvent(b: BucketData, ev: InvocationEvent): void {
   if (ev.outcome === 'success') b.s += w;
   else {
     if (ev.outcome === 'throttled') b.t += w;
-    // The cap on distinct codes is applied by mergeBucket, with the same rule the store uses.
-    mergeBucket(b, { c: 0, s: 0, t: 0, e: { [ev.errorCode ?? 'UNMAPPED']: w }, l: {} });
+    // The cap on distinct codes follows mergeBucket's rule, the one the store uses.
+    addErrorCode(b, ev.errorCode ?? 'UNMAPPED', w);
   }
   addToBuckets(b.l, ev.latencyMs, w);
 }

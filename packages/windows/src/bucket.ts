@@ -52,6 +52,19 @@ export function mergeBucket(into: BucketData, from: BucketData): BucketData {
   return into;
 }
 
+/** Adds `w` calls with error `code` in place: mergeBucket of a bucket holding only that code, without building one. */
+export function addErrorCode(into: BucketData, code: string, w: number): void {
+  const e = into.e;
+  if (e[code] !== undefined) e[code] += w;
+  else if (code === UNMAPPED || code === OVERFLOW_CODE) e[code] = w;
+  else {
+    let n = 0;
+    for (const c in e) if (c !== UNMAPPED && c !== OVERFLOW_CODE) n++;
+    if (n < MAX_ERROR_CODES_PER_BUCKET) e[code] = w;
+    else e[OVERFLOW_CODE] = (e[OVERFLOW_CODE] ?? 0) + w;
+  }
+}
+
 export function cloneBucket(b: BucketData): BucketData {
   return { c: b.c, s: b.s, t: b.t, e: { ...b.e }, l: { ...b.l } };
 }

@@ -41,7 +41,8 @@ export function bucketValue(key: string): number {
 
 /** Adds `weight` at `valueMs` to serialised buckets in place. */
 export function addToBuckets(buckets: SketchBuckets, valueMs: number, weight = 1): void {
-  const k = bucketKeyOf(valueMs);
+  // bucketKeyOf without building the decimal string: a numeric property key names the same entry.
+  const k = valueMs >= SKETCH_MIN_VALUE_MS ? Math.ceil(Math.log(valueMs) / LOG_GAMMA) : ZERO_BUCKET;
   buckets[k] = (buckets[k] ?? 0) + weight;
 }
 
