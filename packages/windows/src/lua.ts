@@ -1,17 +1,29 @@
 import { MAX_ERROR_CODES_PER_BUCKET } from './bucket';
 
 /**
+ * Bucket values over this many bytes are compacted (their segments merged into one) by the apply
+ * script, so a series-bucket holds at most about this much plus one delta.
+ */
+export const COMPACT_BUCKET_BYTES = 8_192;
+
+/**
  * Applies tenant/connector groups atomically, each idempotent on its own offset.
+ * A bucket value is a log of JSON segments, each led by "\n": a delta is appended (APPEND, no
+ * decoding), and once the value passes COMPACT_BUCKET_BYTES the script merges its segments into
+ * one. Readers merge the segments they find (parseBucketValue). A plain JSON value (no leading
+ * newline) is one segment too.
  * KEYS: every key the groups touch (one Redis Cluster slot per call).
  * ARGV[1]: JSON {f: offset field, g: [{o, sk, dk, gk: key indexes, fo, lo: offsets,
- *          d: [[key index, expireAt, bucket]], s: [[series field, lastSeen]], x: [late, future],
- *          lw: 1 when the group writes into a settled hour (bumps the generation at gk)}]}
+ *          d: [[key index, expireAt, ARGV index of the delta segment]], s: [[series field, lastSeen]],
+ *          x: [late, future], lw: 1 when the group writes into a settled hour (bumps the generation at gk)}]}
+ * ARGV[2..]: the delta segments ("\n" + bucket JSON).
  * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), else the stored offset
  * (inside the batch: the client re-sends only the records after it).
  * The merge rule is the one of mergeBucket() in bucket.ts.
  */
 export const APPLY_LUA = `
 local MAXC = ${MAX_ERROR_CODES_PER_BUCKET}
+local COMPACT = ${COMPACT_BUCKET_BYTES}
 local p = cjson.decode(ARGV[1])
 local field = p.f
 local function int(x) return string.format('%.0f', x) end
@@ -37,6 +49,14 @@ local function merge(into, from)
   end
   for k, w in pairs(from.l) do into.l[k] = (into.l[k] or 0) + w end
 end
+local function compact(k)
+  local acc = nil
+  for seg in string.gmatch(redis.call('GET', k), '[^\\n]+') do
+    local v = cjson.decode(seg)
+    if acc == nil then acc = v else merge(acc, v) end
+  end
+  if acc ~= nil then redis.call('SET', k, '\\n' .. cjson.encode(acc), 'KEEPTTL') end
+end
 local out = {}
 for gi, g in ipairs(p.g) do
   local okey = KEYS[g.o]
@@ -48,13 +68,13 @@ for gi, g in ipairs(p.g) do
   else
     for _, d in ipairs(g.d) do
       local k = KEYS[d[1]]
-      local cur = redis.call('GET', k)
-      local v = d[3]
-      if cur then
-        v = cjson.decode(cur)
-        merge(v, d[3])
+      local v = ARGV[d[3]]
+      local len = redis.call('APPEND', k, v)
+      if len == #v then
+        redis.call('PEXPIREAT', k, int(d[2]))
+      elseif len > COMPACT then
+        compact(k)
       end
-      redis.call('SET', k, cjson.encode(v), 'PXAT', int(d[2]))
     end
     local sk = KEYS[g.sk]
     for _, s in ipairs(g.s) do

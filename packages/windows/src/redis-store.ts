@@ -1,7 +1,7 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import type { CatalogEvent } from '@pulsegate/events';
 import { applyBatch, type ApplyInput, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
-import type { BucketData } from './bucket';
+import { emptyBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
 import { keySlot, MINUTE_MS, parseSeriesField, redisKey, type Resolution, type SeriesId } from './keys';
 import { APPLY_LUA, CATALOG_LUA, INDEX_LUA } from './lua';
@@ -29,6 +29,19 @@ interface ScriptClient {
 }
 
 const MGET_CHUNK = 1_000;
+
+/** A stored bucket value: one JSON bucket, or segments each led by a newline (see APPLY_LUA), merged. */
+export function parseBucketValue(value: string): BucketData {
+  if (value.charCodeAt(0) !== 10 && !value.includes('\n')) return JSON.parse(value) as BucketData;
+  let acc: BucketData | undefined;
+  for (const segment of value.split('\n')) {
+    if (segment === '') continue;
+    const b = JSON.parse(segment) as BucketData;
+    if (acc === undefined) acc = b;
+    else mergeBucket(acc, b);
+  }
+  return acc ?? emptyBucket();
+}
 
 /**
  * Window store in Redis or Redis Cluster. Each series-bucket is one string key holding the JSON of
@@ -130,6 +143,9 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       calls.map(async (idx) => {
         const keys: string[] = [];
         const keyIndex = (k: string): number => keys.push(k);
+        // Delta segments travel as their own arguments, so the script never decodes them.
+        const segments: string[] = [];
+        const segmentIndex = (d: BucketData): number => segments.push(`\n${JSON.stringify(d)}`) + 1;
         const payload = {
           f: groups[idx[0]!]!.offsetField,
           g: idx.map((i) => {
@@ -143,13 +159,13 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
               lw: p.group.touchesSettled ? 1 : 0,
               fo: p.firstOffset,
               lo: p.lastOffset,
-              d: [...p.group.deltas.values()].map((d) => [keyIndex(d.key), d.expireAt, d.data]),
+              d: [...p.group.deltas.values()].map((d) => [keyIndex(d.key), d.expireAt, segmentIndex(d.data)]),
               s: [...p.group.lastSeen],
               x: [p.group.droppedLate, p.group.droppedFuture],
             };
           }),
         };
-        const res = await this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload));
+        const res = await this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), ...segments);
         idx.forEach((gi, j) => {
           const r = Number(res[j]);
           outcomes[gi] = r === -1 ? { status: 'applied' } : r === -2 ? { status: 'replayed' } : { status: 'partial', storedOffset: r };
@@ -167,7 +183,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     for (let i = 0; i < keys.length; i += MGET_CHUNK) values.push(...(await this.client.mget(keys.slice(i, i + MGET_CHUNK))));
     return series.map((_, si) => starts.map((__, ti) => {
       const v = values[si * starts.length + ti];
-      return v === null || v === undefined ? null : (JSON.parse(v) as BucketData);
+      return v === null || v === undefined ? null : parseBucketValue(v);
     }));
   }
 

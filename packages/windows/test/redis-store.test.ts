@@ -4,7 +4,11 @@ import { integration, startRedis, startRedisCluster, type RedisClusterHandle, ty
 import { RedisWindowStore } from '../src/redis-store';
 import { keySlot, redisKey } from '../src/keys';
 import { windowStoreContract, records } from './store-contract';
-import { traffic } from './builders';
+import { invocation, traffic } from './builders';
+import { rng } from './random';
+import { MemoryWindowStore } from '../src/memory-store';
+import { COMPACT_BUCKET_BYTES } from '../src/lua';
+import { MINUTE_MS } from '../src/keys';
 
 const single = integration(['redis']);
 let redis: RedisHandle | undefined;
@@ -18,6 +22,44 @@ describe.skipIf(single.skip)('RedisWindowStore on one server', () => {
   });
 
   windowStoreContract('redis', async ({ config, clock, namespace }) => new RedisWindowStore({ target: { url: redis!.url }, config, clock, keyPrefix: `${namespace}:` }));
+
+  it('appends deltas to a series-bucket and compacts it past the threshold: bounded bytes, the same bucket as exact merging', async () => {
+    const now = Date.now();
+    const minute = Math.floor((now - 5 * MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
+    const store = new RedisWindowStore({ target: { url: redis!.url }, clock: () => now, keyPrefix: 'compact:' });
+    const reference = new MemoryWindowStore({ clock: () => now });
+    const random = rng(77);
+    const statuses = [200, 200, 200, 404, 429, 500, 503];
+    const client = new Redis(redis!.url);
+    const key = `compact:${redisKey({ type: 'bucket', tenant: 'acme', connector: 'crm', resolution: 'm', start: minute, series: { action: 'listContacts', version: '1.2.0', kind: 'read' } })}`;
+    let longest = 0;
+    let compactions = 0;
+    let previous = 0;
+    for (let i = 0; i < 120; i++) {
+      // Wide latencies (0.01 ms to ~30 s) so each delta carries many sketch buckets.
+      const events = Array.from({ length: 15 }, () =>
+        invocation({ eventTime: minute + Math.floor(random() * MINUTE_MS), latencyMs: Math.exp(random() * 15 - 4.6), httpStatus: statuses[Math.floor(random() * statuses.length)]!, sampleWeight: random() < 0.3 ? 2.5 : 1 }),
+      );
+      const input = { source: 'g|t', partition: 0, firstOffset: String(i), lastOffset: String(i), records: [{ offset: String(i), events }] };
+      expect((await store.apply(input)).appliedEvents).toBe(15);
+      await reference.apply(input);
+      const length = Number(await client.strlen(key));
+      if (length < previous) compactions++;
+      previous = length;
+      longest = Math.max(longest, length);
+    }
+    expect(compactions).toBeGreaterThan(0);
+    // At most the threshold plus one delta (a delta of 15 events is far below 4 KiB).
+    expect(longest).toBeLessThan(COMPACT_BUCKET_BYTES + 4_096);
+    expect(await client.pttl(key)).toBeGreaterThan(0);
+    const series = [{ action: 'listContacts', version: '1.2.0', kind: 'read' as const }];
+    const got = await store.getBuckets('acme', 'crm', 'm', series, [minute]);
+    const want = await reference.getBuckets('acme', 'crm', 'm', series, [minute]);
+    expect(got[0]![0]!.c).toBeGreaterThan(120 * 15);
+    expect(got).toEqual(want);
+    await client.quit();
+    await store.close();
+  });
 
   it('writes a batch of 1 000 series with one script call and bounded bytes per series-minute', async () => {
     const now = Date.now();
