@@ -14,9 +14,9 @@ export const COMPACT_BUCKET_BYTES = 8_192;
  * newline) is one segment too.
  * KEYS: every key the groups touch (one Redis Cluster slot per call).
  * ARGV[1]: JSON {f: offset field, g: [{o, sk, dk, gk: key indexes, fo, lo: offsets,
- *          d: [[key index, expireAt, ARGV index of the delta segment]], s: [[series field, lastSeen]],
+ *          d: [[key index, expireAt, first byte, last byte of the delta segment in ARGV[2]]], s: [[series field, lastSeen]],
  *          x: [late, future], lw: 1 when the group writes into a settled hour (bumps the generation at gk)}]}
- * ARGV[2..]: the delta segments ("\n" + bucket JSON).
+ * ARGV[2]: the delta segments ("\n" + bucket JSON each), concatenated.
  * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), else the stored offset
  * (inside the batch: the client re-sends only the records after it).
  * The merge rule is the one of mergeBucket() in bucket.ts.
@@ -25,6 +25,7 @@ export const APPLY_LUA = `
 local MAXC = ${MAX_ERROR_CODES_PER_BUCKET}
 local COMPACT = ${COMPACT_BUCKET_BYTES}
 local p = cjson.decode(ARGV[1])
+local segments = ARGV[2]
 local field = p.f
 local function int(x) return string.format('%.0f', x) end
 local function merge(into, from)
@@ -68,7 +69,7 @@ for gi, g in ipairs(p.g) do
   else
     for _, d in ipairs(g.d) do
       local k = KEYS[d[1]]
-      local v = ARGV[d[3]]
+      local v = string.sub(segments, d[3], d[4])
       local len = redis.call('APPEND', k, v)
       if len == #v then
         redis.call('PEXPIREAT', k, int(d[2]))

@@ -143,9 +143,17 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       calls.map(async (idx) => {
         const keys: string[] = [];
         const keyIndex = (k: string): number => keys.push(k);
-        // Delta segments travel as their own arguments, so the script never decodes them.
+        // Delta segments travel in one argument (ARGV[2]) as byte ranges, so the script never
+        // decodes them and the client does not pay per-argument costs for thousands of them.
         const segments: string[] = [];
-        const segmentIndex = (d: BucketData): number => segments.push(`\n${JSON.stringify(d)}`) + 1;
+        let at = 1;
+        const segmentRange = (d: BucketData): [number, number] => {
+          const text = `\n${JSON.stringify(d)}`;
+          segments.push(text);
+          const from = at;
+          at += Buffer.byteLength(text);
+          return [from, at - 1];
+        };
         const payload = {
           f: groups[idx[0]!]!.offsetField,
           g: idx.map((i) => {
@@ -159,13 +167,13 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
               lw: p.group.touchesSettled ? 1 : 0,
               fo: p.firstOffset,
               lo: p.lastOffset,
-              d: [...p.group.deltas.values()].map((d) => [keyIndex(d.key), d.expireAt, segmentIndex(d.data)]),
+              d: [...p.group.deltas.values()].map((d) => [keyIndex(d.key), d.expireAt, ...segmentRange(d.data)]),
               s: [...p.group.lastSeen],
               x: [p.group.droppedLate, p.group.droppedFuture],
             };
           }),
         };
-        const res = await this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), ...segments);
+        const res = await this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''));
         idx.forEach((gi, j) => {
           const r = Number(res[j]);
           outcomes[gi] = r === -1 ? { status: 'applied' } : r === -2 ? { status: 'replayed' } : { status: 'partial', storedOffset: r };

@@ -61,7 +61,15 @@ export async function startConsumers(deps: {
       if (r.droppedLate + r.droppedFuture > 0) logger.warn({ partition: batch.partition, late: r.droppedLate, future: r.droppedFuture }, 'dropped events outside the accepted event-time range');
       if (deps.onApplied !== undefined) {
         const seen = new Map<string, { tenant: string; connector: string }>();
-        for (const i of batch.items) for (const e of i.value) seen.set(`${e.tenant}\u0000${e.connector}`, { tenant: e.tenant, connector: e.connector });
+        // A record holds one tenant/connector (ingest packs them so): build a key only on a change.
+        let last: InvocationEvent | undefined;
+        for (const i of batch.items) {
+          for (const e of i.value) {
+            if (last !== undefined && e.connector === last.connector && e.tenant === last.tenant) continue;
+            last = e;
+            seen.set(`${e.tenant}\u0000${e.connector}`, { tenant: e.tenant, connector: e.connector });
+          }
+        }
         deps.onApplied([...seen.values()]);
       }
     },
