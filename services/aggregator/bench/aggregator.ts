@@ -207,12 +207,18 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
       let decoded = 0;
       let started = 0n;
       let rawEnd = 0n;
+      let rawCpu0 = process.cpuUsage();
+      let rawCpuMs = 0;
       await consumer.run({
         eachBatch: async ({ batch }) => {
-          if (started === 0n) started = process.hrtime.bigint();
+          if (started === 0n) {
+            started = process.hrtime.bigint();
+            rawCpu0 = process.cpuUsage();
+          }
           for (const m of batch.messages) decoded += decodeInvocationBatch(m.value!).length;
           rawMsgs += batch.messages.length;
           rawEnd = process.hrtime.bigint();
+          rawCpuMs = (process.cpuUsage(rawCpu0).user + process.cpuUsage(rawCpu0).system) / 1000;
         },
       });
       // Done when everything arrived, or nothing more arrives for 3 s (the broker may have trimmed).
@@ -226,6 +232,9 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
       const bus = createBus({ KAFKA_BROKERS: brokers.join(','), clientId: 'bench-agg' }, { kafka: { maxBatchRecords: 100_000, consumer: { maxBytesPerPartition: aggConfig.fetchMaxBytesPerPartition, maxWaitTimeMs: aggConfig.fetchMaxWaitMs } } });
       let firstDecode = 0;
       let lastDecode = 0;
+      // Process CPU (all threads) from the first decoded record to the end of the last apply.
+      let cpuAtFirstDecode = process.cpuUsage();
+      let cpuAtLastEnd = cpuAtFirstDecode;
       const subscribe = bus.subscribe.bind(bus);
       bus.subscribe = <T>(opts: SubscribeOptions<T>) =>
         opts.topic !== Topics.invocations
@@ -235,7 +244,10 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
               ...(LINGER_MS === undefined ? {} : { lingerMs: LINGER_MS }),
               decode: (r) => {
                 lastDecode = performance.now();
-                if (firstDecode === 0) firstDecode = lastDecode;
+                if (firstDecode === 0) {
+                  firstDecode = lastDecode;
+                  cpuAtFirstDecode = process.cpuUsage();
+                }
                 return opts.decode(r);
               },
             });
@@ -253,6 +265,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
             return await aggStore.apply(input);
           } finally {
             lastEnd = performance.now();
+            cpuAtLastEnd = process.cpuUsage();
             if (--running === 0) inApply += lastEnd - since;
           }
         },
@@ -272,7 +285,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
       aggBatches += svc.stats.batches;
       await svc.stop();
       await bus.close();
-      console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(decoded / (Number(rawEnd - started) / 1e9))} events/s, aggregator ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, ${svc.stats.batches} applies)`);
+      console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(decoded / (Number(rawEnd - started) / 1e9))} events/s, aggregator ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, ${svc.stats.batches} applies; aggregator process CPU ${fmt((cpuAtLastEnd.user + cpuAtLastEnd.system - cpuAtFirstDecode.user - cpuAtFirstDecode.system) / 1000)} ms, raw ${fmt(rawCpuMs)} ms)`);
     }
     await aggStore.close();
     const rawRate = rawEvents / rawSecs;
