@@ -46,14 +46,14 @@ function rate(fn: () => void, ms = 1500): number {
 const CLIENT = `
 const http = require('node:http');
 const fs = require('node:fs');
-const [port, requests, concurrency, file] = process.argv.slice(1);
+const [port, requests, concurrency, file, type] = process.argv.slice(1);
 const body = fs.readFileSync(file);
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number(concurrency) });
 const status = {};
 let next = 0;
 const send = () => new Promise((resolve, reject) => {
   const req = http.request({ host: '127.0.0.1', port: Number(port), path: '/v1/traces', method: 'POST', agent,
-    headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip', 'content-length': body.length } }, (res) => {
+    headers: { 'content-type': type, 'content-encoding': 'gzip', 'content-length': body.length } }, (res) => {
     status[res.statusCode] = (status[res.statusCode] || 0) + 1;
     res.resume();
     res.on('end', resolve);
@@ -65,6 +65,12 @@ Promise.all(Array.from({ length: Number(concurrency) }, async () => { while (nex
   .then(() => { process.stdout.write(JSON.stringify(status)); agent.destroy(); });
 `;
 
+/** A gzip request body on disk for the load generator, with its content type. */
+interface Body {
+  file: string;
+  type: string;
+}
+
 interface EndToEnd {
   spansPerSec: number;
   cpuUsPerSpan: number;
@@ -73,7 +79,7 @@ interface EndToEnd {
 }
 
 /** Forks the ingest server (bench/server.ts) with `mode`, drives it with the load generator, stops it. */
-async function endToEnd(mode: string, brokers: string | undefined, bodyFile: string, requests: number, concurrency: number): Promise<EndToEnd> {
+async function endToEnd(mode: string, brokers: string | undefined, body: Body, requests: number, concurrency: number): Promise<EndToEnd> {
   const execArgv = [...process.execArgv, ...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter((f) => f !== '')];
   const server = fork(SERVER, brokers === undefined ? [mode] : [mode, brokers], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const message = <T>(): Promise<T> =>
@@ -83,7 +89,7 @@ async function endToEnd(mode: string, brokers: string | undefined, bodyFile: str
     });
   const { port } = await message<{ port: number }>();
   const load = async (n: number): Promise<string> => {
-    const client = spawn(process.execPath, ['-e', CLIENT, String(port), String(n), String(concurrency), bodyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const client = spawn(process.execPath, ['-e', CLIENT, String(port), String(n), String(concurrency), body.file, body.type], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     client.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     await new Promise((r) => client.once('exit', r));
@@ -133,8 +139,10 @@ async function main(): Promise<void> {
   const gzJson = gzipSync(json);
   console.log(`bodies of ${SPANS} spans: protobuf ${fmt(proto.length)} B (gzip ${fmt(gzProto.length)} B), JSON ${fmt(json.length)} B (gzip ${fmt(gzJson.length)} B)`);
   const dir = mkdtempSync(join(tmpdir(), 'ingest-bench-'));
-  const bodyFile = join(dir, 'body.pb.gz');
-  writeFileSync(bodyFile, gzProto);
+  const proto512: Body = { file: join(dir, 'body.pb.gz'), type: 'application/x-protobuf' };
+  const json512: Body = { file: join(dir, 'body.json.gz'), type: 'application/json' };
+  writeFileSync(proto512.file, gzProto);
+  writeFileSync(json512.file, gzJson);
   console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
   console.log('decode only (spans/s, one core)');
   const jsonText = json.toString('utf8');
@@ -153,30 +161,32 @@ async function main(): Promise<void> {
   if (process.env.BENCH_E2E === undefined) for (const [name, fn] of rows) console.log(`  ${name.padEnd(46)} ${fmt(rate(fn)).padStart(10)}`);
 
   const requests = 300;
-  console.log(`\nend to end: gzip protobuf over HTTP/1.1 keep-alive (loopback, load generator in a child process), ${requests} requests × ${SPANS} spans, 16 concurrent`);
+  console.log(`\nend to end: gzip protobuf (or gzip JSON where named) over HTTP/1.1 keep-alive (loopback, load generator in a child process), ${requests} requests × ${SPANS} spans, 16 concurrent`);
   const only = process.env.BENCH_E2E?.split(';');
   const run = async (name: string, ...args: Parameters<typeof endToEnd>): Promise<void> => {
     if (only === undefined || only.includes(name)) report(name, await endToEnd(...args));
   };
   const report = (name: string, r: EndToEnd): void =>
     console.log(`  ${name.padEnd(42)} ${fmt(r.spansPerSec).padStart(10)} spans/s  ${r.cpuUsPerSpan.toFixed(2).padStart(6)} µs CPU/span  server peak RSS ${r.peakRssMiB.toFixed(0)} MiB  statuses ${JSON.stringify(r.status)}`);
-  await run('memory bus, batched', 'memory', undefined, bodyFile, requests, 16);
-  await run('memory bus, one message per span', 'memory-per-span', undefined, bodyFile, requests, 16);
+  await run('memory bus, batched', 'memory', undefined, proto512, requests, 16);
+  await run('memory bus, batched, gzip JSON', 'memory', undefined, json512, requests, 16);
+  await run('memory bus, one message per span', 'memory-per-span', undefined, proto512, requests, 16);
 
   const kafka = await startMockKafka();
   if (kafka === undefined) {
     console.log('  (Kafka bus skipped: kcat not found on PATH)');
   } else {
     try {
-      await run('kafka (mock broker), batched', 'kafka', kafka.brokers, bodyFile, requests, 16);
-      await run('kafka (mock broker), one message per span', 'kafka-per-span', kafka.brokers, bodyFile, 60, 16);
+      await run('kafka (mock broker), batched', 'kafka', kafka.brokers, proto512, requests, 16);
+      await run('kafka (mock broker), batched, gzip JSON', 'kafka', kafka.brokers, json512, requests, 16);
+      await run('kafka (mock broker), one message per span', 'kafka-per-span', kafka.brokers, proto512, 60, 16);
     } finally {
       kafka.proc.kill('SIGTERM');
     }
   }
 
   console.log('\noverload: 128 concurrent senders against the default in-flight limit (64 requests / 96 MiB)');
-  await run('memory bus, batched, overload', 'memory', undefined, bodyFile, 600, 128);
+  await run('memory bus, batched, overload', 'memory', undefined, proto512, 600, 128);
   rmSync(dir, { recursive: true, force: true });
 }
 
