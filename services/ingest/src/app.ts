@@ -1,10 +1,9 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Bus } from '@pulsegate/bus';
-import { Topics } from '@pulsegate/events';
+import { Topics, decodeInvocationBatch, type InvocationEvent } from '@pulsegate/events';
 import { HttpError, KeyRing, authenticate, correlation, correlationIdOf, errorHandler, notFoundHandler, principalOf } from '@pulsegate/http-kit';
 import type { Logger } from '@pulsegate/logging';
 import { metricsHandler } from '@pulsegate/telemetry';
-import { decodeInvocationBatch, type InvocationEvent } from '@pulsegate/events';
 import { encodeTraceResponseJson, encodeTraceResponseProtobuf, rejectionMessage } from '@pulsegate/otlp';
 import { readBody } from './body';
 import { CardinalityGuard } from './cardinality';
