@@ -37,22 +37,12 @@ export function mergeBucket(into: BucketData, from: BucketData): BucketData {
   into.c += from.c;
   into.s += from.s;
   into.t += from.t;
-  let n = 0;
-  for (const code in into.e) if (code !== UNMAPPED && code !== OVERFLOW_CODE) n++;
-  for (const code in from.e) {
-    const w = from.e[code]!;
-    if (into.e[code] !== undefined) into.e[code] += w;
-    else if (code === UNMAPPED || code === OVERFLOW_CODE) into.e[code] = w;
-    else if (n < MAX_ERROR_CODES_PER_BUCKET) {
-      into.e[code] = w;
-      n++;
-    } else into.e[OVERFLOW_CODE] = (into.e[OVERFLOW_CODE] ?? 0) + w;
-  }
+  for (const code in from.e) addErrorCode(into, code, from.e[code]!);
   mergeBuckets(into.l, from.l);
   return into;
 }
 
-/** Adds `w` calls with error `code` in place: mergeBucket of a bucket holding only that code, without building one. */
+/** Adds `w` calls with error `code` in place, keeping the cap on distinct codes (the rule of mergeBucket). */
 export function addErrorCode(into: BucketData, code: string, w: number): void {
   const e = into.e;
   if (e[code] !== undefined) e[code] += w;

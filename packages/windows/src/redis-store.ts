@@ -32,7 +32,7 @@ const MGET_CHUNK = 1_000;
 
 /** A stored bucket value: one JSON bucket, or segments each led by a newline (see APPLY_LUA), merged. */
 export function parseBucketValue(value: string): BucketData {
-  if (value.charCodeAt(0) !== 10 && !value.includes('\n')) return JSON.parse(value) as BucketData;
+  if (!value.includes('\n')) return JSON.parse(value) as BucketData;
   let acc: BucketData | undefined;
   for (const segment of value.split('\n')) {
     if (segment === '') continue;

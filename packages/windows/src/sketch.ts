@@ -28,8 +28,12 @@ export type SketchBuckets = Record<string, number>;
 
 /** Bucket index of a latency in ms; "z" below SKETCH_MIN_VALUE_MS. */
 export function bucketKeyOf(valueMs: number): string {
-  if (!(valueMs >= SKETCH_MIN_VALUE_MS)) return ZERO_BUCKET;
-  return String(Math.ceil(Math.log(valueMs) / LOG_GAMMA));
+  return String(bucketIndexOf(valueMs));
+}
+
+/** bucketKeyOf as a number (or "z"): a numeric property key names the same entry without building the string. */
+function bucketIndexOf(valueMs: number): number | typeof ZERO_BUCKET {
+  return valueMs >= SKETCH_MIN_VALUE_MS ? Math.ceil(Math.log(valueMs) / LOG_GAMMA) : ZERO_BUCKET;
 }
 
 /** The value a bucket answers with: the point of (γ^(i−1), γ^i] with equal relative distance to both ends. */
@@ -41,8 +45,7 @@ export function bucketValue(key: string): number {
 
 /** Adds `weight` at `valueMs` to serialised buckets in place. */
 export function addToBuckets(buckets: SketchBuckets, valueMs: number, weight = 1): void {
-  // bucketKeyOf without building the decimal string: a numeric property key names the same entry.
-  const k = valueMs >= SKETCH_MIN_VALUE_MS ? Math.ceil(Math.log(valueMs) / LOG_GAMMA) : ZERO_BUCKET;
+  const k = bucketIndexOf(valueMs);
   buckets[k] = (buckets[k] ?? 0) + weight;
 }
 

@@ -7,15 +7,23 @@ describe('per-event bucket updates equal merging one-event buckets', () => {
   it.each([1, 2, 3])('addErrorCode keeps the code cap exactly like mergeBucket (seed %i)', (seed) => {
     const random = rng(seed);
     const fast = emptyBucket();
+    const merged = emptyBucket();
+    // The rule written out on its own: the first MAX_ERROR_CODES_PER_BUCKET distinct codes are
+    // kept, UNMAPPED always, every later code counts under OVERFLOW_CODE.
     const reference = emptyBucket();
+    const kept = new Set<string>();
     // More distinct codes than the cap, plus UNMAPPED, so the overflow rule is exercised.
     for (let i = 0; i < 2_000; i++) {
       const r = random();
       const code = r < 0.1 ? 'UNMAPPED' : `CODE_${Math.floor(random() * (MAX_ERROR_CODES_PER_BUCKET + 20))}`;
       const w = random() < 0.2 ? 2.5 : 1;
       addErrorCode(fast, code, w);
-      mergeBucket(reference, { c: 0, s: 0, t: 0, e: { [code]: w }, l: {} });
+      mergeBucket(merged, { c: 0, s: 0, t: 0, e: { [code]: w }, l: {} });
+      if (code !== 'UNMAPPED' && !kept.has(code) && kept.size < MAX_ERROR_CODES_PER_BUCKET) kept.add(code);
+      const into = code === 'UNMAPPED' || kept.has(code) ? code : OVERFLOW_CODE;
+      reference.e[into] = (reference.e[into] ?? 0) + w;
     }
+    expect(merged.e).toEqual(reference.e);
     expect(fast.e).toEqual(reference.e);
     expect(fast.e[OVERFLOW_CODE]).toBeGreaterThan(0);
     expect(fast.e.UNMAPPED).toBeGreaterThan(0);

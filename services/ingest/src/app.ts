@@ -156,7 +156,7 @@ export function createApp(deps: IngestAppDeps): Express {
         try {
           // Bounded: a stalled broker must turn into 503 + Retry-After, not a request held for minutes.
           // Events already handed over may still land after that deadline (at-least-once).
-          await withDeadline(publishes.track(invocations.publish(records)), config.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS);
+          await withDeadline(publishes.track(invocations.publish(records, packed)), config.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS);
         } catch (err) {
           logger.error({ err, correlationId: correlationIdOf(req), tenant, events: out.events }, 'publishing invocations failed');
           throw new HttpError(503, 'UNAVAILABLE', 'the event bus did not acknowledge the events; retry later', { retryAfterSeconds });

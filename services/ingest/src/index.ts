@@ -8,4 +8,4 @@ export { createCounters } from './counters';
 export type { IngestCounters } from './counters';
 export { CardinalityGuard, OVERFLOW } from './cardinality';
 export type { CardinalityLimits } from './cardinality';
-export { batchRecords } from './publish';
+export { batchRecords } from './decode';

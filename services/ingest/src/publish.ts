@@ -1,6 +1,4 @@
 import { isRetriable, type Bus, type OutgoingRecord } from '@pulsegate/bus';
-export { batchRecords } from './decode';
-
 /** How long ingest waits for the bus to acknowledge a request's events before answering 503, ms. */
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 30_000;
 /** A publish pending longer than this marks the bus as stalled (new requests get 503), ms. */
@@ -85,10 +83,11 @@ export class PublishCoalescer {
     private readonly maxBytes = DEFAULT_COALESCE_MAX_BYTES,
   ) {}
 
-  publish(records: OutgoingRecord[]): Promise<void> {
+  /** Publishes `records` (`bytes`: their value bytes, when the caller has counted them already). */
+  publish(records: OutgoingRecord[], bytes = sizeOf(records)): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ records, bytes: sizeOf(records), resolve, reject });
+      this.queue.push({ records, bytes, resolve, reject });
       if (!this.flushing) void this.flush();
     });
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeInvocationBatch, seriesKey, type InvocationEvent } from '@pulsegate/events';
-import { batchRecords } from '../src/publish';
+import { batchRecords } from '../src/decode';
 
 function event(i: number, tenant: string, connector: string): InvocationEvent {
   return {
