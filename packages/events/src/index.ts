@@ -8,15 +8,17 @@ export type { ValidationProblem } from './validate';
 export {
   encodeInvocationBatch,
   encodeInvocationBatchV1,
+  encodeInvocationBatchV2,
   decodeInvocationBatch,
   seriesKey,
   BatchDecodeError,
   INVOCATION_BATCH_FORMAT,
   INVOCATION_BATCH_VERSION,
   INVOCATION_BATCH_FIELDS,
+  INVOCATION_BATCH_CODED_FIELDS,
   MAX_EVENTS_PER_BATCH,
 } from './batch';
-export type { InvocationBatch, InvocationBatchV2 } from './batch';
+export type { InvocationBatch, InvocationBatchV2, InvocationBatchV3 } from './batch';
 export { parseSemver, coerceSemver, compareSemver } from './semver';
 export type { SemVer } from './semver';
 export type { WindowMetrics, SeriesSnapshot, AdoptionSnapshot, MetricSnapshot } from './snapshot';

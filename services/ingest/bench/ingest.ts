@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { encodeInvocationBatch } from '@pulsegate/events';
+import { encodeInvocationBatch, encodeInvocationBatchV1, encodeInvocationBatchV2 } from '@pulsegate/events';
 import { decodeJsonTraces, decodeProtobufTraces, extractInvocations } from '@pulsegate/otlp';
 import { connectorSpan, recordSpans } from '../../../packages/otlp/test/builders';
 
@@ -155,9 +155,12 @@ async function main(): Promise<void> {
   ];
   const events = extractInvocations(decodeProtobufTraces(proto), 't').events;
   rows.push(
-    ['encodeInvocationBatch of the extracted events', () => encodeInvocationBatch(events)],
+    ['encodeInvocationBatch (v3) of the extracted events', () => encodeInvocationBatch(events)],
+    ['encodeInvocationBatchV2 (previous format)', () => encodeInvocationBatchV2(events)],
     ['JSON.stringify of them as v1 objects', () => JSON.stringify({ format: 'pulsegate.invocation-batch', v: 1, events })],
   );
+  const perEvent = (b: Buffer): string => (b.length / events.length).toFixed(0);
+  console.log(`  batch message bytes per event: v3 ${perEvent(encodeInvocationBatch(events))}, v2 ${perEvent(encodeInvocationBatchV2(events))}, v1 ${perEvent(encodeInvocationBatchV1(events))}`);
   if (process.env.BENCH_E2E === undefined) for (const [name, fn] of rows) console.log(`  ${name.padEnd(46)} ${fmt(rate(fn)).padStart(10)}`);
 
   const requests = 300;
