@@ -6,11 +6,13 @@
  *  1. events/s into real Redis by one process (RedisWindowStore.apply, exactly-once scripts),
  *     Redis commands per event at 1 000 active series (client calls, and all commands incl. Lua's);
  *  2. the ceiling: redis-benchmark -P 64 against the same server;
- *  3. kafkajs consume + decode alone, and the aggregator end to end (KafkaBus → Redis) on the same messages;
+ *  3. kafkajs consume + decode alone, and the aggregator end to end (KafkaBus → Redis) on the same messages,
+ *     with each side's process CPU per round (the aggregator's split into main and other threads);
  *  4. P95 latency of a 30-day metrics query over HTTP;
  *  5. Redis bytes per series-minute (MEMORY USAGE).
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
@@ -101,6 +103,27 @@ async function commandTotal(client: Redis): Promise<number> {
   let total = 0;
   for (const m of info.matchAll(/calls=(\d+)/g)) total += Number(m[1]);
   return total;
+}
+
+/**
+ * CPU ms of this process's main thread and of all its other threads (V8's GC and compiler helpers,
+ * libuv's pool), from /proc (Linux; 10 ms ticks). Undefined elsewhere.
+ */
+function threadCpuMs(): { main: number; others: number } | undefined {
+  try {
+    let main = 0;
+    let others = 0;
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = (Number(f[11]) + Number(f[12])) * 10; // utime + stime, clock ticks of 1/100 s
+      if (tid === String(process.pid)) main += ms;
+      else others += ms;
+    }
+    return { main, others };
+  } catch {
+    return undefined;
+  }
 }
 
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -235,6 +258,8 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
       // Process CPU (all threads) from the first decoded record to the end of the last apply.
       let cpuAtFirstDecode = process.cpuUsage();
       let cpuAtLastEnd = cpuAtFirstDecode;
+      let threadsAtFirstDecode = threadCpuMs();
+      let threadsAtLastEnd = threadsAtFirstDecode;
       const subscribe = bus.subscribe.bind(bus);
       bus.subscribe = <T>(opts: SubscribeOptions<T>) =>
         opts.topic !== Topics.invocations
@@ -247,6 +272,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
                 if (firstDecode === 0) {
                   firstDecode = lastDecode;
                   cpuAtFirstDecode = process.cpuUsage();
+                  threadsAtFirstDecode = threadCpuMs();
                 }
                 return opts.decode(r);
               },
@@ -266,6 +292,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
           } finally {
             lastEnd = performance.now();
             cpuAtLastEnd = process.cpuUsage();
+            threadsAtLastEnd = threadCpuMs();
             if (--running === 0) inApply += lastEnd - since;
           }
         },
@@ -285,7 +312,8 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
       aggBatches += svc.stats.batches;
       await svc.stop();
       await bus.close();
-      console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(decoded / (Number(rawEnd - started) / 1e9))} events/s, aggregator ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, ${svc.stats.batches} applies; aggregator process CPU ${fmt((cpuAtLastEnd.user + cpuAtLastEnd.system - cpuAtFirstDecode.user - cpuAtFirstDecode.system) / 1000)} ms, raw ${fmt(rawCpuMs)} ms)`);
+      const threads = threadsAtFirstDecode === undefined || threadsAtLastEnd === undefined ? '' : ` (main thread ${fmt(threadsAtLastEnd.main - threadsAtFirstDecode.main)} ms, other threads ${fmt(threadsAtLastEnd.others - threadsAtFirstDecode.others)} ms)`;
+      console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(decoded / (Number(rawEnd - started) / 1e9))} events/s, aggregator ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, ${svc.stats.batches} applies; aggregator process CPU ${fmt((cpuAtLastEnd.user + cpuAtLastEnd.system - cpuAtFirstDecode.user - cpuAtFirstDecode.system) / 1000)} ms${threads}, raw ${fmt(rawCpuMs)} ms)`);
     }
     await aggStore.close();
     const rawRate = rawEvents / rawSecs;
