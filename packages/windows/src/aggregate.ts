@@ -2,7 +2,7 @@ import type { InvocationEvent } from '@pulsegate/events';
 import { addErrorCode, emptyBucket, type BucketData } from './bucket';
 import type { WindowConfig } from './config';
 import { connectorTag, HOUR_MS, MINUTE_MS, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
-import { addToBuckets } from './sketch';
+import { addToBuckets, emptySketch } from './sketch';
 
 
 /** One decoded bus record: its offset and the events it carried. */
@@ -161,7 +161,7 @@ function deltaFor(g: ConnectorGroup, slot: SeriesSlot, res: Resolution, start: n
   const id = `${res}:${start}:${slot.field}`;
   let d = g.deltas.get(id);
   if (d === undefined) {
-    d = { key: redisKey({ type: 'bucket', tenant: g.tenant, connector: g.connector, resolution: res, start, series: slot.series }), resolution: res, start, series: slot.series, expireAt, data: emptyBucket() };
+    d = { key: redisKey({ type: 'bucket', tenant: g.tenant, connector: g.connector, resolution: res, start, series: slot.series }), resolution: res, start, series: slot.series, expireAt, data: emptyBucket(emptySketch()) };
     g.deltas.set(id, d);
   }
   return d;

@@ -24,8 +24,9 @@ export const MAX_ERROR_CODES_PER_BUCKET = 32;
 /** Where error codes beyond the cap are counted (lower case: no real code can look like it). */
 export const OVERFLOW_CODE = '__overflow__';
 
-export function emptyBucket(): BucketData {
-  return { c: 0, s: 0, t: 0, e: {}, l: {} };
+/** An empty bucket; `sketch` may be an emptySketch() for a short-lived, mostly small one (a delta). */
+export function emptyBucket(sketch: SketchBuckets = {}): BucketData {
+  return { c: 0, s: 0, t: 0, e: {}, l: sketch };
 }
 
 /**

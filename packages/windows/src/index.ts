@@ -7,6 +7,7 @@ export {
   bucketValue,
   addToBuckets,
   mergeBuckets,
+  emptySketch,
   quantileOfBuckets,
 } from './sketch';
 export type { SketchBuckets } from './sketch';
