@@ -34,7 +34,7 @@ const DICTIONARY_ELEMENTS_KEY = 1024;
  * of pre-aggregation). Bucket indices are integer keys (≈ 350 for 1 s), and V8 backs a plain `{}`
  * given such keys with an array reaching the largest index: ≈ 3 KB per sketch however few buckets
  * it holds. Setting and deleting key 1024 first makes V8 keep the keys in a dictionary instead
- * (≈ 40 – 60 bytes per bucket) until, at ≈ 90 buckets, it turns them back into an array. Keys, their
+ * (≈ 30 – 55 bytes per bucket) until, at ≈ 90 buckets, it turns them back into an array. Keys, their
  * order and the JSON form are those of a plain object; `{ ...sketch }` copies are plain again.
  * `bench/sketch-memory.ts` prints the bytes.
  */
