@@ -73,6 +73,20 @@ function fake(overrides: Partial<SubscribeOptions<string>> = {}, maxBatchRecords
 
 const values = (f: Fake): string[][] => f.handled.map((b) => b.items.map((i) => i.value));
 const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A promise the test resolves by hand: handlers await `gate` until `release()`. */
+function manualGate(): { gate: Promise<void>; release: () => void } {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  return { gate, release };
+}
+/** A handler recording the start and end of each batch; the batch from offset 0 waits for `gate`. */
+const recordStartEnd =
+  (order: string[], gate: Promise<void>) =>
+  async (b: DecodedBatch<string>): Promise<void> => {
+    order.push(`start ${b.firstOffset}-${b.lastOffset}`);
+    if (b.firstOffset === '0') await gate;
+    order.push(`end ${b.firstOffset}-${b.lastOffset}`);
+  };
 async function until(what: string, cond: () => boolean, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
@@ -97,8 +111,7 @@ describe('KafkaBus runner linger (scripted kafkajs)', () => {
   });
 
   it('with lingerMs 0, hands a batch over at once while the handler is free and merges what arrives while it is busy', async () => {
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = manualGate();
     const f = fake({
       lingerMs: 0,
       handle: async (b) => {
@@ -200,8 +213,7 @@ describe('KafkaBus runner linger (scripted kafkajs)', () => {
   });
 
   it('a batch given up in the handler drops everything read after it and rewinds kafkajs to its first offset', async () => {
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = manualGate();
     const f = fake({
       lingerMs: 60_000,
       handle: async (_b, ctx) => {
@@ -224,15 +236,10 @@ describe('KafkaBus runner linger (scripted kafkajs)', () => {
 
   it('handles a batch in the background: the next records are read meanwhile, then handed over in order', async () => {
     const order: string[] = [];
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = manualGate();
     const f = fake({
       lingerMs: 60_000,
-      handle: async (b) => {
-        order.push(`start ${b.firstOffset}-${b.lastOffset}`);
-        if (b.firstOffset === '0') await gate;
-        order.push(`end ${b.firstOffset}-${b.lastOffset}`);
-      },
+      handle: recordStartEnd(order, gate),
     });
     await f.batch([0, 1], 2); // caught up: in the handler
     await f.batch([2, 3], 10); // buffered while the handler runs
@@ -249,15 +256,10 @@ describe('KafkaBus runner linger (scripted kafkajs)', () => {
 
   it('a timer flush and an eachBatch of the same partition take turns: order holds', async () => {
     const order: string[] = [];
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = manualGate();
     const f = fake({
       lingerMs: 20,
-      handle: async (b) => {
-        order.push(`start ${b.firstOffset}-${b.lastOffset}`);
-        if (b.firstOffset === '0') await gate;
-        order.push(`end ${b.firstOffset}-${b.lastOffset}`);
-      },
+      handle: recordStartEnd(order, gate),
     });
     await f.batch([0, 1], 9);
     await until('the timer flush to start', () => order.length > 0);
@@ -272,8 +274,7 @@ describe('KafkaBus runner linger (scripted kafkajs)', () => {
   });
 
   it('stop waits for the batch in the handler (committed) and drops pending records uncommitted', async () => {
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
+    const { gate, release } = manualGate();
     const f = fake({
       lingerMs: 60_000,
       handle: async (b) => {

@@ -241,7 +241,8 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
           for (const m of batch.messages) decoded += decodeInvocationBatch(m.value!).length;
           rawMsgs += batch.messages.length;
           rawEnd = process.hrtime.bigint();
-          rawCpuMs = (process.cpuUsage(rawCpu0).user + process.cpuUsage(rawCpu0).system) / 1000;
+          const cpu = process.cpuUsage(rawCpu0);
+          rawCpuMs = (cpu.user + cpu.system) / 1000;
         },
       });
       // Done when everything arrived, or nothing more arrives for 3 s (the broker may have trimmed).
