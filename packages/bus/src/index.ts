@@ -9,3 +9,4 @@ export { PulsegateError, NonRetriableError, isRetriable } from './errors';
 export { backoffDelay, sleep, RETRY_DEFAULTS } from './retry';
 export type { BackoffOptions } from './retry';
 export { partitionFor, DEFAULT_PARTITIONS } from './partition';
+export { patchKafkajsRequestQueue, PATCHED_KAFKAJS_VERSION } from './kafkajs-patches';

@@ -1,10 +1,14 @@
 import { Kafka, logLevel as KafkaLogLevel, Partitioners } from 'kafkajs';
 import type { LogEntry, Producer } from 'kafkajs';
+import { patchKafkajsRequestQueue } from './kafkajs-patches';
 import { isRetriable, PulsegateError } from './errors';
 import { BatchRunner } from './kafka-runner';
 import { backoffDelay, sleep } from './retry';
 import type { BackoffOptions } from './retry';
 import type { Bus, OutgoingRecord, SubscribeOptions, Subscription } from './types';
+
+// Before any client exists: every KafkaBus connection then runs on the patched request queue.
+patchKafkajsRequestQueue();
 
 /** The slice of a pino logger the bus uses. */
 export interface BusLogger {
