@@ -166,6 +166,7 @@ async function main(): Promise<void> {
   const requests = 300;
   console.log(`\nend to end: gzip protobuf (or gzip JSON where named) over HTTP/1.1 keep-alive (loopback, load generator in a child process), ${requests} requests × ${SPANS} spans, 16 concurrent`);
   const only = process.env.BENCH_E2E?.split(';');
+  const OVERLOAD = '\noverload: 128 concurrent senders against the default in-flight limit (64 requests / 96 MiB)';
   const run = async (name: string, ...args: Parameters<typeof endToEnd>): Promise<void> => {
     if (only === undefined || only.includes(name)) report(name, await endToEnd(...args));
   };
@@ -183,12 +184,14 @@ async function main(): Promise<void> {
       await run('kafka (mock broker), batched', 'kafka', kafka.brokers, proto512, requests, 16);
       await run('kafka (mock broker), batched, gzip JSON', 'kafka', kafka.brokers, json512, requests, 16);
       await run('kafka (mock broker), one message per span', 'kafka-per-span', kafka.brokers, proto512, 60, 16);
+      console.log(OVERLOAD);
+      await run('kafka (mock broker), batched, overload', 'kafka', kafka.brokers, proto512, 600, 128);
     } finally {
       kafka.proc.kill('SIGTERM');
     }
   }
 
-  console.log('\noverload: 128 concurrent senders against the default in-flight limit (64 requests / 96 MiB)');
+  console.log(OVERLOAD);
   await run('memory bus, batched, overload', 'memory', undefined, proto512, 600, 128);
   rmSync(dir, { recursive: true, force: true });
 }
