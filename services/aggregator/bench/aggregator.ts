@@ -8,6 +8,7 @@
  *  2. the ceiling: redis-benchmark -P 64 against the same server;
  *  3. kafkajs consume + decode alone, and the aggregator end to end (KafkaBus → Redis) on the same messages,
  *     with each side's process CPU per round (the aggregator's split into main and other threads);
+ *     BENCH_AGG_STORE=aggregate|none swaps the aggregator's store to see where its time goes;
  *  4. P95 latency of a 30-day metrics query over HTTP;
  *  5. Redis bytes per series-minute (MEMORY USAGE).
  */
@@ -20,7 +21,7 @@ import { createBus, type SubscribeOptions } from '@pulsegate/bus';
 import { decodeInvocationBatch, encodeInvocationBatch, errorCodeForStatus, outcomeFor, Topics, type InvocationEvent } from '@pulsegate/events';
 import { createLogger } from '@pulsegate/logging';
 import { startKafka, startRedis } from '@pulsegate/testkit';
-import { RedisWindowStore, type ApplyInput, type BatchRecord, type WindowStore } from '@pulsegate/windows';
+import { aggregateBatch, DEFAULT_WINDOW_CONFIG, RedisWindowStore, type ApplyInput, type BatchRecord, type WindowStore } from '@pulsegate/windows';
 import { loadConfig } from '../src/config';
 import { createAggregatorService } from '../src/service';
 
@@ -33,6 +34,13 @@ const KAFKA_ROUNDS = Number(process.env.BENCH_KAFKA_ROUNDS ?? 5);
 const PER_MESSAGE = 500;
 /** Overrides the aggregator subscription's lingerMs (0 = every fetched batch handled on its own, the behaviour before linger). */
 const LINGER_MS = process.env.BENCH_LINGER_MS === undefined ? undefined : Number(process.env.BENCH_LINGER_MS);
+/**
+ * What the aggregator side's store does, to see where its time goes: `redis` (default) the real
+ * RedisWindowStore; `aggregate` only the in-memory pre-aggregation (aggregateBatch), no Redis;
+ * `none` nothing (the bus runner and decoding alone). Only `redis` is the aggregator.
+ */
+const AGG_STORE = process.env.BENCH_AGG_STORE ?? 'redis';
+if (!['redis', 'aggregate', 'none'].includes(AGG_STORE)) throw new Error(`BENCH_AGG_STORE must be redis, aggregate or none, not ${AGG_STORE}`);
 
 // mulberry32: deterministic and well mixed
 let seed = 1;
@@ -289,7 +297,11 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
           if (firstStart === 0) firstStart = t;
           if (running++ === 0) since = t;
           try {
-            return await aggStore.apply(input);
+            if (AGG_STORE === 'redis') return await aggStore.apply(input);
+            let events = 0;
+            for (const r of input.records) events += r.events.length;
+            if (AGG_STORE === 'aggregate') aggregateBatch(input.records, Date.now(), DEFAULT_WINDOW_CONFIG);
+            return { appliedEvents: events, replayedEvents: 0, droppedLate: 0, droppedFuture: 0, storeCalls: 0 };
           } finally {
             lastEnd = performance.now();
             cpuAtLastEnd = process.cpuUsage();
@@ -320,7 +332,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
     const rawRate = rawEvents / rawSecs;
     const aggRate = aggEvents / aggSecs;
     out.push(`kafkajs consume + decode alone: ${fmt(rawRate)} events/s (${fmt(rawMsgs / rawSecs)} msgs/s of ≤ ${PER_MESSAGE} events; ${fmt(rawEvents)} events in ${KAFKA_ROUNDS} rounds)`);
-    out.push(`aggregator end to end (KafkaBus → Redis, exactly-once): ${fmt(aggRate)} events/s = ${(aggRate / rawRate).toFixed(2)} × kafkajs alone, over ${fmt(aggEvents)} events in ${fmt(aggBatches)} applies (${(aggCalls / aggEvents).toFixed(5)} Redis client commands per event, ${(aggCommands / aggEvents).toFixed(3)} incl. inside Lua; linger ${LINGER_MS === undefined ? 'default' : `${LINGER_MS} ms`}; concurrency ${aggConfig.partitionConcurrency}, ≤ ${fmt(aggConfig.maxBatchEvents)} events per apply)`);
+    out.push(`${AGG_STORE === 'redis' ? 'aggregator end to end (KafkaBus → Redis, exactly-once)' : `NOT the aggregator: KafkaBus with BENCH_AGG_STORE=${AGG_STORE}`}: ${fmt(aggRate)} events/s = ${(aggRate / rawRate).toFixed(2)} × kafkajs alone, over ${fmt(aggEvents)} events in ${fmt(aggBatches)} applies (${(aggCalls / aggEvents).toFixed(5)} Redis client commands per event, ${(aggCommands / aggEvents).toFixed(3)} incl. inside Lua; linger ${LINGER_MS === undefined ? 'default' : `${LINGER_MS} ms`}; concurrency ${aggConfig.partitionConcurrency}, ≤ ${fmt(aggConfig.maxBatchEvents)} events per apply)`);
   }
 }
 
