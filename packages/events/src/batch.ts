@@ -215,12 +215,14 @@ function sameList(list: unknown, expected: readonly string[]): boolean {
   return Array.isArray(list) && list.length === expected.length && list.every((f, i) => f === expected[i]);
 }
 
+/** A batch message's envelope, checked: its version and rows (or v1 events), with v3's dictionary. */
+export type BatchEnvelope = { v: 1; items: unknown[] } | { v: 2; items: unknown[] } | { v: 3; items: unknown[]; dict: string[] };
+
 /**
- * Decodes and validates one invocations-topic message, v1, v2 or v3. Throws BatchDecodeError when
- * the envelope is unreadable, has another version, or any event breaks the schema (the whole
- * message then goes to the dead-letter topic: a producer that writes one bad event is broken).
+ * Parses a batch message and checks its envelope (format, version, fields, coded columns,
+ * dictionary, row count), not its events. Throws BatchDecodeError.
  */
-export function decodeInvocationBatch(value: Buffer | string): InvocationEvent[] {
+export function readBatchEnvelope(value: Buffer | string): BatchEnvelope {
   let parsed: unknown;
   try {
     parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
@@ -230,26 +232,36 @@ export function decodeInvocationBatch(value: Buffer | string): InvocationEvent[]
   if (typeof parsed !== 'object' || parsed === null) throw new BatchDecodeError('batch must be a JSON object');
   const o = parsed as Record<string, unknown>;
   if (o.format !== INVOCATION_BATCH_FORMAT) throw new BatchDecodeError(`unknown batch format ${JSON.stringify(o.format)}`);
-  let items: unknown[];
-  let toEvent: ((row: unknown) => Record<string, unknown> | string) | undefined;
+  let env: BatchEnvelope;
   if (o.v === 1) {
     if (!Array.isArray(o.events)) throw new BatchDecodeError('batch.events must be an array');
-    items = o.events;
+    env = { v: 1, items: o.events };
   } else if (o.v === 2 || o.v === 3) {
     if (!sameList(o.fields, INVOCATION_BATCH_FIELDS)) throw new BatchDecodeError(`batch.fields must be ${JSON.stringify(INVOCATION_BATCH_FIELDS)}`);
     if (!Array.isArray(o.rows)) throw new BatchDecodeError('batch.rows must be an array');
-    items = o.rows;
-    if (o.v === 2) toEvent = rowToEvent;
+    if (o.v === 2) env = { v: 2, items: o.rows };
     else {
       if (!sameList(o.coded, INVOCATION_BATCH_CODED_FIELDS)) throw new BatchDecodeError(`batch.coded must be ${JSON.stringify(INVOCATION_BATCH_CODED_FIELDS)}`);
       const dict = o.dict;
       if (!Array.isArray(dict) || dict.length > MAX_DICT_ENTRIES || !dict.every((d) => typeof d === 'string')) {
         throw new BatchDecodeError(`batch.dict must be an array of at most ${MAX_DICT_ENTRIES} strings`);
       }
-      toEvent = (row) => codedRowToEvent(row, dict as string[]);
+      env = { v: 3, items: o.rows, dict: dict as string[] };
     }
   } else throw new BatchDecodeError(`unsupported batch version ${JSON.stringify(o.v)}`);
-  if (items.length > MAX_EVENTS_PER_BATCH) throw new BatchDecodeError(`batch has ${items.length} events; at most ${MAX_EVENTS_PER_BATCH}`);
+  if (env.items.length > MAX_EVENTS_PER_BATCH) throw new BatchDecodeError(`batch has ${env.items.length} events; at most ${MAX_EVENTS_PER_BATCH}`);
+  return env;
+}
+
+/**
+ * Decodes and validates one invocations-topic message, v1, v2 or v3. Throws BatchDecodeError when
+ * the envelope is unreadable, has another version, or any event breaks the schema (the whole
+ * message then goes to the dead-letter topic: a producer that writes one bad event is broken).
+ */
+export function decodeInvocationBatch(value: Buffer | string): InvocationEvent[] {
+  const env = readBatchEnvelope(value);
+  const items = env.items;
+  const toEvent: ((row: unknown) => Record<string, unknown> | string) | undefined = env.v === 1 ? undefined : env.v === 2 ? rowToEvent : (row) => codedRowToEvent(row, env.dict);
   const events = toEvent === undefined ? items : new Array<unknown>(items.length);
   for (let i = 0; i < items.length; i++) {
     let event = items[i];

@@ -8,10 +8,55 @@ export const MAX_LATENCY_MS = 86_400_000;
 /** Largest sample weight accepted (a 1-in-2^20 sampling probability). */
 export const MAX_SAMPLE_WEIGHT = 2 ** 20;
 
+/** Latest event time accepted, epoch ms (the largest valid Date). */
+export const MAX_EVENT_TIME_MS = 8.64e15;
+
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX16 = /^[0-9a-f]{16}$/;
 const OUTCOMES = new Set(['success', 'throttled', 'error']);
 const KINDS = new Set(['read', 'write']);
+
+// The field rules, one predicate each, shared by validateInvocation and the columnar decoder
+// (columns.ts), so both accept exactly the same events.
+
+/** A label: a string of at most MAX_LABEL_LENGTH characters, not empty unless `allowEmpty`. */
+export function isLabel(v: unknown, allowEmpty = false): boolean {
+  return typeof v === 'string' && (allowEmpty || v.length > 0) && v.length <= MAX_LABEL_LENGTH;
+}
+
+export function isKind(v: unknown): boolean {
+  return KINDS.has(v as string);
+}
+
+export function isOutcome(v: unknown): boolean {
+  return OUTCOMES.has(v as string);
+}
+
+/** 0 (no response) or an integer 100 – 599. */
+export function isHttpStatus(v: unknown): boolean {
+  return Number.isInteger(v) && (v === 0 || ((v as number) >= 100 && (v as number) <= 599));
+}
+
+/** A finite number in [min, max]. */
+export function isFiniteIn(v: unknown, min: number, max: number): boolean {
+  return typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
+}
+
+export function isErrorCode(v: unknown): boolean {
+  return typeof v === 'string' && ERROR_CODE_PATTERN.test(v);
+}
+
+export function isTraceId(v: unknown): boolean {
+  return typeof v === 'string' && HEX32.test(v);
+}
+
+export function isSpanId(v: unknown): boolean {
+  return typeof v === 'string' && HEX16.test(v);
+}
+
+export function isSampleWeight(v: unknown): boolean {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= MAX_SAMPLE_WEIGHT;
+}
 
 export interface ValidationProblem {
   field: string;
@@ -20,15 +65,17 @@ export interface ValidationProblem {
 
 function label(o: Record<string, unknown>, field: string, problems: ValidationProblem[], allowEmpty = false): void {
   const v = o[field];
+  if (isLabel(v, allowEmpty)) return;
   if (typeof v !== 'string') problems.push({ field, message: 'must be a string' });
-  else if (!allowEmpty && v.length === 0) problems.push({ field, message: 'must not be empty' });
-  else if (v.length > MAX_LABEL_LENGTH) problems.push({ field, message: `longer than ${MAX_LABEL_LENGTH} characters` });
+  else if (v.length === 0) problems.push({ field, message: 'must not be empty' });
+  else problems.push({ field, message: `longer than ${MAX_LABEL_LENGTH} characters` });
 }
 
 function finite(o: Record<string, unknown>, field: string, min: number, max: number, problems: ValidationProblem[]): void {
   const v = o[field];
+  if (isFiniteIn(v, min, max)) return;
   if (typeof v !== 'number' || !Number.isFinite(v)) problems.push({ field, message: 'must be a finite number' });
-  else if (v < min || v > max) problems.push({ field, message: `must be between ${min} and ${max}` });
+  else problems.push({ field, message: `must be between ${min} and ${max}` });
 }
 
 /**
@@ -48,24 +95,22 @@ export function validateInvocation(value: unknown): ValidationProblem[] {
   label(o, 'connectorVersion', problems);
   label(o, 'action', problems);
   label(o, 'httpMethod', problems, true);
-  if (!KINDS.has(o.kind as string)) problems.push({ field: 'kind', message: 'must be read or write' });
-  const status = o.httpStatus;
-  if (!Number.isInteger(status) || !(status === 0 || ((status as number) >= 100 && (status as number) <= 599))) {
+  if (!isKind(o.kind)) problems.push({ field: 'kind', message: 'must be read or write' });
+  if (!isHttpStatus(o.httpStatus)) {
     problems.push({ field: 'httpStatus', message: 'must be 0 or an integer 100-599' });
   }
-  if (!OUTCOMES.has(o.outcome as string)) problems.push({ field: 'outcome', message: 'must be success, throttled or error' });
+  if (!isOutcome(o.outcome)) problems.push({ field: 'outcome', message: 'must be success, throttled or error' });
   if (o.outcome === 'success') {
     if (o.errorCode !== null) problems.push({ field: 'errorCode', message: 'must be null for a successful call' });
-  } else if (typeof o.errorCode !== 'string' || !ERROR_CODE_PATTERN.test(o.errorCode)) {
+  } else if (!isErrorCode(o.errorCode)) {
     problems.push({ field: 'errorCode', message: 'must match ' + ERROR_CODE_PATTERN.source });
   }
   finite(o, 'latencyMs', 0, MAX_LATENCY_MS, problems);
-  finite(o, 'eventTime', 0, 8.64e15, problems);
+  finite(o, 'eventTime', 0, MAX_EVENT_TIME_MS, problems);
   if (o.correlationId !== null) label(o, 'correlationId', problems);
-  if (typeof o.traceId !== 'string' || !HEX32.test(o.traceId)) problems.push({ field: 'traceId', message: 'must be 32 lower-case hex characters' });
-  if (typeof o.spanId !== 'string' || !HEX16.test(o.spanId)) problems.push({ field: 'spanId', message: 'must be 16 lower-case hex characters' });
-  const w = o.sampleWeight;
-  if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0 || w > MAX_SAMPLE_WEIGHT) {
+  if (!isTraceId(o.traceId)) problems.push({ field: 'traceId', message: 'must be 32 lower-case hex characters' });
+  if (!isSpanId(o.spanId)) problems.push({ field: 'spanId', message: 'must be 16 lower-case hex characters' });
+  if (!isSampleWeight(o.sampleWeight)) {
     problems.push({ field: 'sampleWeight', message: `must be > 0 and <= ${MAX_SAMPLE_WEIGHT}` });
   }
   return problems;

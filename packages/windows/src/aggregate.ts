@@ -1,14 +1,18 @@
-import type { InvocationEvent } from '@pulsegate/events';
-import { addErrorCode, emptyBucket, type BucketData } from './bucket';
+import { OUTCOME_CODES, type InvocationColumns, type InvocationEvent } from '@pulsegate/events';
+import { addErrorCode, type BucketData } from './bucket';
 import type { WindowConfig } from './config';
-import { connectorTag, HOUR_MS, MINUTE_MS, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
-import { addToBuckets, emptySketch } from './sketch';
+import { connectorTag, HOUR_MS, KEY_PREFIX, MINUTE_MS, seriesField, type Resolution, type SeriesId } from './keys';
+import { bucketIndexOf, type BucketIndex, type SketchBuckets } from './sketch';
 
+/**
+ * One decoded bus record: its offset and the events it carried, as event objects or in columns
+ * (decodeInvocationColumns, what the aggregator hands over: no object per event waits for the apply).
+ */
+export type BatchRecord = { offset: string; events: readonly InvocationEvent[] } | { offset: string; columns: InvocationColumns };
 
-/** One decoded bus record: its offset and the events it carried. */
-export interface BatchRecord {
-  offset: string;
-  events: readonly InvocationEvent[];
+/** Number of events in a record. */
+export function recordEvents(r: BatchRecord): number {
+  return 'events' in r ? r.events.length : r.columns.length;
 }
 
 /** One partition batch handed to the store. */
@@ -34,6 +38,34 @@ export interface ApplyResult {
   storeCalls: number;
 }
 
+/**
+ * What one batch adds to one series-bucket: BucketData, but with the latency sketch in a Map
+ * (bucket index → weight). Deltas are many, short-lived and mostly hold a few buckets each; a Map
+ * is cheap to create and to update with integer keys, where an object with integer keys is backed
+ * by an array reaching the largest index. deltaBucket() and deltaJson() give the stored form.
+ */
+export interface DeltaData {
+  c: number;
+  s: number;
+  t: number;
+  e: Record<string, number>;
+  l: Map<BucketIndex, number>;
+}
+
+/** The BucketData of a delta (a new object). */
+export function deltaBucket(d: DeltaData): BucketData {
+  const l: SketchBuckets = {};
+  for (const [k, w] of d.l) l[k] = w;
+  return { c: d.c, s: d.s, t: d.t, e: { ...d.e }, l };
+}
+
+/** JSON of deltaBucket(d), written directly (no intermediate object). Counts are finite numbers. */
+export function deltaJson(d: DeltaData): string {
+  let l = '';
+  for (const [k, w] of d.l) l += `${l === '' ? '' : ','}"${k}":${w}`;
+  return `{"c":${d.c},"s":${d.s},"t":${d.t},"e":${JSON.stringify(d.e)},"l":{${l}}}`;
+}
+
 /** One series-bucket delta of a batch. */
 export interface BucketDelta {
   key: string;
@@ -42,7 +74,7 @@ export interface BucketDelta {
   series: SeriesId;
   /** Absolute expiry, epoch ms: bucket end + retention. */
   expireAt: number;
-  data: BucketData;
+  data: DeltaData;
 }
 
 /** Everything one batch changes for one tenant/connector (one hash tag, one Redis Cluster slot). */
@@ -79,104 +111,176 @@ export function settledHourStart(now: number): number {
  * only update their hour bucket (their minute bucket is already gone).
  */
 export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg: WindowConfig): Map<string, ConnectorGroup> {
-  const groups = new Map<string, ConnectorGroup>();
-  // Hot loop (every event): the records of a batch mostly hold one tenant/connector each, so the
-  // last group and, per group, each series' last minute and hour deltas are kept at hand instead
-  // of building key strings per event.
-  const slotsOf = new Map<ConnectorGroup, SlotIndex>();
-  const settled = settledHourStart(now);
-  let lastTenant: string | undefined;
-  let lastConnector: string | undefined;
-  let g: ConnectorGroup | undefined;
-  let slots: SlotIndex | undefined;
+  const agg = new Aggregation(now, cfg);
   for (const r of records) {
-    for (const ev of r.events) {
-      if (g === undefined || ev.tenant !== lastTenant || ev.connector !== lastConnector) {
-        const tag = connectorTag(ev.tenant, ev.connector);
-        g = groups.get(tag);
-        if (g === undefined) {
-          g = { tenant: ev.tenant, connector: ev.connector, tag, deltas: new Map(), lastSeen: new Map(), droppedLate: 0, droppedFuture: 0, events: 0, maxEventTime: 0, touchesSettled: false };
-          groups.set(tag, g);
-          slotsOf.set(g, new Map());
-        }
-        slots = slotsOf.get(g)!;
-        lastTenant = ev.tenant;
-        lastConnector = ev.connector;
-      }
-      g.events++;
-      const t = ev.eventTime;
-      if (t > now + cfg.maxFutureSkewMs) {
-        g.droppedFuture += ev.sampleWeight;
-        continue;
-      }
-      const hourStart = Math.floor(t / HOUR_MS) * HOUR_MS;
-      const hourExpire = hourStart + HOUR_MS + cfg.hourRetentionMs;
-      if (hourExpire <= now) {
-        g.droppedLate += ev.sampleWeight;
-        continue;
-      }
-      // action → version → [read, write] slot: no key string built per event.
-      let versions = slots!.get(ev.action);
-      if (versions === undefined) slots!.set(ev.action, (versions = new Map()));
-      let pair = versions.get(ev.connectorVersion);
-      if (pair === undefined) versions.set(ev.connectorVersion, (pair = [undefined, undefined]));
-      const kindIndex = ev.kind === 'write' ? 1 : 0;
-      let slot = pair[kindIndex];
-      if (slot === undefined) {
-        const series: SeriesId = { action: ev.action, version: ev.connectorVersion, kind: ev.kind };
-        slot = pair[kindIndex] = { series, field: seriesField(series), lastSeen: -Infinity, hour: undefined, minute: undefined };
-      }
-      if (slot.lastSeen < t) {
-        slot.lastSeen = t;
-        g.lastSeen.set(slot.field, t);
-      }
-      if (t > g.maxEventTime) g.maxEventTime = t;
-      if (hourStart < settled) g.touchesSettled = true;
-      if (slot.hour === undefined || slot.hour.start !== hourStart) slot.hour = deltaFor(g, slot, 'h', hourStart, hourExpire);
-      addEvent(slot.hour.data, ev);
-      const minuteStart = Math.floor(t / MINUTE_MS) * MINUTE_MS;
-      const minuteExpire = minuteStart + MINUTE_MS + cfg.minuteRetentionMs;
-      if (minuteExpire > now) {
-        if (slot.minute === undefined || slot.minute.start !== minuteStart) slot.minute = deltaFor(g, slot, 'm', minuteStart, minuteExpire);
-        addEvent(slot.minute.data, ev);
-      }
-    }
+    if ('events' in r) agg.addEvents(r.events);
+    else agg.addColumns(r.columns);
   }
-  return groups;
+  return agg.groups;
 }
 
 /** A group's series slots by action, then version, then kind (read, write). */
 type SlotIndex = Map<string, Map<string, [SeriesSlot | undefined, SeriesSlot | undefined]>>;
 
-/** Per group and series: the series' field and its most recently used deltas. */
+/** Per group and series: the series' field, its most recently used deltas and all its deltas by bucket start. */
 interface SeriesSlot {
+  group: ConnectorGroup;
   series: SeriesId;
   field: string;
   lastSeen: number;
   hour: BucketDelta | undefined;
   minute: BucketDelta | undefined;
+  /** Minute deltas under their start, hour deltas under -(start + 1): no key string per lookup. */
+  byStart: Map<number, BucketDelta>;
 }
 
-function deltaFor(g: ConnectorGroup, slot: SeriesSlot, res: Resolution, start: number, expireAt: number): BucketDelta {
-  const id = `${res}:${start}:${slot.field}`;
-  let d = g.deltas.get(id);
+/**
+ * The state of one aggregateBatch. The hot path runs once per event; the records of a batch mostly
+ * hold one tenant/connector each, so groups and series slots are found through the last ones used
+ * (event objects) or through the record's dictionary indices (columns), and key strings are built
+ * only when a series-bucket is first seen.
+ */
+class Aggregation {
+  readonly groups = new Map<string, ConnectorGroup>();
+  private readonly slotsOf = new Map<ConnectorGroup, SlotIndex>();
+  private readonly settled: number;
+
+  constructor(
+    private readonly now: number,
+    private readonly cfg: WindowConfig,
+  ) {
+    this.settled = settledHourStart(now);
+  }
+
+  private group(tenant: string, connector: string): ConnectorGroup {
+    const tag = connectorTag(tenant, connector);
+    let g = this.groups.get(tag);
+    if (g === undefined) {
+      g = { tenant, connector, tag, deltas: new Map(), lastSeen: new Map(), droppedLate: 0, droppedFuture: 0, events: 0, maxEventTime: 0, touchesSettled: false };
+      this.groups.set(tag, g);
+      this.slotsOf.set(g, new Map());
+    }
+    return g;
+  }
+
+  private slot(g: ConnectorGroup, action: string, version: string, kind: 'read' | 'write'): SeriesSlot {
+    const slots = this.slotsOf.get(g)!;
+    let versions = slots.get(action);
+    if (versions === undefined) slots.set(action, (versions = new Map()));
+    let pair = versions.get(version);
+    if (pair === undefined) versions.set(version, (pair = [undefined, undefined]));
+    const k = kind === 'write' ? 1 : 0;
+    let slot = pair[k];
+    if (slot === undefined) {
+      const series: SeriesId = { action, version, kind };
+      slot = pair[k] = { group: g, series, field: seriesField(series), lastSeen: -Infinity, hour: undefined, minute: undefined, byStart: new Map() };
+    }
+    return slot;
+  }
+
+  addEvents(events: readonly InvocationEvent[]): void {
+    let last: InvocationEvent | undefined;
+    let g: ConnectorGroup | undefined;
+    for (const ev of events) {
+      if (last === undefined || ev.tenant !== last.tenant || ev.connector !== last.connector) g = this.group(ev.tenant, ev.connector);
+      last = ev;
+      const code = ev.outcome === 'success' ? OUTCOME_CODES.success : ev.outcome === 'throttled' ? OUTCOME_CODES.throttled : OUTCOME_CODES.error;
+      this.add(g!, ev, ev.eventTime, ev.latencyMs, ev.sampleWeight, code, ev.errorCode);
+    }
+  }
+
+  addColumns(c: InvocationColumns): void {
+    const dict = c.dict;
+    const size = dict.length;
+    // Series slots of this record by (action, version, kind) dictionary indices, and its groups by
+    // (tenant, connector) indices: integer keys, no string compared or built per event.
+    // Keys stay below size² · 2 ≤ 2^29 (dict.length ≤ MAX_DICT_ENTRIES), so they are exact.
+    const groups = new Map<number, { g: ConnectorGroup; slots: Map<number, SeriesSlot> }>();
+    let lastKey = -1;
+    let cur: { g: ConnectorGroup; slots: Map<number, SeriesSlot> } | undefined;
+    for (let i = 0; i < c.length; i++) {
+      const gKey = c.tenant[i]! * size + c.connector[i]!;
+      if (gKey !== lastKey) {
+        cur = groups.get(gKey);
+        if (cur === undefined) groups.set(gKey, (cur = { g: this.group(dict[c.tenant[i]!]!, dict[c.connector[i]!]!), slots: new Map() }));
+        lastKey = gKey;
+      }
+      const g = cur!.g;
+      const t = c.eventTime[i]!;
+      const w = c.sampleWeight[i]!;
+      // Dropped events need no series.
+      if (t > this.now + this.cfg.maxFutureSkewMs || Math.floor(t / HOUR_MS) * HOUR_MS + HOUR_MS + this.cfg.hourRetentionMs <= this.now) {
+        this.add(g, undefined, t, 0, w, 0, null);
+        continue;
+      }
+      const sKey = (c.action[i]! * size + c.connectorVersion[i]!) * 2 + c.kind[i]!;
+      let slot = cur!.slots.get(sKey);
+      if (slot === undefined) cur!.slots.set(sKey, (slot = this.slot(g, dict[c.action[i]!]!, dict[c.connectorVersion[i]!]!, c.kind[i] === 1 ? 'write' : 'read')));
+      const e = c.errorCode[i]!;
+      this.add(g, slot, t, c.latencyMs[i]!, w, c.outcome[i]!, e < 0 ? null : dict[e]!);
+    }
+  }
+
+  /**
+   * Adds one call to its group and series. `series` is the slot, or the event object to find it
+   * from, or undefined for a call that is certainly dropped.
+   */
+  private add(g: ConnectorGroup, series: SeriesSlot | InvocationEvent | undefined, t: number, latencyMs: number, w: number, outcome: number, errorCode: string | null): void {
+    g.events++;
+    if (t > this.now + this.cfg.maxFutureSkewMs) {
+      g.droppedFuture += w;
+      return;
+    }
+    const hourStart = Math.floor(t / HOUR_MS) * HOUR_MS;
+    const hourExpire = hourStart + HOUR_MS + this.cfg.hourRetentionMs;
+    if (hourExpire <= this.now) {
+      g.droppedLate += w;
+      return;
+    }
+    const slot = series === undefined || !('byStart' in series) ? this.slot(g, series!.action, series!.connectorVersion, series!.kind) : series;
+    if (slot.lastSeen < t) {
+      slot.lastSeen = t;
+      g.lastSeen.set(slot.field, t);
+    }
+    if (t > g.maxEventTime) g.maxEventTime = t;
+    if (hourStart < this.settled) g.touchesSettled = true;
+    const bucket = bucketIndexOf(latencyMs);
+    if (slot.hour === undefined || slot.hour.start !== hourStart) slot.hour = deltaFor(slot, 'h', hourStart, hourExpire);
+    addCall(slot.hour.data, w, outcome, errorCode, bucket);
+    const minuteStart = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+    const minuteExpire = minuteStart + MINUTE_MS + this.cfg.minuteRetentionMs;
+    if (minuteExpire > this.now) {
+      if (slot.minute === undefined || slot.minute.start !== minuteStart) slot.minute = deltaFor(slot, 'm', minuteStart, minuteExpire);
+      addCall(slot.minute.data, w, outcome, errorCode, bucket);
+    }
+  }
+}
+
+function deltaFor(slot: SeriesSlot, res: Resolution, start: number, expireAt: number): BucketDelta {
+  const at = res === 'm' ? start : -(start + 1);
+  let d = slot.byStart.get(at);
   if (d === undefined) {
-    d = { key: redisKey({ type: 'bucket', tenant: g.tenant, connector: g.connector, resolution: res, start, series: slot.series }), resolution: res, start, series: slot.series, expireAt, data: emptyBucket(emptySketch()) };
-    g.deltas.set(id, d);
+    const g = slot.group;
+    // The key is redisKey()'s, from the group's tag and the slot's field (escaped once each).
+    const key = `${KEY_PREFIX}:${g.tag}:b:${res}:${start}:${slot.field}`;
+    d = { key, resolution: res, start, series: slot.series, expireAt, data: { c: 0, s: 0, t: 0, e: {}, l: new Map() } };
+    g.deltas.set(key, d);
+    slot.byStart.set(at, d);
   }
   return d;
 }
 
-function addEvent(b: BucketData, ev: InvocationEvent): void {
-  const w = ev.sampleWeight;
+/** Adds one call (OUTCOME_CODES outcome, weight w, latency bucket) to a delta. */
+function addCall(b: DeltaData, w: number, outcome: number, errorCode: string | null, bucket: BucketIndex): void {
   b.c += w;
-  if (ev.outcome === 'success') b.s += w;
+  if (outcome === OUTCOME_CODES.success) b.s += w;
   else {
-    if (ev.outcome === 'throttled') b.t += w;
+    if (outcome === OUTCOME_CODES.throttled) b.t += w;
     // The cap on distinct codes follows mergeBucket's rule, the one the store uses.
-    addErrorCode(b, ev.errorCode ?? 'UNMAPPED', w);
+    addErrorCode(b, errorCode ?? 'UNMAPPED', w);
   }
-  addToBuckets(b.l, ev.latencyMs, w);
+  const l = b.l;
+  l.set(bucket, (l.get(bucket) ?? 0) + w);
 }
 
 /** What the store did with one group: applied, skipped as a replay, or partly applied before. */

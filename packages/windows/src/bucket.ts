@@ -24,9 +24,9 @@ export const MAX_ERROR_CODES_PER_BUCKET = 32;
 /** Where error codes beyond the cap are counted (lower case: no real code can look like it). */
 export const OVERFLOW_CODE = '__overflow__';
 
-/** An empty bucket; `sketch` may be an emptySketch() for a short-lived, mostly small one (a delta). */
-export function emptyBucket(sketch: SketchBuckets = {}): BucketData {
-  return { c: 0, s: 0, t: 0, e: {}, l: sketch };
+/** An empty bucket. */
+export function emptyBucket(): BucketData {
+  return { c: 0, s: 0, t: 0, e: {}, l: {} };
 }
 
 /**
@@ -44,7 +44,7 @@ export function mergeBucket(into: BucketData, from: BucketData): BucketData {
 }
 
 /** Adds `w` calls with error `code` in place, keeping the cap on distinct codes (the rule of mergeBucket). */
-export function addErrorCode(into: BucketData, code: string, w: number): void {
+export function addErrorCode(into: Pick<BucketData, 'e'>, code: string, w: number): void {
   const e = into.e;
   if (e[code] !== undefined) e[code] += w;
   else if (code === UNMAPPED || code === OVERFLOW_CODE) e[code] = w;

@@ -7,20 +7,20 @@ export {
   bucketValue,
   addToBuckets,
   mergeBuckets,
-  emptySketch,
+  bucketIndexOf,
   quantileOfBuckets,
 } from './sketch';
-export type { SketchBuckets } from './sketch';
+export type { SketchBuckets, BucketIndex } from './sketch';
 export { emptyBucket, mergeBucket, cloneBucket, MAX_ERROR_CODES_PER_BUCKET, OVERFLOW_CODE } from './bucket';
 export type { BucketData } from './bucket';
 export { KEY_PREFIX, MINUTE_MS, HOUR_MS, RESOLUTION_MS, redisKey, connectorTag, seriesField, parseSeriesField, keySlot } from './keys';
 export type { Resolution, SeriesId, KeyParts } from './keys';
 export { DEFAULT_WINDOW_CONFIG } from './config';
 export type { WindowConfig } from './config';
-export { aggregateBatch, applyBatch, settledHourStart } from './aggregate';
+export { aggregateBatch, applyBatch, deltaBucket, deltaJson, recordEvents, settledHourStart } from './aggregate';
 export { SettledDayCache, DAY_MS } from './day-cache';
 export type { SettledDayCacheOptions } from './day-cache';
-export type { BatchRecord, ApplyInput, ApplyResult, BucketDelta, ConnectorGroup, GroupOutcome, PreparedGroup, GroupWriter } from './aggregate';
+export type { BatchRecord, ApplyInput, ApplyResult, BucketDelta, DeltaData, ConnectorGroup, GroupOutcome, PreparedGroup, GroupWriter } from './aggregate';
 export type { WindowStore, SeriesInfo, ConnectorInfo, DroppedCounts } from './store';
 export { MemoryWindowStore } from './memory-store';
 export type { MemoryWindowStoreOptions } from './memory-store';

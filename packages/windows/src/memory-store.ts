@@ -1,5 +1,5 @@
 import type { CatalogEvent } from '@pulsegate/events';
-import { applyBatch, type ApplyInput, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
+import { applyBatch, deltaBucket, type ApplyInput, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
 import { cloneBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
 import { connectorTag, MINUTE_MS, parseSeriesField, redisKey, type Resolution, type SeriesId } from './keys';
@@ -70,9 +70,9 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
       if (stored >= p.firstOffset) return { status: 'partial', storedOffset: stored };
       for (const d of p.group.deltas.values()) {
         const cur = this.buckets.get(d.key);
-        if (cur === undefined) this.buckets.set(d.key, { data: cloneBucket(d.data), expireAt: d.expireAt });
+        if (cur === undefined) this.buckets.set(d.key, { data: deltaBucket(d.data), expireAt: d.expireAt });
         else {
-          mergeBucket(cur.data, d.data);
+          mergeBucket(cur.data, deltaBucket(d.data));
           cur.expireAt = d.expireAt;
         }
       }

@@ -1,6 +1,6 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import type { CatalogEvent } from '@pulsegate/events';
-import { applyBatch, type ApplyInput, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
+import { applyBatch, deltaJson, type ApplyInput, type DeltaData, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
 import { emptyBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
 import { keySlot, MINUTE_MS, parseSeriesField, redisKey, type Resolution, type SeriesId } from './keys';
@@ -147,8 +147,8 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
         // decodes them and the client does not pay per-argument costs for thousands of them.
         const segments: string[] = [];
         let at = 1;
-        const segmentRange = (d: BucketData): [number, number] => {
-          const text = `\n${JSON.stringify(d)}`;
+        const segmentRange = (d: DeltaData): [number, number] => {
+          const text = `\n${deltaJson(d)}`;
           segments.push(text);
           const from = at;
           at += Buffer.byteLength(text);

@@ -26,32 +26,16 @@ const LOG_GAMMA = Math.log(GAMMA);
  */
 export type SketchBuckets = Record<string, number>;
 
-/** Smallest integer key an empty object cannot hold in an array (V8's gap limit), so it gets a dictionary. */
-const DICTIONARY_ELEMENTS_KEY = 1024;
-
-/**
- * A new, empty SketchBuckets for short-lived sketches that mostly stay small (the per-batch deltas
- * of pre-aggregation). Bucket indices are integer keys (≈ 350 for 1 s), and V8 backs a plain `{}`
- * given such keys with an array reaching the largest index: ≈ 3 KB per sketch however few buckets
- * it holds. Setting and deleting key 1024 first makes V8 keep the keys in a dictionary instead
- * (≈ 30 – 55 bytes per bucket) until, at ≈ 90 buckets, it turns them back into an array. Keys, their
- * order and the JSON form are those of a plain object; `{ ...sketch }` copies are plain again.
- * `bench/sketch-memory.ts` prints the bytes.
- */
-export function emptySketch(): SketchBuckets {
-  const b: SketchBuckets = {};
-  b[DICTIONARY_ELEMENTS_KEY] = 0;
-  delete b[DICTIONARY_ELEMENTS_KEY];
-  return b;
-}
-
 /** Bucket index of a latency in ms; "z" below SKETCH_MIN_VALUE_MS. */
 export function bucketKeyOf(valueMs: number): string {
   return String(bucketIndexOf(valueMs));
 }
 
+/** A bucket's property key in SketchBuckets: its index, or "z". */
+export type BucketIndex = number | typeof ZERO_BUCKET;
+
 /** bucketKeyOf as a number (or "z"): a numeric property key names the same entry without building the string. */
-function bucketIndexOf(valueMs: number): number | typeof ZERO_BUCKET {
+export function bucketIndexOf(valueMs: number): BucketIndex {
   return valueMs >= SKETCH_MIN_VALUE_MS ? Math.ceil(Math.log(valueMs) / LOG_GAMMA) : ZERO_BUCKET;
 }
 

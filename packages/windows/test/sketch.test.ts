@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LatencySketch, SKETCH_MIN_VALUE_MS, SKETCH_RELATIVE_ACCURACY, addToBuckets, emptySketch, mergeBuckets, quantileOfBuckets, type SketchBuckets } from '../src/sketch';
+import { LatencySketch, SKETCH_MIN_VALUE_MS, SKETCH_RELATIVE_ACCURACY, quantileOfBuckets } from '../src/sketch';
 import { exactQuantile, normal, rng } from './random';
 
 const QS = [0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];
@@ -95,29 +95,5 @@ describe('LatencySketch', () => {
     const s = new LatencySketch();
     for (let v = SKETCH_MIN_VALUE_MS; v <= 86_400_000; v *= 1.001) s.add(v);
     expect(Object.keys(s.toBuckets()).length).toBeLessThanOrEqual(1_300);
-  });
-});
-
-describe('emptySketch (the compact form pre-aggregation uses)', () => {
-  it('holds, orders and serialises buckets exactly like a plain object, small and past the switch back to an array', () => {
-    const random = rng(11);
-    for (const n of [0, 1, 5, 40, 89, 90, 200, 1_500]) {
-      const plain: SketchBuckets = {};
-      const compact = emptySketch();
-      for (let i = 0; i < n; i++) {
-        // Lognormal latencies around 150 ms, some below the zero-bucket limit, fractional weights.
-        const v = i % 50 === 7 ? SKETCH_MIN_VALUE_MS / 2 : Math.exp(Math.log(150) + 1.5 * normal(random));
-        const w = 1 + Math.floor(random() * 3) / 2;
-        addToBuckets(plain, v, w);
-        addToBuckets(compact, v, w);
-      }
-      expect(Object.keys(compact)).toEqual(Object.keys(plain));
-      expect(JSON.stringify(compact)).toBe(JSON.stringify(plain));
-      for (const q of [0, 0.5, 0.95, 0.99, 1]) expect(quantileOfBuckets(compact, q)).toBe(quantileOfBuckets(plain, q));
-      const merged = emptySketch();
-      mergeBuckets(merged, compact);
-      mergeBuckets(merged, plain);
-      expect(JSON.stringify({ ...merged })).toBe(JSON.stringify(Object.fromEntries(Object.entries(plain).map(([k, w]) => [k, 2 * w]))));
-    }
   });
 });

@@ -6,22 +6,25 @@
  *  1. events/s into real Redis by one process (RedisWindowStore.apply, exactly-once scripts),
  *     Redis commands per event at 1 000 active series (client calls, and all commands incl. Lua's);
  *  2. the ceiling: redis-benchmark -P 64 against the same server;
- *  3. kafkajs consume + decode alone, and the aggregator end to end (KafkaBus → Redis) on the same messages,
- *     with each side's process CPU per round (the aggregator's split into main and other threads);
- *     BENCH_AGG_STORE=aggregate|none swaps the aggregator's store to see where its time goes;
+ *  3. kafkajs consume + decode alone (decodeInvocationBatch, the event objects; and, for reference,
+ *     decodeInvocationColumns, the aggregator's decoder), and the aggregator end to end (KafkaBus →
+ *     Redis) on the same messages, with each side's process CPU per round (the aggregator's split
+ *     into main and other threads); BENCH_AGG_STORE=aggregate|none swaps the aggregator's store to
+ *     see where its time goes; BENCH_CPU_PROFILE=<dir> writes a CPU profile of each aggregator round;
  *  4. P95 latency of a 30-day metrics query over HTTP;
  *  5. Redis bytes per series-minute (MEMORY USAGE).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { createBus, type SubscribeOptions } from '@pulsegate/bus';
-import { decodeInvocationBatch, encodeInvocationBatch, errorCodeForStatus, outcomeFor, Topics, type InvocationEvent } from '@pulsegate/events';
+import { decodeInvocationBatch, decodeInvocationColumns, encodeInvocationBatch, errorCodeForStatus, outcomeFor, Topics, type InvocationEvent } from '@pulsegate/events';
 import { createLogger } from '@pulsegate/logging';
 import { startKafka, startRedis } from '@pulsegate/testkit';
-import { aggregateBatch, DEFAULT_WINDOW_CONFIG, RedisWindowStore, type ApplyInput, type BatchRecord, type WindowStore } from '@pulsegate/windows';
+import { aggregateBatch, DEFAULT_WINDOW_CONFIG, recordEvents, RedisWindowStore, type ApplyInput, type BatchRecord, type WindowStore } from '@pulsegate/windows';
 import { loadConfig } from '../src/config';
 import { createAggregatorService } from '../src/service';
 
@@ -29,7 +32,12 @@ const SERIES_CONNECTORS = 50; // × 5 actions × 4 versions = 1 000 active serie
 const ACTIONS = ['list', 'get', 'create', 'update', 'delete'];
 const VERSIONS = ['1.0.0', '1.1.0', '2.0.0', '2.1.0'];
 const STORE_EVENTS = Number(process.env.BENCH_STORE_EVENTS ?? 400_000);
-const KAFKA_EVENTS = 30_000; // per round: ~10 MB of JSON, inside the mock broker's ~5 MiB per partition even when skewed
+/**
+ * Events per round. The mock broker keeps ≈ 5 MiB per partition; a v3 message of 500 events is
+ * ≈ 55 KB (≈ 111 B per event) and the busiest partition gets 18 of the 50 connectors (murmur2 of
+ * the keys), so 80 000 events put ≈ 3.2 MB there. A round that loses messages says so.
+ */
+const KAFKA_EVENTS = Number(process.env.BENCH_KAFKA_EVENTS ?? 80_000);
 const KAFKA_ROUNDS = Number(process.env.BENCH_KAFKA_ROUNDS ?? 5);
 const PER_MESSAGE = 500;
 /** Overrides the aggregator subscription's lingerMs (0 = every fetched batch handled on its own, the behaviour before linger). */
@@ -41,6 +49,27 @@ const LINGER_MS = process.env.BENCH_LINGER_MS === undefined ? undefined : Number
  */
 const AGG_STORE = process.env.BENCH_AGG_STORE ?? 'redis';
 if (!['redis', 'aggregate', 'none'].includes(AGG_STORE)) throw new Error(`BENCH_AGG_STORE must be redis, aggregate or none, not ${AGG_STORE}`);
+
+/** BENCH_CPU_PROFILE: a directory to write a CPU profile of each aggregator round into (open in Chrome DevTools). */
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
+
+/** Starts the V8 sampling profiler of this process (200 µs interval); stop() returns the profile. */
+async function startProfiler(): Promise<{ stop(): Promise<unknown> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params: object = {}): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res as Record<string, unknown>))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return {
+    stop: async () => {
+      const { profile } = await post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
+}
 
 // mulberry32: deterministic and well mixed
 let seed = 1;
@@ -194,6 +223,39 @@ async function storeSection(url: string, admin: Redis, now: number, out: Out): P
   }
 }
 
+/**
+ * Plain kafkajs drains a topic from its group's committed offset (eachBatch, `decode` on every
+ * message): done when KAFKA_EVENTS arrived or nothing more came for 3 s (the broker may have
+ * trimmed). Timed from the first eachBatch to the end of the last.
+ */
+async function drainWithKafkajs(kjs: Kafka, topic: string, groupId: string, decode: (value: Buffer) => number): Promise<{ events: number; msgs: number; secs: number; cpuMs: number }> {
+  const consumer = kjs.consumer({ groupId });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let events = 0;
+  let msgs = 0;
+  let started = 0n;
+  let end = 0n;
+  let cpu0 = process.cpuUsage();
+  let cpuMs = 0;
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      if (started === 0n) {
+        started = process.hrtime.bigint();
+        cpu0 = process.cpuUsage();
+      }
+      for (const m of batch.messages) events += decode(m.value!);
+      msgs += batch.messages.length;
+      end = process.hrtime.bigint();
+      const cpu = process.cpuUsage(cpu0);
+      cpuMs = (cpu.user + cpu.system) / 1000;
+    },
+  });
+  for (let last = -1, idle = 0; events < KAFKA_EVENTS && idle < 30; idle = events === last ? idle + 1 : 0, last = events) await new Promise((r) => setTimeout(r, 100));
+  await consumer.disconnect();
+  return { events, msgs, secs: Number(end - started) / 1e9, cpuMs };
+}
+
 /** 3: kafkajs alone vs the aggregator end to end. */
 async function kafkaSection(url: string, admin: Redis, brokers: string[], now: number, out: Out): Promise<void> {
   {
@@ -209,6 +271,10 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
     const kjs = new Kafka({ clientId: 'bench', brokers, logLevel: logLevel.NOTHING });
     const rawTopic = `bench.raw.${Date.now()}`;
     const rawGroup = `bench-raw-${Date.now()}`;
+    const colTopic = `bench.columns.${Date.now()}`;
+    const colGroup = `bench-columns-${Date.now()}`;
+    let colEvents = 0;
+    let colSecs = 0;
     const aggGroup = `bench-agg-${Date.now()}`;
     const logger = createLogger({ name: 'bench', level: 'silent' });
     const aggConfig = loadConfig({ ...process.env, KAFKA_BROKERS: brokers.join(','), AGGREGATOR_GROUP_ID: aggGroup, SNAPSHOT_INTERVAL_SECONDS: '3600' });
@@ -229,35 +295,18 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
       for (const [c, list] of byConn) for (let i = 0; i < list.length; i += PER_MESSAGE) msgs.push({ key: `bench\u001f${c}`, value: encodeInvocationBatch(list.slice(i, i + PER_MESSAGE)) });
       const producer = kjs.producer();
       await producer.connect();
-      for (const t of [rawTopic, Topics.invocations]) for (let i = 0; i < msgs.length; i += 20) await producer.send({ topic: t, messages: msgs.slice(i, i + 20) });
+      for (const t of [rawTopic, colTopic, Topics.invocations]) for (let i = 0; i < msgs.length; i += 20) await producer.send({ topic: t, messages: msgs.slice(i, i + 20) });
       await producer.disconnect();
 
-      const consumer = kjs.consumer({ groupId: rawGroup });
-      await consumer.connect();
-      await consumer.subscribe({ topic: rawTopic, fromBeginning: true });
-      let decoded = 0;
-      let started = 0n;
-      let rawEnd = 0n;
-      let rawCpu0 = process.cpuUsage();
-      let rawCpuMs = 0;
-      await consumer.run({
-        eachBatch: async ({ batch }) => {
-          if (started === 0n) {
-            started = process.hrtime.bigint();
-            rawCpu0 = process.cpuUsage();
-          }
-          for (const m of batch.messages) decoded += decodeInvocationBatch(m.value!).length;
-          rawMsgs += batch.messages.length;
-          rawEnd = process.hrtime.bigint();
-          const cpu = process.cpuUsage(rawCpu0);
-          rawCpuMs = (cpu.user + cpu.system) / 1000;
-        },
-      });
-      // Done when everything arrived, or nothing more arrives for 3 s (the broker may have trimmed).
-      for (let last = -1, idle = 0; decoded < KAFKA_EVENTS && idle < 30; idle = decoded === last ? idle + 1 : 0, last = decoded) await new Promise((r) => setTimeout(r, 100));
-      rawSecs += Number(rawEnd - started) / 1e9;
-      rawEvents += decoded;
-      await consumer.disconnect();
+      const raw = await drainWithKafkajs(kjs, rawTopic, rawGroup, (v) => decodeInvocationBatch(v).length);
+      const decoded = raw.events;
+      rawSecs += raw.secs;
+      rawEvents += raw.events;
+      rawMsgs += raw.msgs;
+      const col = await drainWithKafkajs(kjs, colTopic, colGroup, (v) => decodeInvocationColumns(v).length);
+      colSecs += col.secs;
+      colEvents += col.events;
+      if (raw.events < KAFKA_EVENTS || col.events < KAFKA_EVENTS) console.error(`round ${round + 1}: the broker kept only ${raw.events} / ${col.events} of ${KAFKA_EVENTS} events (lower BENCH_KAFKA_EVENTS)`);
 
       // The bus the way main.ts builds it. Timed from the first decoded record of the invocations
       // topic (not the group join) to the end of the last apply.
@@ -299,7 +348,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
           try {
             if (AGG_STORE === 'redis') return await aggStore.apply(input);
             let events = 0;
-            for (const r of input.records) events += r.events.length;
+            for (const r of input.records) events += recordEvents(r);
             if (AGG_STORE === 'aggregate') aggregateBatch(input.records, Date.now(), DEFAULT_WINDOW_CONFIG);
             return { appliedEvents: events, replayedEvents: 0, droppedLate: 0, droppedFuture: 0, storeCalls: 0 };
           } finally {
@@ -313,6 +362,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
       const svc = await createAggregatorService({ bus, logger, store: timed, config: aggConfig });
       const usecBefore = await scriptUsec(admin);
       const commandsBefore = await commandTotal(admin);
+      const profiler = PROFILE_DIR === undefined ? undefined : await startProfiler();
       await svc.start();
       for (let last = -1, idle = 0; svc.stats.appliedEvents < decoded && idle < 30; idle = svc.stats.appliedEvents === last ? idle + 1 : 0, last = svc.stats.appliedEvents) await new Promise((r) => setTimeout(r, 100));
       // Everything Redis ran meanwhile (incl. inside Lua), minus the second INFO; the service's own
@@ -320,17 +370,19 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
       aggCommands += (await commandTotal(admin)) - commandsBefore - 1;
       const luaMs = ((await scriptUsec(admin)) - usecBefore) / 1000;
       aggSecs += (lastEnd - firstDecode) / 1000;
+      if (profiler !== undefined) writeFileSync(`${PROFILE_DIR}/aggregator-round-${round + 1}.cpuprofile`, JSON.stringify(await profiler.stop()));
       aggEvents += svc.stats.appliedEvents;
       aggCalls += svc.stats.storeCalls;
       aggBatches += svc.stats.batches;
       await svc.stop();
       await bus.close();
       const threads = threadsAtFirstDecode === undefined || threadsAtLastEnd === undefined ? '' : ` (main thread ${fmt(threadsAtLastEnd.main - threadsAtFirstDecode.main)} ms, other threads ${fmt(threadsAtLastEnd.others - threadsAtFirstDecode.others)} ms)`;
-      console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(decoded / (Number(rawEnd - started) / 1e9))} events/s, aggregator ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, ${svc.stats.batches} applies; aggregator process CPU ${fmt((cpuAtLastEnd.user + cpuAtLastEnd.system - cpuAtFirstDecode.user - cpuAtFirstDecode.system) / 1000)} ms${threads}, raw ${fmt(rawCpuMs)} ms)`);
+      console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(raw.events / raw.secs)} events/s, aggregator ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, ${svc.stats.batches} applies; aggregator process CPU ${fmt((cpuAtLastEnd.user + cpuAtLastEnd.system - cpuAtFirstDecode.user - cpuAtFirstDecode.system) / 1000)} ms${threads}, raw ${fmt(raw.cpuMs)} ms)`);
     }
     await aggStore.close();
     const rawRate = rawEvents / rawSecs;
     const aggRate = aggEvents / aggSecs;
+    out.push(`kafkajs consume + columnar decode (decodeInvocationColumns, the aggregator's decoder), for reference: ${fmt(colEvents / colSecs)} events/s`);
     out.push(`kafkajs consume + decode alone: ${fmt(rawRate)} events/s (${fmt(rawMsgs / rawSecs)} msgs/s of ≤ ${PER_MESSAGE} events; ${fmt(rawEvents)} events in ${KAFKA_ROUNDS} rounds)`);
     out.push(`${AGG_STORE === 'redis' ? 'aggregator end to end (KafkaBus → Redis, exactly-once)' : `NOT the aggregator: KafkaBus with BENCH_AGG_STORE=${AGG_STORE}`}: ${fmt(aggRate)} events/s = ${(aggRate / rawRate).toFixed(2)} × kafkajs alone, over ${fmt(aggEvents)} events in ${fmt(aggBatches)} applies (${(aggCalls / aggEvents).toFixed(5)} Redis client commands per event, ${(aggCommands / aggEvents).toFixed(3)} incl. inside Lua; linger ${LINGER_MS === undefined ? 'default' : `${LINGER_MS} ms`}; concurrency ${aggConfig.partitionConcurrency}, ≤ ${fmt(aggConfig.maxBatchEvents)} events per apply)`);
   }

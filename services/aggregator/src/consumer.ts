@@ -1,4 +1,4 @@
-import { decodeInvocationBatch, Topics, type CatalogEvent, type InvocationEvent } from '@pulsegate/events';
+import { decodeInvocationColumns, Topics, type CatalogEvent, type InvocationColumns } from '@pulsegate/events';
 import { NonRetriableError, type Bus, type Subscription } from '@pulsegate/bus';
 import type { Logger } from '@pulsegate/logging';
 import type { ApplyResult, WindowStore } from '@pulsegate/windows';
@@ -18,8 +18,10 @@ export type OnApplied = (connectors: Array<{ tenant: string; connector: string }
 
 /**
  * Subscribes the aggregator to the invocations topic (one consumer group, offsets committed by the
- * bus runner after the handler resolves) and to the catalog topic. Undecodable records are
- * dead-lettered by the runner (decode throws the non-retriable BatchDecodeError).
+ * bus runner after the handler resolves) and to the catalog topic. Records are decoded into
+ * columns (decodeInvocationColumns: the validation of decodeInvocationBatch, no object per event),
+ * which wait in the runner until their batch is applied. Undecodable records are dead-lettered by
+ * the runner (decode throws the non-retriable BatchDecodeError).
  */
 export async function startConsumers(deps: {
   bus: Bus;
@@ -35,22 +37,22 @@ export async function startConsumers(deps: {
 }): Promise<Subscription[]> {
   const { bus, store, logger, groupId, stats } = deps;
   const source = `${groupId}|${Topics.invocations}`;
-  const invocations = await bus.subscribe<InvocationEvent[]>({
+  const invocations = await bus.subscribe<InvocationColumns>({
     groupId,
     topic: Topics.invocations,
     deadLetterTopic: Topics.invocationsDeadLetter,
     // Partitions are independent for the store (offsets are kept per partition), so while Redis
     // runs one partition's script this process can decode and pre-aggregate another's.
     ...(deps.concurrency === undefined ? {} : { concurrency: deps.concurrency }),
-    ...(deps.maxBatchEvents === undefined ? {} : { maxBatchWeight: deps.maxBatchEvents, weightOf: (events: InvocationEvent[]) => events.length }),
-    decode: (record) => decodeInvocationBatch(record.value),
+    ...(deps.maxBatchEvents === undefined ? {} : { maxBatchWeight: deps.maxBatchEvents, weightOf: (c: InvocationColumns) => c.length }),
+    decode: (record) => decodeInvocationColumns(record.value),
     handle: async (batch) => {
       const r: ApplyResult = await store.apply({
         source,
         partition: batch.partition,
         firstOffset: batch.firstOffset,
         lastOffset: batch.lastOffset,
-        records: batch.items.map((i) => ({ offset: i.record.offset, events: i.value })),
+        records: batch.items.map((i) => ({ offset: i.record.offset, columns: i.value })),
       });
       stats.batches++;
       stats.appliedEvents += r.appliedEvents;
@@ -62,12 +64,14 @@ export async function startConsumers(deps: {
       if (deps.onApplied !== undefined) {
         const seen = new Map<string, { tenant: string; connector: string }>();
         // A record holds one tenant/connector (ingest packs them so): build a key only on a change.
-        let last: InvocationEvent | undefined;
-        for (const i of batch.items) {
-          for (const e of i.value) {
-            if (last !== undefined && e.connector === last.connector && e.tenant === last.tenant) continue;
-            last = e;
-            seen.set(`${e.tenant}\u0000${e.connector}`, { tenant: e.tenant, connector: e.connector });
+        for (const { value: c } of batch.items) {
+          for (let i = 0, t = -1, n = -1; i < c.length; i++) {
+            if (c.tenant[i] === t && c.connector[i] === n) continue;
+            t = c.tenant[i]!;
+            n = c.connector[i]!;
+            const tenant = c.dict[t]!;
+            const connector = c.dict[n]!;
+            seen.set(`${tenant}\u0000${connector}`, { tenant, connector });
           }
         }
         deps.onApplied([...seen.values()]);
