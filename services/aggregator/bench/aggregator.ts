@@ -206,7 +206,7 @@ async function storeSection(url: string, admin: Redis, now: number, out: Out): P
     const after = await commandTotal(admin);
     const series = new Set(evs.map((e) => `${e.connector}|${e.action}|${e.connectorVersion}`)).size;
     out.push(`store apply (1 process, ${fmt(series)} active series, ${fmt(batches.length)} partition batches): ${fmt(STORE_EVENTS / secs)} events/s`);
-    out.push(`Redis client commands per event: ${(calls / STORE_EVENTS).toFixed(5)}  (all commands incl. inside Lua, minus INFO: ${((after - before - 1) / STORE_EVENTS).toFixed(3)})`);
+    out.push(`Redis client commands per event: ${(calls / STORE_EVENTS).toFixed(5)}  (all commands incl. inside Lua, minus INFO: ${((after - before - 1) / STORE_EVENTS).toFixed(4)})`);
 
     // 5. Bytes per series-minute.
     const keys = (await admin.keys('pg:w1:*:b:m:*')).slice(0, 500);
