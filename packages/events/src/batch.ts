@@ -78,7 +78,7 @@ export function seriesKey(tenant: string, connector: string): string {
 }
 
 /** The v3 dictionary of one message: indices in order of first use. */
-class Dictionary {
+export class Dictionary {
   readonly values: string[] = [];
   private readonly index = new Map<string, number>();
 
@@ -259,7 +259,11 @@ export function readBatchEnvelope(value: Buffer | string): BatchEnvelope {
  * message then goes to the dead-letter topic: a producer that writes one bad event is broken).
  */
 export function decodeInvocationBatch(value: Buffer | string): InvocationEvent[] {
-  const env = readBatchEnvelope(value);
+  return eventsOfEnvelope(readBatchEnvelope(value));
+}
+
+/** decodeInvocationBatch of an envelope already read (v3 rows are rewritten in place). */
+export function eventsOfEnvelope(env: BatchEnvelope): InvocationEvent[] {
   const items = env.items;
   const toEvent: ((row: unknown) => Record<string, unknown> | string) | undefined = env.v === 1 ? undefined : env.v === 2 ? rowToEvent : (row) => codedRowToEvent(row, env.dict);
   const events = toEvent === undefined ? items : new Array<unknown>(items.length);

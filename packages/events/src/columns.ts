@@ -1,4 +1,4 @@
-import { decodeInvocationBatch, INVOCATION_BATCH_FIELDS, readBatchEnvelope } from './batch';
+import { Dictionary, eventsOfEnvelope, INVOCATION_BATCH_FIELDS, readBatchEnvelope } from './batch';
 import type { InvocationEvent } from './invocation';
 import { INVOCATION_SCHEMA_VERSION } from './invocation';
 import { isErrorCode, isFiniteIn, isHttpStatus, isKind, isLabel, isOutcome, isSampleWeight, isSpanId, isTraceId, MAX_EVENT_TIME_MS, MAX_LATENCY_MS } from './validate';
@@ -63,25 +63,16 @@ function allocate(n: number, dict: readonly string[]): InvocationColumns {
 
 /** Columns of events decoded (and validated) by decodeInvocationBatch. */
 export function columnsOf(events: readonly InvocationEvent[]): InvocationColumns {
-  const dict: string[] = [];
-  const index = new Map<string, number>();
-  const of = (s: string): number => {
-    let i = index.get(s);
-    if (i === undefined) {
-      index.set(s, (i = dict.length));
-      dict.push(s);
-    }
-    return i;
-  };
-  const c = allocate(events.length, dict);
+  const dict = new Dictionary();
+  const c = allocate(events.length, dict.values);
   events.forEach((e, i) => {
-    c.tenant[i] = of(e.tenant);
-    c.connector[i] = of(e.connector);
-    c.connectorVersion[i] = of(e.connectorVersion);
-    c.action[i] = of(e.action);
+    c.tenant[i] = dict.of(e.tenant);
+    c.connector[i] = dict.of(e.connector);
+    c.connectorVersion[i] = dict.of(e.connectorVersion);
+    c.action[i] = dict.of(e.action);
     c.kind[i] = KIND_CODES[e.kind];
     c.outcome[i] = OUTCOME_CODES[e.outcome];
-    c.errorCode[i] = e.errorCode === null ? -1 : of(e.errorCode);
+    c.errorCode[i] = e.errorCode === null ? -1 : dict.of(e.errorCode);
     c.latencyMs[i] = e.latencyMs;
     c.eventTime[i] = e.eventTime;
     c.sampleWeight[i] = e.sampleWeight;
@@ -93,14 +84,13 @@ export function columnsOf(events: readonly InvocationEvent[]): InvocationColumns
  * Decodes one invocations-topic message into columns. A v3 message (what producers write) is read
  * straight from its rows: its dictionary strings are checked once per column they appear in
  * instead of once per event, and no object is built per event. Anything else, and any message
- * with a problem, goes through decodeInvocationBatch, so acceptance and errors are exactly its.
+ * with a problem, goes through decodeInvocationBatch's checks (eventsOfEnvelope, on the envelope
+ * already parsed), so acceptance and errors are exactly its.
  */
 export function decodeInvocationColumns(value: Buffer | string): InvocationColumns {
   const env = readBatchEnvelope(value);
-  if (env.v !== 3) return columnsOf(decodeInvocationBatch(value));
-  const fast = v3Columns(env.items, env.dict);
-  // A problem somewhere: let the full decoder name it (it throws BatchDecodeError).
-  return fast ?? columnsOf(decodeInvocationBatch(value));
+  // v3Columns only reads the rows; on a problem the full decoder names it (throws BatchDecodeError).
+  return (env.v === 3 ? v3Columns(env.items, env.dict) : null) ?? columnsOf(eventsOfEnvelope(env));
 }
 
 /** Columns of v3 rows, or null when any row breaks a rule of validateInvocation. */

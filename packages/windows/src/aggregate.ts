@@ -1,7 +1,7 @@
-import { OUTCOME_CODES, type InvocationColumns, type InvocationEvent } from '@pulsegate/events';
+import { KIND_CODES, OUTCOME_CODES, UNMAPPED, type InvocationColumns, type InvocationEvent } from '@pulsegate/events';
 import { addErrorCode, type BucketData } from './bucket';
 import type { WindowConfig } from './config';
-import { connectorTag, HOUR_MS, KEY_PREFIX, MINUTE_MS, seriesField, type Resolution, type SeriesId } from './keys';
+import { bucketKey, connectorTag, HOUR_MS, MINUTE_MS, seriesField, type Resolution, type SeriesId } from './keys';
 import { bucketIndexOf, type BucketIndex, type SketchBuckets } from './sketch';
 
 /**
@@ -44,13 +44,7 @@ export interface ApplyResult {
  * is cheap to create and to update with integer keys, where an object with integer keys is backed
  * by an array reaching the largest index. deltaBucket() and deltaJson() give the stored form.
  */
-export interface DeltaData {
-  c: number;
-  s: number;
-  t: number;
-  e: Record<string, number>;
-  l: Map<BucketIndex, number>;
-}
+export type DeltaData = Omit<BucketData, 'l'> & { l: Map<BucketIndex, number> };
 
 /** The BucketData of a delta (a new object). */
 export function deltaBucket(d: DeltaData): BucketData {
@@ -184,8 +178,9 @@ class Aggregation {
     for (const ev of events) {
       if (last === undefined || ev.tenant !== last.tenant || ev.connector !== last.connector) g = this.group(ev.tenant, ev.connector);
       last = ev;
-      const code = ev.outcome === 'success' ? OUTCOME_CODES.success : ev.outcome === 'throttled' ? OUTCOME_CODES.throttled : OUTCOME_CODES.error;
-      this.add(g!, ev, ev.eventTime, ev.latencyMs, ev.sampleWeight, code, ev.errorCode);
+      const hourStart = this.accept(g!, ev.eventTime, ev.sampleWeight);
+      if (hourStart < 0) continue;
+      this.add(this.slot(g!, ev.action, ev.connectorVersion, ev.kind), hourStart, ev.eventTime, ev.latencyMs, ev.sampleWeight, OUTCOME_CODES[ev.outcome], ev.errorCode);
     }
   }
 
@@ -205,39 +200,40 @@ class Aggregation {
         if (cur === undefined) groups.set(gKey, (cur = { g: this.group(dict[c.tenant[i]!]!, dict[c.connector[i]!]!), slots: new Map() }));
         lastKey = gKey;
       }
-      const g = cur!.g;
       const t = c.eventTime[i]!;
       const w = c.sampleWeight[i]!;
-      // Dropped events need no series.
-      if (t > this.now + this.cfg.maxFutureSkewMs || Math.floor(t / HOUR_MS) * HOUR_MS + HOUR_MS + this.cfg.hourRetentionMs <= this.now) {
-        this.add(g, undefined, t, 0, w, 0, null);
-        continue;
-      }
+      const hourStart = this.accept(cur!.g, t, w);
+      if (hourStart < 0) continue;
       const sKey = (c.action[i]! * size + c.connectorVersion[i]!) * 2 + c.kind[i]!;
       let slot = cur!.slots.get(sKey);
-      if (slot === undefined) cur!.slots.set(sKey, (slot = this.slot(g, dict[c.action[i]!]!, dict[c.connectorVersion[i]!]!, c.kind[i] === 1 ? 'write' : 'read')));
+      if (slot === undefined) cur!.slots.set(sKey, (slot = this.slot(cur!.g, dict[c.action[i]!]!, dict[c.connectorVersion[i]!]!, c.kind[i] === KIND_CODES.write ? 'write' : 'read')));
       const e = c.errorCode[i]!;
-      this.add(g, slot, t, c.latencyMs[i]!, w, c.outcome[i]!, e < 0 ? null : dict[e]!);
+      this.add(slot, hourStart, t, c.latencyMs[i]!, w, c.outcome[i]!, e < 0 ? null : dict[e]!);
     }
   }
 
   /**
-   * Adds one call to its group and series. `series` is the slot, or the event object to find it
-   * from, or undefined for a call that is certainly dropped.
+   * Counts one call of a group at event time `t`: returns its hour's start, or -1 when the call is
+   * dropped (further ahead than the skew, or its hour bucket already expired), counted as such.
+   * Event times are ≥ 0 (validated), so an hour start is too.
    */
-  private add(g: ConnectorGroup, series: SeriesSlot | InvocationEvent | undefined, t: number, latencyMs: number, w: number, outcome: number, errorCode: string | null): void {
+  private accept(g: ConnectorGroup, t: number, w: number): number {
     g.events++;
     if (t > this.now + this.cfg.maxFutureSkewMs) {
       g.droppedFuture += w;
-      return;
+      return -1;
     }
     const hourStart = Math.floor(t / HOUR_MS) * HOUR_MS;
-    const hourExpire = hourStart + HOUR_MS + this.cfg.hourRetentionMs;
-    if (hourExpire <= this.now) {
+    if (hourStart + HOUR_MS + this.cfg.hourRetentionMs <= this.now) {
       g.droppedLate += w;
-      return;
+      return -1;
     }
-    const slot = series === undefined || !('byStart' in series) ? this.slot(g, series!.action, series!.connectorVersion, series!.kind) : series;
+    return hourStart;
+  }
+
+  /** Adds an accepted call (accept() gave its hour start) to its series' hour and minute deltas. */
+  private add(slot: SeriesSlot, hourStart: number, t: number, latencyMs: number, w: number, outcome: number, errorCode: string | null): void {
+    const g = slot.group;
     if (slot.lastSeen < t) {
       slot.lastSeen = t;
       g.lastSeen.set(slot.field, t);
@@ -245,7 +241,7 @@ class Aggregation {
     if (t > g.maxEventTime) g.maxEventTime = t;
     if (hourStart < this.settled) g.touchesSettled = true;
     const bucket = bucketIndexOf(latencyMs);
-    if (slot.hour === undefined || slot.hour.start !== hourStart) slot.hour = deltaFor(slot, 'h', hourStart, hourExpire);
+    if (slot.hour === undefined || slot.hour.start !== hourStart) slot.hour = deltaFor(slot, 'h', hourStart, hourStart + HOUR_MS + this.cfg.hourRetentionMs);
     addCall(slot.hour.data, w, outcome, errorCode, bucket);
     const minuteStart = Math.floor(t / MINUTE_MS) * MINUTE_MS;
     const minuteExpire = minuteStart + MINUTE_MS + this.cfg.minuteRetentionMs;
@@ -261,8 +257,8 @@ function deltaFor(slot: SeriesSlot, res: Resolution, start: number, expireAt: nu
   let d = slot.byStart.get(at);
   if (d === undefined) {
     const g = slot.group;
-    // The key is redisKey()'s, from the group's tag and the slot's field (escaped once each).
-    const key = `${KEY_PREFIX}:${g.tag}:b:${res}:${start}:${slot.field}`;
+    // redisKey()'s key, from the group's tag and the slot's field (escaped once each, not per delta).
+    const key = bucketKey(g.tag, res, start, slot.field);
     d = { key, resolution: res, start, series: slot.series, expireAt, data: { c: 0, s: 0, t: 0, e: {}, l: new Map() } };
     g.deltas.set(key, d);
     slot.byStart.set(at, d);
@@ -277,7 +273,7 @@ function addCall(b: DeltaData, w: number, outcome: number, errorCode: string | n
   else {
     if (outcome === OUTCOME_CODES.throttled) b.t += w;
     // The cap on distinct codes follows mergeBucket's rule, the one the store uses.
-    addErrorCode(b, errorCode ?? 'UNMAPPED', w);
+    addErrorCode(b, errorCode ?? UNMAPPED, w);
   }
   const l = b.l;
   l.set(bucket, (l.get(bucket) ?? 0) + w);

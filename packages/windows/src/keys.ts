@@ -42,15 +42,20 @@ export function parseSeriesField(field: string): SeriesId {
   return { action: decodeURIComponent(a ?? ''), version: decodeURIComponent(v ?? ''), kind: k === 'write' ? 'write' : 'read' };
 }
 
+/** Key of a series-bucket from its connector's tag (connectorTag) and series field (seriesField), as redisKey builds it. */
+export function bucketKey(tag: string, resolution: Resolution, start: number, field: string): string {
+  return `${KEY_PREFIX}:${tag}:b:${resolution}:${start}:${field}`;
+}
+
 /**
- * The one function that builds Redis keys, always in the order
+ * The one function that builds Redis keys (bucket keys through bucketKey), always in the order
  * prefix : {tenant|connector} : type [: resolution : bucketStart : action|version|kind].
  * Index keys (tenants, connectors of a tenant) share the tag `{idx}`.
  */
 export function redisKey(k: KeyParts): string {
   switch (k.type) {
     case 'bucket':
-      return `${KEY_PREFIX}:${connectorTag(k.tenant, k.connector)}:b:${k.resolution}:${k.start}:${seriesField(k.series)}`;
+      return bucketKey(connectorTag(k.tenant, k.connector), k.resolution, k.start, seriesField(k.series));
     case 'series':
       return `${KEY_PREFIX}:${connectorTag(k.tenant, k.connector)}:series`;
     case 'offsets':
