@@ -13,7 +13,7 @@ export type VolumeClass = 'high' | 'medium' | 'low';
 export const VOLUME_CLASSES: readonly VolumeClass[] = ['high', 'medium', 'low'];
 
 /** Test level of the "statistically clear over one hour" rule (exact one-sided binomial test). */
-export const CLEAR_ALPHA = 0.001;
+export const CLEAR_ALPHA = 1e-4;
 /** A release counts as detected when an alert starts within this many buckets of it (24 h). */
 export const RELEASE_WINDOW_BUCKETS = DAY_BUCKETS;
 
@@ -40,11 +40,13 @@ export interface SeriesData {
   calls: number[];
   errors: number[];
   throttled: number[];
-  /** P95 ms of the bucket's sampled calls; null without sampled calls. */
+  /** P95 and median ms of the bucket's sampled calls; null without sampled calls. */
   p95: Array<number | null>;
+  p50: Array<number | null>;
   /** Calls and P95 of the trailing hour (this bucket and the 11 before), as the '1h' window reports them. */
   callsHour: number[];
   p95Hour: Array<number | null>;
+  p50Hour: Array<number | null>;
 }
 
 export interface Dataset {
@@ -71,8 +73,8 @@ export const DATASET_DEFAULTS = { series: 12, days: 21, anomaliesPerSeries: 6 } 
 
 /** Monday 2024-01-01 00:00 UTC (a holiday), so day-of-week effects fall on fixed days. */
 const EPOCH_BUCKET = Date.UTC(2024, 0, 1) / BUCKET_MS;
-/** Warm-up before the first anomaly: the rules need 3 days of history. */
-const WARMUP_DAYS = 3;
+/** Days before the first anomaly: the rules need 3 days of history, and day 0 is a holiday. */
+const WARMUP_DAYS = 4;
 /** Sampled calls per bucket at peak (head sampling: busy series keep about this many). */
 const SAMPLES_AT_PEAK = 300;
 /** Shape σ of the per-call latency log-normal. */
@@ -98,10 +100,10 @@ function poisson(random: () => number, mean: number): number {
   return Math.max(0, Math.round(mean + Math.sqrt(mean) * gaussian(random)));
 }
 
-/** Nearest-rank 95th percentile of the first `len` values (reorders them; quickselect, O(len)). */
-function p95Of(values: Float64Array, len: number): number | null {
+/** Nearest-rank q-quantile of the first `len` values (reorders them; quickselect, O(len)). */
+function quantileOf(values: Float64Array, len: number, q: number): number | null {
   if (len === 0) return null;
-  const k = Math.ceil(0.95 * len) - 1;
+  const k = Math.ceil(q * len) - 1;
   let lo = 0;
   let hi = len - 1;
   while (lo < hi) {
@@ -151,7 +153,7 @@ interface Expected {
 
 /**
  * "Statistically clear over one hour": over the anomaly's clearest hour (its whole span when
- * shorter), with the expected calls n, the exact one-sided binomial test at CLEAR_ALPHA rejects the
+ * shorter; a release: within its first 3 h), with the expected calls n, the exact one-sided binomial test at CLEAR_ALPHA rejects the
  * baseline for the expected number of affected calls. Rates: bad calls vs the baseline probability.
  * P95: calls slower than the baseline P95 (probability 0.05 under the baseline) vs the probability
  * the incident gives them (log-normal calls, σ = 0.5).
@@ -173,7 +175,7 @@ export function isClear(hours: Array<{ n: number; p0: number; p1: number }>): bo
  *   bucket P95 is the nearest-rank P95 of the sampled calls (all calls up to 300 per bucket at peak,
  *   head-sampled above), the hour P95 that of the trailing hour's sampled calls.
  * - Error probability 0.2–2 % (±15 % per hour), throttling 0–0.4 % plus the batch's.
- * - Anomalies (one metric each, after a 3-day warm-up, starting in business hours of a working
+ * - Anomalies (one metric each, after a 4-day warm-up, starting in business hours of a working
  *   day): spikes 20–60 min, incidents 2–8 h, drifts (ramp 2–6 h, held 1 h), releases (permanent;
  *   at most one per series). Magnitude log-uniform: rates +0.01–0.12 (releases +0.01–0.05) absolute,
  *   P95 ×1.25–3 (releases ×1.25–1.8).
@@ -281,7 +283,8 @@ export function generateDataset(options: DatasetOptions): Dataset {
     // Ground truth: is the anomaly clear over its clearest hour (expected counts, exact test)?
     for (const a of mine) {
       const first = a.startBucket - EPOCH_BUCKET;
-      const span = Math.min(a.endBucket - a.startBucket, total - first);
+      // A release is judged over its first 3 h: after that the baseline adapts to it by design.
+      const span = Math.min(a.kind === 'release' ? 36 : a.endBucket - a.startBucket, total - first);
       const hours: Array<{ n: number; p0: number; p1: number }> = [];
       for (let h0 = 0; h0 < Math.max(1, span - 11); h0++) {
         let n = 0;
@@ -307,7 +310,7 @@ export function generateDataset(options: DatasetOptions): Dataset {
     }
     anomalies.push(...mine);
 
-    const data: SeriesData = { id: s, volumeClass, firstBucket: EPOCH_BUCKET, calls: [], errors: [], throttled: [], p95: [], callsHour: [], p95Hour: [] };
+    const data: SeriesData = { id: s, volumeClass, firstBucket: EPOCH_BUCKET, calls: [], errors: [], throttled: [], p95: [], p50: [], callsHour: [], p95Hour: [], p50Hour: [] };
     // Sampled latencies of the last 12 buckets (ring) for the hour P95.
     const ring: Float64Array[] = [];
     const ringLen: number[] = [];
@@ -359,9 +362,12 @@ export function generateDataset(options: DatasetOptions): Dataset {
       data.calls.push(calls);
       data.errors.push(errors);
       data.throttled.push(throttled);
-      data.p95.push(p95Of(own.slice(), m));
+      const mine5 = own.slice();
+      data.p95.push(quantileOf(mine5, m, 0.95));
+      data.p50.push(quantileOf(mine5, m, 0.5));
       data.callsHour.push(ringLen.reduce((x, y) => x + y, 0));
-      data.p95Hour.push(p95Of(merged, len));
+      data.p95Hour.push(quantileOf(merged, len, 0.95));
+      data.p50Hour.push(quantileOf(merged, len, 0.5));
     }
     series.push(data);
   }

@@ -65,7 +65,7 @@ function natureOf(metric: EvalMetric): EvidenceNature {
 }
 
 function observation(s: SeriesData, metric: EvalMetric, i: number): Observation {
-  if (metric === 'p95') return { nature: 'latency', calls5m: s.calls[i]!, p95_5m: s.p95[i]!, calls1h: s.callsHour[i]!, p95_1h: s.p95Hour[i]! };
+  if (metric === 'p95') return { nature: 'latency', calls5m: s.calls[i]!, p95_5m: s.p95[i]!, p50_5m: s.p50[i]!, calls1h: s.callsHour[i]!, p95_1h: s.p95Hour[i]!, p50_1h: s.p50Hour[i]! };
   return { nature: 'rate', calls: s.calls[i]!, bad: metric === 'errorRate' ? s.errors[i]! : s.throttled[i]! };
 }
 

@@ -199,8 +199,21 @@ interface LatencyPrepared {
   wh: LatencyWindowPrep;
 }
 
-/** Figures of the current bucket. Rates: calls and bad calls in 5 min. Latency: P95 and calls of 5 min and 1 h. */
-export type Observation = { nature: 'rate'; calls: number; bad: number } | { nature: 'latency'; calls5m: number; p95_5m: number | null; calls1h: number; p95_1h: number | null };
+/** Figures of the current bucket. Rates: calls and bad calls in 5 min. Latency: P95, P50 and calls of 5 min and 1 h. */
+export type Observation =
+  | { nature: 'rate'; calls: number; bad: number }
+  | { nature: 'latency'; calls5m: number; p95_5m: number | null; p50_5m: number | null; calls1h: number; p95_1h: number | null; p50_1h: number | null };
+
+/**
+ * Standard deviation of ln(P95) estimated from n calls: √(0.95·0.05/n) / φ(z₉₅) · s, with the
+ * log-normal shape s = ln(P95/P50) / z₉₅ (asymptotic sample-quantile variance).
+ */
+export function p95Noise(p95: number, p50: number | null, n: number): number {
+  if (p50 === null || !(p50 > 0) || !(p95 > p50) || n <= 0) return 0;
+  const z = 1.6448536269514722;
+  const phi = Math.exp(-(z * z) / 2) / Math.sqrt(2 * Math.PI);
+  return (Math.sqrt((0.95 * 0.05) / n) / phi) * (Math.log(p95 / p50) / z);
+}
 
 /** The verdict on one snapshot plus the points to store for the current bucket. */
 export interface Assessment {
@@ -259,21 +272,29 @@ function prepareRate(h: EvidenceHistory, bucket: number, o: EvidenceOptions): Ra
   for (let j = 1; j <= 12 && prior === null; j++) prior = b.get(bucket - j) ?? null;
   if (prior === null) prior = (k.sum(bucket - 36, bucket - 1) + C.defaultRate * C.priorCalls) / (n.sum(bucket - 36, bucket - 1) + C.priorCalls);
 
-  // Seasonal: same time of day ± 1 h on each of the last 7 days, pooled as counts; the days with
-  // the highest rates are dropped (two of ≥ 5, one of 3–4) so a past incident does not raise it.
+  // Seasonal: same time of day ± 1 h on each of the last 7 days, pooled as counts. Up to two days
+  // whose bad calls are far above the other days' rate (a past incident) are left out; with thin
+  // counts one or two bad calls are not "far above", so sparse series are not biased low.
   const days: Array<{ n: number; k: number }> = [];
+  let sn = 0;
+  let sk = 0;
   for (let d = 1; d <= C.seasonalDays; d++) {
     const centre = bucket - d * DAY_BUCKETS;
     const dn = n.sum(centre - C.rateSlotHalfWidth, centre + C.rateSlotHalfWidth);
-    if (dn > 0) days.push({ n: dn, k: k.sum(centre - C.rateSlotHalfWidth, centre + C.rateSlotHalfWidth) });
+    if (dn <= 0) continue;
+    const dk = k.sum(centre - C.rateSlotHalfWidth, centre + C.rateSlotHalfWidth);
+    days.push({ n: dn, k: dk });
+    sn += dn;
+    sk += dk;
   }
   days.sort((x, y) => y.k / y.n - x.k / x.n);
-  const drop = days.length >= 5 ? 2 : days.length >= 3 ? 1 : 0;
-  let sn = 0;
-  let sk = 0;
-  for (let i = drop; i < days.length; i++) {
-    sn += days[i]!.n;
-    sk += days[i]!.k;
+  for (let i = 0; i < Math.min(2, days.length - 1); i++) {
+    const d = days[i]!;
+    const rest = (sk - d.k + C.defaultRate) / (sn - d.n + 1);
+    const expected = d.n * rest;
+    if (d.k <= expected + 3 * Math.sqrt(expected + 1)) break;
+    sn -= d.n;
+    sk -= d.k;
   }
   const seasonal = (sk + C.priorCalls * prior) / (sn + C.priorCalls);
 
@@ -370,8 +391,8 @@ function assessLatency(p: LatencyPrepared, obs: Extract<Observation, { nature: '
   const record: Array<[string, number]> = [];
   let best: Assessment | null = null;
   const windows = [
-    { prep: p.w5, p95: obs.p95_5m, calls: obs.calls5m, v: 'v5', b: 'b5', name: '5m' },
-    { prep: p.wh, p95: obs.p95_1h, calls: obs.calls1h, v: 'vh', b: 'bh', name: '1h' },
+    { prep: p.w5, p95: obs.p95_5m, p50: obs.p50_5m, calls: obs.calls5m, v: 'v5', b: 'b5', name: '5m' },
+    { prep: p.wh, p95: obs.p95_1h, p50: obs.p50_1h, calls: obs.calls1h, v: 'vh', b: 'bh', name: '1h' },
   ];
   for (const w of windows) {
     if (w.prep.seasonal !== null) record.push([w.b, w.prep.seasonal]);
@@ -379,7 +400,9 @@ function assessLatency(p: LatencyPrepared, obs: Extract<Observation, { nature: '
     const v = Math.log(w.p95);
     record.push([w.v, v]);
     if (!p.ready || w.prep.seasonal === null) continue;
-    const { median: m, sigma } = w.prep;
+    const m = w.prep.median;
+    // The pool's spread plus the sampling noise of this window's P95 (thin windows are noisy).
+    const sigma = Math.hypot(w.prep.sigma, p95Noise(w.p95, w.p50, w.calls));
     // Limit: k·σ above the baseline in ln units and at least minDelta ms above it.
     const limit = Math.max(m + o.sensitivity * sigma, Math.log(Math.exp(m) + o.minDelta));
     const score = (v - m) / sigma;
