@@ -36,11 +36,11 @@ export interface SeriesData {
   id: number;
   volumeClass: VolumeClass;
   firstBucket: number;
-  /** Calls per bucket (all calls, not only the sampled ones). */
+  /** Calls per bucket. */
   calls: number[];
   errors: number[];
   throttled: number[];
-  /** P95 and median ms of the bucket's sampled calls; null without sampled calls. */
+  /** P95 and median ms of the bucket's calls; null without calls. */
   p95: Array<number | null>;
   p50: Array<number | null>;
   /** Calls and P95 of the trailing hour (this bucket and the 11 before), as the '1h' window reports them. */
@@ -75,8 +75,6 @@ export const DATASET_DEFAULTS = { series: 12, days: 21, anomaliesPerSeries: 6 } 
 const EPOCH_BUCKET = Date.UTC(2024, 0, 1) / BUCKET_MS;
 /** Days before the first anomaly: the rules need 3 days of history, and day 0 is a holiday. */
 const WARMUP_DAYS = 4;
-/** Sampled calls per bucket at peak (head sampling: busy series keep about this many). */
-const SAMPLES_AT_PEAK = 300;
 /** Shape σ of the per-call latency log-normal. */
 const LATENCY_SIGMA = 0.5;
 const Z95 = 1.6448536269514722;
@@ -172,8 +170,8 @@ export function isClear(hours: Array<{ n: number; p0: number; p1: number }>): bo
  * - Every other series runs a nightly batch job (02:00 local ± 10 min, 40–70 min) with 10× the
  *   night volume, calls 1.8–2.5× slower and 1–4 % throttled.
  * - Per-call latency log-normal (σ 0.5, median 60–400 ms, +10 % at peak load, ±3 % per day); the
- *   bucket P95 is the nearest-rank P95 of the sampled calls (all calls up to 300 per bucket at peak,
- *   head-sampled above), the hour P95 that of the trailing hour's sampled calls.
+ *   bucket P95 is the nearest-rank P95 of the bucket's own calls (very noisy at low volume), the
+ *   hour P95 that of the trailing hour's calls (as the aggregator's merged sketch gives it).
  * - Error probability 0.2–2 % (±15 % per hour), throttling 0–0.4 % plus the batch's.
  * - Anomalies (one metric each, after a 4-day warm-up, starting in business hours of a working
  *   day): spikes 20–60 min, incidents 2–8 h, drifts (ramp 2–6 h, held 1 h), releases (permanent;
@@ -208,7 +206,6 @@ export function generateDataset(options: DatasetOptions): Dataset {
     const l0 = uniform(random, 60, 400);
     const e0 = logUniform(random, 0.002, 0.02);
     const t0 = uniform(random, 0, 0.004);
-    const sampleRate = Math.min(1, SAMPLES_AT_PEAK / peak);
     const dayLevel = Array.from({ length: days }, () => Math.exp(0.1 * gaussian(random)));
     const dayLatency = Array.from({ length: days }, () => Math.exp(0.03 * gaussian(random)));
     const quietDay = WARMUP_DAYS + Math.floor(random() * (days - WARMUP_DAYS));
@@ -244,6 +241,7 @@ export function generateDataset(options: DatasetOptions): Dataset {
     const mine: InjectedAnomaly[] = [];
     const slot = Math.floor((total - WARMUP_DAYS * DAY_BUCKETS - DAY_BUCKETS / 2) / Math.max(1, perSeries));
     let released = false;
+    let earliest = 0;
     for (let k = 0; k < perSeries; k++) {
       let kind: AnomalyKind = (['spike', 'incident', 'drift', 'release'] as const)[Math.floor(random() * 4)]!;
       if (kind === 'release' && released) kind = 'incident';
@@ -257,7 +255,8 @@ export function generateDataset(options: DatasetOptions): Dataset {
       else length = RELEASE_WINDOW_BUCKETS;
       if (kind === 'release') magnitude = isP95 ? logUniform(random, 1.25, 1.8) : logUniform(random, 0.01, 0.05);
       else magnitude = isP95 ? logUniform(random, 1.25, 3) : logUniform(random, 0.01, 0.12);
-      const from = WARMUP_DAYS * DAY_BUCKETS + k * slot;
+      // Not before the previous anomaly's end (a release: its 24 h window) plus 12 h.
+      const from = Math.max(WARMUP_DAYS * DAY_BUCKETS + k * slot, earliest);
       const to = from + slot - Math.min(length, 8 * 12) - DAY_BUCKETS / 2;
       const eligible: number[] = [];
       for (let i = from; i < to; i++) {
@@ -268,6 +267,7 @@ export function generateDataset(options: DatasetOptions): Dataset {
       if (kind === 'release') released = true;
       const start = eligible[Math.floor(random() * eligible.length)]!;
       mine.push({ series: s, metric, kind, startBucket: EPOCH_BUCKET + start, endBucket: EPOCH_BUCKET + start + length, magnitude, clear: false });
+      earliest = start + length + DAY_BUCKETS / 2;
     }
 
     /** Strength 0–1 of an anomaly at bucket index i (drift ramps; releases stay forever). */
@@ -314,7 +314,7 @@ export function generateDataset(options: DatasetOptions): Dataset {
     // Sampled latencies of the last 12 buckets (ring) for the hour P95.
     const ring: Float64Array[] = [];
     const ringLen: number[] = [];
-    const merged = new Float64Array(12 * Math.ceil(SAMPLES_AT_PEAK * 40));
+    let merged = new Float64Array(4096);
     let scratch = new Float64Array(1024);
     for (let i = 0; i < total; i++) {
       const e = expected[i]!;
@@ -337,10 +337,9 @@ export function generateDataset(options: DatasetOptions): Dataset {
       const calls = nReg + nBatch;
       const throttled = binomial(random, nReg, Math.min(1, pt)) + binomial(random, nBatch, Math.min(1, batchPt));
       const errors = binomial(random, calls - throttled, Math.min(1, pe));
-      // Sampled calls' latencies.
-      const sReg = sampleRate >= 1 ? nReg : binomial(random, nReg, sampleRate);
-      const sBatch = sampleRate >= 1 ? nBatch : binomial(random, nBatch, sampleRate);
-      const m = sReg + sBatch;
+      // Every call's latency (the aggregator's sketch sees every call).
+      const sReg = nReg;
+      const m = calls;
       if (scratch.length < m) scratch = new Float64Array(2 * m);
       for (let j = 0; j < m; j++) {
         const med = (j < sReg ? e.latencyMedian : e.batchLatencyMedian) * slow;
@@ -354,8 +353,9 @@ export function generateDataset(options: DatasetOptions): Dataset {
         ringLen.shift();
       }
       let len = 0;
+      const hourCalls = ring.reduce((x, r) => x + r.length, 0);
+      if (merged.length < hourCalls) merged = new Float64Array(2 * hourCalls);
       for (const r of ring) {
-        if (len + r.length > merged.length) break;
         merged.set(r, len);
         len += r.length;
       }

@@ -13,10 +13,10 @@ export type EvidenceNature = 'rate' | 'latency';
 
 /** Per-bucket history fields each nature keeps (one stored series per field). */
 export const EVIDENCE_FIELDS: Record<EvidenceNature, readonly string[]> = {
-  // calls, bad calls, expected bad calls (n × b), seasonal expected rate
-  rate: ['n', 'k', 'e', 'b'],
-  // ln P95 and its seasonal baseline, for the 5-minute and the 1-hour window
-  latency: ['v5', 'b5', 'vh', 'bh'],
+  // calls, bad calls, expected bad calls (n × b), seasonal expected rate, adaptation
+  rate: ['n', 'k', 'e', 'b', 'd'],
+  // ln P95, its seasonal baseline and the adaptation, for the 5-minute and the 1-hour window
+  latency: ['v5', 'b5', 'a5', 'vh', 'bh', 'ah'],
 };
 
 /**
@@ -153,17 +153,19 @@ export const EVIDENCE_CONSTANTS = {
   seasonalMinDays: 3,
   /** Rate slot: ± 1 h around the same time of day (buckets). */
   rateSlotHalfWidth: 12,
-  /** Latency slot: ± 30 min (buckets); a day counts when it holds at least half the slot. */
-  latencySlotHalfWidth: 6,
+  /** Latency slot: ± 15 min (buckets; sharp daily shapes such as a batch job); a day counts when it holds at least half the slot. */
+  latencySlotHalfWidth: 3,
   /** Rate windows judged, in 5-minute buckets: 5 min, 15 min, 1 h, 3 h. */
   rateWindows: [1, 3, 12, 36] as readonly number[],
   /** Pseudo-calls of the prior (the previous bucket's rate) that thin slots are shrunk towards. */
   priorCalls: 50,
   /** Rate indifference margin, relative to the expected rate (on top of minDelta). */
-  relativeMargin: 0.25,
-  /** Level adaptation reads residuals from 12 h to 3 h before the current bucket. */
-  adaptFrom: 144,
+  relativeMargin: 0.15,
+  /** Level adaptation reads residuals from 24 h to 3 h before the current bucket. */
+  adaptFrom: 288,
   adaptTo: 36,
+  /** Pseudo-calls with which the previous bucket's rate adaptation carries over. */
+  carryCalls: 200,
   /** Floor of the latency spread, ln units (≈ 3 %): day-to-day level changes no history shows. */
   latencySigmaFloor: 0.03,
   /** Rate assumed before a series has any history. */
@@ -190,6 +192,8 @@ interface LatencyWindowPrep {
   /** Baseline used: seasonal + adaptation. */
   median: number;
   sigma: number;
+  /** Adaptation (ln units, ≥ 0; stored as `a5` / `ah`). */
+  delta: number;
 }
 
 interface LatencyPrepared {
@@ -298,11 +302,13 @@ function prepareRate(h: EvidenceHistory, bucket: number, o: EvidenceOptions): Ra
   }
   const seasonal = (sk + C.priorCalls * prior) / (sn + C.priorCalls);
 
-  // Adaptation: bad calls above the stored expectation 12 h to 3 h ago become part of the
+  // Adaptation: bad calls above the stored expectation 24 h to 3 h ago become part of the
   // expectation, so a permanent shift (a release) fires once and then resolves.
   const lo = bucket - C.adaptFrom;
   const hi = bucket - C.adaptTo - 1;
-  const delta = Math.max(0, (k.sum(lo, hi) - e.sum(lo, hi)) / (n.sum(lo, hi) + C.priorCalls));
+  // Thin windows (nights, weekends) lean on the previous bucket's adaptation instead of forgetting it.
+  const carried = latest(h.field('d'), bucket, DAY_BUCKETS) ?? 0;
+  const delta = Math.max(0, (k.sum(lo, hi) - e.sum(lo, hi) + C.carryCalls * carried) / (n.sum(lo, hi) + C.carryCalls));
 
   const prev: RatePrepared['prev'] = C.rateWindows.map((length) => ({
     length,
@@ -313,7 +319,16 @@ function prepareRate(h: EvidenceHistory, bucket: number, o: EvidenceOptions): Ra
   return { nature: 'rate', ready, seasonal, delta, prev };
 }
 
-function prepareLatencyWindow(v: FieldRing, base: FieldRing, bucket: number): LatencyWindowPrep {
+/** Most recent stored value within `maxAge` buckets before `bucket`. */
+function latest(r: FieldRing, bucket: number, maxAge: number): number | undefined {
+  for (let j = bucket - 1; j >= bucket - maxAge; j--) {
+    const x = r.get(j);
+    if (x !== undefined) return x;
+  }
+  return undefined;
+}
+
+function prepareLatencyWindow(v: FieldRing, base: FieldRing, adapt: FieldRing, bucket: number): LatencyWindowPrep {
   const C = EVIDENCE_CONSTANTS;
   const pool = new Float64Array(C.seasonalDays * (2 * C.latencySlotHalfWidth + 1));
   let len = 0;
@@ -330,12 +345,12 @@ function prepareLatencyWindow(v: FieldRing, base: FieldRing, bucket: number): La
     }
     if (got >= C.latencySlotHalfWidth + 1) fullDays++;
   }
-  if (fullDays < C.seasonalMinDays) return { seasonal: null, median: 0, sigma: 0 };
+  if (fullDays < C.seasonalMinDays) return { seasonal: null, median: 0, sigma: 0, delta: 0 };
   const sorted = pool.subarray(0, len).sort();
   const m = median(sorted);
   for (let i = 0; i < len; i++) sorted[i] = Math.abs(sorted[i]! - m);
   const sigma = Math.max(1.4826 * median(sorted.sort()), C.latencySigmaFloor);
-  // Adaptation: the median residual over 12 h to 3 h ago (robust to incidents shorter than ~4 h).
+  // Adaptation: the median residual over 24 h to 3 h ago (robust to incidents shorter than ~10 h).
   const res = new Float64Array(C.adaptFrom - C.adaptTo);
   let rn = 0;
   for (let j = bucket - C.adaptFrom; j < bucket - C.adaptTo; j++) {
@@ -343,8 +358,9 @@ function prepareLatencyWindow(v: FieldRing, base: FieldRing, bucket: number): La
     const bj = base.get(j);
     if (x !== undefined && bj !== undefined) res[rn++] = x - bj;
   }
-  const delta = rn >= 24 ? Math.max(0, median(res.subarray(0, rn).sort())) : 0;
-  return { seasonal: m, median: m + delta, sigma };
+  // Too few points (nights, weekends): keep the last adaptation rather than forget a release.
+  const delta = rn >= 24 ? Math.max(0, median(res.subarray(0, rn).sort())) : (latest(adapt, bucket, DAY_BUCKETS) ?? 0);
+  return { seasonal: m, median: m + delta, sigma, delta };
 }
 
 /** Bucket-level preparation from history (call once per bucket; cost ≈ 7 days × slot + 12 h of lookups). */
@@ -354,8 +370,8 @@ export function prepareEvidence(nature: EvidenceNature, history: EvidenceHistory
   return {
     nature: 'latency',
     ready: first !== null && first <= bucket - options.warmupPoints,
-    w5: prepareLatencyWindow(history.field('v5'), history.field('b5'), bucket),
-    wh: prepareLatencyWindow(history.field('vh'), history.field('bh'), bucket),
+    w5: prepareLatencyWindow(history.field('v5'), history.field('b5'), history.field('a5'), bucket),
+    wh: prepareLatencyWindow(history.field('vh'), history.field('bh'), history.field('ah'), bucket),
   };
 }
 
@@ -365,6 +381,7 @@ function assessRate(p: RatePrepared, calls: number, bad: number, o: EvidenceOpti
     ['k', bad],
     ['e', calls * p.seasonal],
     ['b', p.seasonal],
+    ['d', p.delta],
   ];
   const alpha = normalUpperTail(o.sensitivity);
   let best: Assessment | null = null;
@@ -391,18 +408,19 @@ function assessLatency(p: LatencyPrepared, obs: Extract<Observation, { nature: '
   const record: Array<[string, number]> = [];
   let best: Assessment | null = null;
   const windows = [
-    { prep: p.w5, p95: obs.p95_5m, p50: obs.p50_5m, calls: obs.calls5m, v: 'v5', b: 'b5', name: '5m' },
-    { prep: p.wh, p95: obs.p95_1h, p50: obs.p50_1h, calls: obs.calls1h, v: 'vh', b: 'bh', name: '1h' },
+    { prep: p.w5, p95: obs.p95_5m, p50: obs.p50_5m, calls: obs.calls5m, v: 'v5', b: 'b5', a: 'a5', name: '5m' },
+    { prep: p.wh, p95: obs.p95_1h, p50: obs.p50_1h, calls: obs.calls1h, v: 'vh', b: 'bh', a: 'ah', name: '1h' },
   ];
   for (const w of windows) {
-    if (w.prep.seasonal !== null) record.push([w.b, w.prep.seasonal]);
+    if (w.prep.seasonal !== null) record.push([w.b, w.prep.seasonal], [w.a, w.prep.delta]);
     if (w.p95 === null || !(w.p95 > 0) || w.calls < o.minCalls) continue;
     const v = Math.log(w.p95);
     record.push([w.v, v]);
     if (!p.ready || w.prep.seasonal === null) continue;
     const m = w.prep.median;
-    // The pool's spread plus the sampling noise of this window's P95 (thin windows are noisy).
-    const sigma = Math.hypot(w.prep.sigma, p95Noise(w.p95, w.p50, w.calls));
+    // The pool's spread (which holds the noise of windows like this one), or the sampling noise of
+    // this window's P95 when it is thinner than those of the profile.
+    const sigma = Math.max(w.prep.sigma, p95Noise(w.p95, w.p50, w.calls));
     // Limit: k·σ above the baseline in ln units and at least minDelta ms above it.
     const limit = Math.max(m + o.sensitivity * sigma, Math.log(Math.exp(m) + o.minDelta));
     const score = (v - m) / sigma;
