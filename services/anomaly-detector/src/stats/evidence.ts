@@ -194,6 +194,8 @@ interface LatencyWindowPrep {
   sigma: number;
   /** Adaptation (ln units, ≥ 0; stored as `a5` / `ah`). */
   delta: number;
+  /** Second-highest daily maximum of the slot (+ adaptation): values below it are not anomalous. */
+  ceiling: number;
 }
 
 interface LatencyPrepared {
@@ -333,19 +335,29 @@ function prepareLatencyWindow(v: FieldRing, base: FieldRing, adapt: FieldRing, b
   const pool = new Float64Array(C.seasonalDays * (2 * C.latencySlotHalfWidth + 1));
   let len = 0;
   let fullDays = 0;
+  // Highest and second-highest of the days' maxima: a value that two earlier days reached at this
+  // time of day is not an anomaly (sharp daily shapes such as a batch job's slow hour vary by day).
+  let top1 = -Infinity;
+  let top2 = -Infinity;
   for (let d = 1; d <= C.seasonalDays; d++) {
     let got = 0;
+    let dayMax = -Infinity;
     const centre = bucket - d * DAY_BUCKETS;
     for (let j = centre - C.latencySlotHalfWidth; j <= centre + C.latencySlotHalfWidth; j++) {
       const x = v.get(j);
       if (x !== undefined) {
         pool[len++] = x;
         got++;
+        if (x > dayMax) dayMax = x;
       }
     }
     if (got >= C.latencySlotHalfWidth + 1) fullDays++;
+    if (dayMax > top1) {
+      top2 = top1;
+      top1 = dayMax;
+    } else if (dayMax > top2) top2 = dayMax;
   }
-  if (fullDays < C.seasonalMinDays) return { seasonal: null, median: 0, sigma: 0, delta: 0 };
+  if (fullDays < C.seasonalMinDays) return { seasonal: null, median: 0, sigma: 0, delta: 0, ceiling: 0 };
   const sorted = pool.subarray(0, len).sort();
   const m = median(sorted);
   for (let i = 0; i < len; i++) sorted[i] = Math.abs(sorted[i]! - m);
@@ -360,7 +372,7 @@ function prepareLatencyWindow(v: FieldRing, base: FieldRing, adapt: FieldRing, b
   }
   // Too few points (nights, weekends): keep the last adaptation rather than forget a release.
   const delta = rn >= 24 ? Math.max(0, median(res.subarray(0, rn).sort())) : (latest(adapt, bucket, DAY_BUCKETS) ?? 0);
-  return { seasonal: m, median: m + delta, sigma, delta };
+  return { seasonal: m, median: m + delta, sigma, delta, ceiling: top2 + delta };
 }
 
 /** Bucket-level preparation from history (call once per bucket; cost ≈ 7 days × slot + 12 h of lookups). */
@@ -421,8 +433,9 @@ function assessLatency(p: LatencyPrepared, obs: Extract<Observation, { nature: '
     // The pool's spread (which holds the noise of windows like this one), or the sampling noise of
     // this window's P95 when it is thinner than those of the profile.
     const sigma = Math.max(w.prep.sigma, p95Noise(w.p95, w.p50, w.calls));
-    // Limit: k·σ above the baseline in ln units and at least minDelta ms above it.
-    const limit = Math.max(m + o.sensitivity * sigma, Math.log(Math.exp(m) + o.minDelta));
+    // Limit: k·σ above the baseline in ln units, at least minDelta ms above it, and above what two
+    // earlier days reached at this time.
+    const limit = Math.max(m + o.sensitivity * sigma, Math.log(Math.exp(m) + o.minDelta), w.prep.ceiling);
     const score = (v - m) / sigma;
     const a: Assessment = { anomalous: v > limit, value: w.p95, baseline: Math.exp(m), threshold: Math.exp(limit), window: w.name, score, calls: w.calls, record };
     if (best === null || (a.anomalous && !best.anomalous) || (a.anomalous === best.anomalous && score > best.score!)) best = a;
