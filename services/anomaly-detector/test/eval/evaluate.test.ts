@@ -21,7 +21,7 @@ describe('statistical anomaly evaluation (business-hours data set, fixed seed)',
     // Releases fire once and then resolve once the baseline has adapted.
     expect(report.releases.detected).toBeGreaterThan(0);
     expect(report.releases.resolved).toBe(report.releases.detected);
-  }, 180_000);
+  }, 600_000);
 
   it('fires nothing during warm-up and at most one false alert per series-week on normal traffic', () => {
     const dataset = generateDataset({ seed: 11, series: 6, days: 14, anomaliesPerSeries: 0 });
@@ -29,5 +29,5 @@ describe('statistical anomaly evaluation (business-hours data set, fixed seed)',
     expect(report.overall.falseAlertsPerSeriesWeek).toBeLessThanOrEqual(1);
     // No verdict before 3 days of history.
     expect(episodes.every((e) => e.firedBucket - dataset.series[0]!.firstBucket >= 3 * DAY_BUCKETS)).toBe(true);
-  }, 120_000);
+  }, 600_000);
 });
