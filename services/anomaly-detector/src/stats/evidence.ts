@@ -94,8 +94,8 @@ export class FieldRing {
 }
 
 /**
- * Stored history of one series and rule: per field, the last `size` 5-minute buckets. Memory: 16
- * bytes per field and bucket (2 304 buckets: 36 KiB per field). The service fills one from the
+ * Stored history of one series and rule: per field, the last `size` 5-minute buckets. Memory: 24
+ * bytes per field and bucket (value, bucket, running sum; 2 304 buckets: 54 KiB per field). The service fills one from the
  * store once per bucket; the evaluation keeps one per series and metric.
  */
 export class EvidenceHistory {
