@@ -66,37 +66,53 @@ end
 local ids = ARGV[3]
 local IDB = ${IDENTITY_BYTES}
 local CHUNK = 4000
--- Calls cmd on set k with the identities first..last (positions within the entry) of dd entry d.
-local function on_ids(cmd, k, d, first, last)
+-- The identities of dd entry d, positions first..last within the entry, as command arguments.
+local function id_args(d, first, last)
   local args = {}
   for j = first, last do
     local at = d[3] + (j - 1) * IDB
     args[#args + 1] = string.sub(ids, at, at + IDB - 1)
   end
-  return redis.call(cmd, k, unpack(args))
+  return args
 end
+-- Checks the group's identities; returns the positions of those already stored, and the argument
+-- chunks per dd entry (built once, reused by remember_ids).
 local function known_ids(g)
   local found = {}
+  local chunks = {}
   local pos = 0
-  for _, d in ipairs(g.dd) do
+  for di, d in ipairs(g.dd) do
     local k = KEYS[d[1]]
     local n = (d[4] - d[3] + 1) / IDB
-    if redis.call('EXISTS', k) == 1 then
-      for i = 1, n, CHUNK do
-        local last = math.min(n, i + CHUNK - 1)
-        local r = on_ids('SMISMEMBER', k, d, i, last)
+    local exists = redis.call('EXISTS', k) == 1
+    chunks[di] = {}
+    for i = 1, n, CHUNK do
+      local last = math.min(n, i + CHUNK - 1)
+      local args = id_args(d, i, last)
+      chunks[di][#chunks[di] + 1] = args
+      if exists then
+        local r = redis.call('SMISMEMBER', k, unpack(args))
         for j = i, last do if r[j - i + 1] == 1 then found[#found + 1] = pos + j end end
       end
     end
     pos = pos + n
   end
-  return found
+  return found, chunks
 end
-local function remember_ids(g)
-  for _, d in ipairs(g.dd) do
+-- The last known_ids answer (its positions and argument chunks), for the branch that follows.
+local found, chunks = {}, {}
+local function has_known_ids(g)
+  if g.dd == nil or #g.dd == 0 then
+    found, chunks = {}, {}
+  else
+    found, chunks = known_ids(g)
+  end
+  return #found > 0
+end
+local function remember_ids(g, chunks)
+  for di, d in ipairs(g.dd) do
     local k = KEYS[d[1]]
-    local n = (d[4] - d[3] + 1) / IDB
-    for i = 1, n, CHUNK do on_ids('SADD', k, d, i, math.min(n, i + CHUNK - 1)) end
+    for _, args in ipairs(chunks[di]) do redis.call('SADD', k, unpack(args)) end
     if redis.call('PEXPIRETIME', k) < d[2] then redis.call('PEXPIREAT', k, int(d[2])) end
   end
 end
@@ -108,8 +124,8 @@ for gi, g in ipairs(p.g) do
     out[gi] = -2
   elseif stored >= g.fo then
     out[gi] = stored
-  elseif g.dd ~= nil and #g.dd > 0 and #known_ids(g) > 0 then
-    out[gi] = known_ids(g)
+  elseif has_known_ids(g) then
+    out[gi] = found
   else
     for _, d in ipairs(g.d) do
       local k = KEYS[d[1]]
@@ -130,7 +146,7 @@ for gi, g in ipairs(p.g) do
     if g.x[2] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'future', g.x[2]) end
     if g.x[3] > 0 then redis.call('HINCRBY', KEYS[g.dk], 'duplicates', g.x[3]) end
     if g.lw == 1 then redis.call('INCR', KEYS[g.gk]) end
-    if g.dd ~= nil then remember_ids(g) end
+    if g.dd ~= nil then remember_ids(g, chunks) end
     redis.call('HSET', okey, field, int(g.lo))
     out[gi] = -1
   end
