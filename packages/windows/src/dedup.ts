@@ -40,11 +40,12 @@ export function isDuplicate(d: GroupDedup, traceId: string, spanId: string, t: n
     return false;
   }
   const id = traceId + spanId;
-  if (d.seen.has(id) || (known !== undefined && known.has(id))) {
+  // One hash lookup on the common path: add, and see whether the set grew.
+  const size = d.seen.size;
+  if (d.seen.add(id).size === size || (known !== undefined && known.has(id))) {
     d.duplicates++;
     return true;
   }
-  d.seen.add(id);
   const minute = Math.floor(t / MINUTE_MS) * MINUTE_MS;
   let list = d.byMinute.get(minute);
   if (list === undefined) d.byMinute.set(minute, (list = []));

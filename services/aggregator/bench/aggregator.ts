@@ -203,6 +203,7 @@ async function storeSection(url: string, admin: Redis, now: number, out: Out): P
     const store = new RedisWindowStore({ target: { url }, keyPrefix, config: dedup ? {} : { dedupHorizonMs: 0 } });
     await store.ping();
     const before = await commandTotal(admin);
+    const usecBefore = await scriptUsec(admin);
     let calls = 0;
     const t0 = process.hrtime.bigint();
     for (const b of batches) {
@@ -211,8 +212,9 @@ async function storeSection(url: string, admin: Redis, now: number, out: Out): P
     }
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const after = await commandTotal(admin);
+    const luaUsec = (await scriptUsec(admin)) - usecBefore;
     const series = new Set(evs.map((e) => `${e.connector}|${e.action}|${e.connectorVersion}`)).size;
-    out.push(`store apply, dedup ${dedup ? 'on' : 'off'} (1 process, ${fmt(series)} active series, ${fmt(batches.length)} partition batches): ${fmt(STORE_EVENTS / secs)} events/s`);
+    out.push(`store apply, dedup ${dedup ? 'on' : 'off'} (1 process, ${fmt(series)} active series, ${fmt(batches.length)} partition batches): ${fmt(STORE_EVENTS / secs)} events/s, of which Redis scripts ${fmt(luaUsec / STORE_EVENTS, 2)} µs per event`);
     out.push(`Redis client commands per event: ${(calls / STORE_EVENTS).toFixed(5)}  (all commands incl. inside Lua, minus INFO: ${((after - before - 1) / STORE_EVENTS).toFixed(4)})`);
 
     // 5. Bytes per series-minute.
