@@ -13,6 +13,7 @@ import { MAX_TRAINING_RECORDS, trainModel, TrainingError, type TrainingRecord } 
 import type { ModelStore } from './model/store';
 import { countAssessment, createRiskCounters, type RiskCounters } from './metrics';
 import { computeSpecFeatures, SpecError } from './spec/features';
+import { checkOverrides, type RuleOverrides } from './spec/rules';
 import type { RiskStore } from './store/types';
 import { parseWith } from './validation';
 
@@ -32,6 +33,13 @@ export interface AppDeps {
   counters?: RiskCounters;
   /** Served at GET /metrics (admin scope when keys are configured); omitted = no /metrics route. */
   metrics?: Registry;
+  /** Spec rule severity overrides per tenant (RISK_RULE_OVERRIDES); default none. */
+  ruleOverrides?: Record<string, RuleOverrides>;
+}
+
+/** A SpecError as an HTTP error: 422 SPEC_TOO_COMPLEX over a budget, else 400. */
+export function specHttpError(err: SpecError): HttpError {
+  return err.tooComplex ? new HttpError(422, 'SPEC_TOO_COMPLEX', err.message) : badRequest(err.message);
 }
 
 /** Body size limits: most bodies are small; spec pairs and training sets are not. */
@@ -48,9 +56,13 @@ const AssessmentBody = z.strictObject({
   features: FeatureMap.optional(),
 });
 
+const SpecInput = z.union([z.string(), z.record(z.string(), z.unknown())]);
+const Overrides = z.record(z.string().max(128), z.enum(['error', 'warning', 'info', 'off'])).refine((o) => Object.keys(o).length <= 256, 'at most 256 overrides');
+
 const SpecPair = z.strictObject({
-  oldSpec: z.union([z.string(), z.record(z.string(), z.unknown())]),
-  newSpec: z.union([z.string(), z.record(z.string(), z.unknown())]),
+  oldSpec: SpecInput,
+  newSpec: SpecInput,
+  overrides: Overrides.optional(),
 });
 
 const TrainBody = z.strictObject({
@@ -180,10 +192,16 @@ export function createApp(deps: AppDeps): Express {
     json(SPEC_BODY),
     route(async (req, res) => {
       const body = parseWith(SpecPair, req.body);
+      const overrides = { ...deps.ruleOverrides?.[principalOf(req).tenant], ...body.overrides };
       try {
-        res.json(computeSpecFeatures(body.oldSpec, body.newSpec));
+        checkOverrides(overrides, 'overrides');
       } catch (err) {
-        if (err instanceof SpecError) throw badRequest(err.message);
+        throw badRequest((err as Error).message);
+      }
+      try {
+        res.json(computeSpecFeatures(body.oldSpec, body.newSpec, { overrides }));
+      } catch (err) {
+        if (err instanceof SpecError) throw specHttpError(err);
         throw err;
       }
     }),
