@@ -60,9 +60,14 @@ function obj(v: unknown): Json | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined;
 }
 
-/** The actions of a document, by id. */
-export function actionsOf(doc: Json, r: Resolver, budget: Budget): Map<string, Action> {
-  const out = new Map<string, Action>();
+/** The actions of a document by id (a duplicate operationId keeps the last; lint reports it). */
+function actionsOf(doc: Json, r: Resolver, budget: Budget): Map<string, Action> {
+  return new Map(listActions(doc, r, budget).map((a) => [a.id, a]));
+}
+
+/** Every action of a document, in document order. */
+export function listActions(doc: Json, r: Resolver, budget: Budget): Action[] {
+  const out: Action[] = [];
   for (const [path, rawItem] of Object.entries(obj(doc.paths) ?? {})) {
     budget.tick();
     const item = obj(r.deref(rawItem));
@@ -72,7 +77,7 @@ export function actionsOf(doc: Json, r: Resolver, budget: Budget): Map<string, A
       if (op === undefined) continue;
       const operationId = typeof op.operationId === 'string' && op.operationId !== '' ? op.operationId : undefined;
       const id = operationId ?? `${method.toUpperCase()} ${path}`;
-      out.set(id, { id, operationId, method, path, node: { ...op, parameters: [...(Array.isArray(item.parameters) ? item.parameters : []), ...(Array.isArray(op.parameters) ? op.parameters : [])] } });
+      out.push({ id, operationId, method, path, node: { ...op, parameters: [...(Array.isArray(item.parameters) ? item.parameters : []), ...(Array.isArray(op.parameters) ? op.parameters : [])] } });
     }
   }
   return out;
@@ -143,7 +148,7 @@ function flatten(s: Json, r: Resolver, budget: Budget): Flat {
 
 /**
  * Compares two schemas on one side of an exchange. Each pair of schema objects is compared once
- * (reference fan-out and cycles cost one visit per pair), findings name the first location.
+ * (reference fan-out and cycles cost one visit per pair); findings name the first location.
  */
 class SchemaComparer {
   private readonly seen = new Map<object, Set<object>>();
@@ -336,11 +341,12 @@ export function diffSpecs(oldInput: unknown, newInput: unknown, options: DiffOpt
   for (const k of added) emitFor(k)('operation-added', '', `${opsNew.get(k)!.method.toUpperCase()} ${opsNew.get(k)!.path} added`);
   for (const [k, a] of opsOld) if (opsNew.has(k)) pairs.push([a, opsNew.get(k)!]);
 
-  // One comparer per side: a schema pair seen in a request says nothing about it in a response.
-  const requests = new SchemaComparer(before, after, budget);
-  const responses = new SchemaComparer(before, after, budget);
   for (const [a, b] of pairs) {
     const emit = emitFor(a.id);
+    // Per action and side: each action affected by a shared schema lists the change; within one
+    // action each schema pair is compared once (fan-out and cycles stay linear).
+    const requests = new SchemaComparer(before, after, budget);
+    const responses = new SchemaComparer(before, after, budget);
     if (b.node.deprecated === true && a.node.deprecated !== true) emit('operation-deprecated', '', 'action marked deprecated');
     // Parameters.
     const po = parametersOf(a, before.r);

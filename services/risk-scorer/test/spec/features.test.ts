@@ -30,7 +30,9 @@ describe('computeSpecFeatures on the seed ListInvoices connector', () => {
     expect(f.newScopes).toEqual(['invoices.admin']);
     // Old: list (items, items[], id/amount/status, continuationToken) 6 + get (id, amount, status) 3.
     expect(f.responseSchemaSize).toEqual({ old: 9, new: 5 });
-    expect(f.features).toEqual({ operationsModifiedShare: 1, newScopesAdded: 1, payloadSizeIncrease: (5 - 9) / 9, breakingChanges: 6 });
+    expect(f.features).toEqual({ lintWarnings: 3, operationsModifiedShare: 1, newScopesAdded: 1, payloadSizeIncrease: (5 - 9) / 9, breakingChanges: 6 });
+    // 2.0.0 misses an example and a 429, and its read action requires invoices.admin.
+    expect(f.lint.findings.map((x) => x.rule)).toEqual(['pg-action-example', 'pg-429-retry-after', 'pg-scopes-separate']);
   });
 
   it('1.0.0 -> 1.1.0 (YAML) is additive: nothing breaks, the new action and fields are info', () => {
@@ -42,10 +44,13 @@ describe('computeSpecFeatures on the seed ListInvoices connector', () => {
     expect(f.newScopes).toEqual(['invoices.write']);
     expect(f.responseSchemaSize).toEqual({ old: 9, new: 15 });
     expect(f.features.payloadSizeIncrease).toBeCloseTo(6 / 9, 12);
+    // dueDate reaches both read actions through the shared Invoice schema.
+    expect(f.actions.modified).toEqual(['GetInvoice', 'ListInvoices']);
+    expect(f.features.operationsModifiedShare).toBe(1);
   });
 
   it('an identical document has no changes; documentation-only edits are not modifications', () => {
-    expect(computeSpecFeatures(v100, v100).features).toEqual({ operationsModifiedShare: 0, newScopesAdded: 0, payloadSizeIncrease: 0, breakingChanges: 0 });
+    expect(computeSpecFeatures(v100, v100).features).toEqual({ lintWarnings: 4, operationsModifiedShare: 0, newScopesAdded: 0, payloadSizeIncrease: 0, breakingChanges: 0 });
     const reworded = JSON.parse(v100) as { paths: Record<string, Record<string, { description?: string; summary?: string }>> };
     reworded.paths['/invoices']!.get!.summary = 'List the invoices';
     reworded.paths['/invoices']!.get!.description = 'Now with words';
