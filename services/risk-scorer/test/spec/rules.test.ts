@@ -96,7 +96,7 @@ describe('the rule catalogue', () => {
     expect(CASES.map((c) => c.rule).sort()).toEqual(RULES.map((r) => r.id).sort());
   });
 
-  it('RULES.md is the generated table (regenerate with `pulsegate spec rules --markdown`)', () => {
+  it('RULES.md is the generated table (regenerate with `pulsegate spec rules --format markdown`)', () => {
     const doc = readFileSync(join(__dirname, '..', '..', 'RULES.md'), 'utf8');
     expect(doc).toContain(rulesMarkdown());
   });

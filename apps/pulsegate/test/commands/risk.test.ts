@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runRiskCli } from '../../src/cli/risk-cli';
 import { listen as listenOn, type Listening } from '@pulsegate/http-kit';
-import { generateHistory } from '../../src/model/generator';
-import { computeSpecFeatures } from '../../src/spec/features';
-import { CONNECTOR, makeApp } from '../helpers';
+import { computeSpecFeatures, generateHistory } from '@pulsegate/risk-scorer';
+import { runRiskCli } from '../../src/commands/risk';
+import { CONNECTOR, makeRiskApp } from '../support/risk';
 
-const fixtures = join(__dirname, '..', 'fixtures');
+const fixtures = join(__dirname, '..', '..', '..', '..', 'services', 'risk-scorer', 'test', 'fixtures');
 const v100 = join(fixtures, 'contoso-sales-1.0.0.json');
 const v110 = join(fixtures, 'contoso-sales-1.1.0.yaml');
 const v200 = join(fixtures, 'contoso-sales-2.0.0.json');
@@ -23,7 +22,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 describe('risk CLI against a running risk scorer', () => {
-  let ctx: ReturnType<typeof makeApp>;
+  let ctx: ReturnType<typeof makeRiskApp>;
   let server: Listening;
   let dir: string;
   const base = ['--connector', 'ContosoSales', '--version', '2.0.0', '--previous-version', '1.0.0'];
@@ -32,7 +31,7 @@ describe('risk CLI against a running risk scorer', () => {
   const struggling = { priorSuccessRate: 0.98, priorP95Ms: 1500, priorThrottleRate: 0.03, priorAlertsPer1000Calls: 2, priorIncidentRate: 1, lintWarnings: 6 };
 
   beforeAll(async () => {
-    ctx = makeApp({ keys: true });
+    ctx = makeRiskApp({ keys: true });
     server = await listenOn(ctx.app, '127.0.0.1', 0);
     dir = mkdtempSync(join(tmpdir(), 'risk-cli-'));
     writeFileSync(join(dir, 'healthy.json'), JSON.stringify(healthy));
@@ -108,12 +107,12 @@ describe('risk CLI against a running risk scorer', () => {
     expect((await cli(['gate', '--url', server.url, ...base, ...key, '--features', join(dir, 'medium.json'), '--old', v100, '--new', v110, '--max-level', 'medium'])).code).toBe(0);
   });
 
-  it('the bin script exits with the same codes', async () => {
-    const bin = join(__dirname, '..', '..', 'bin', 'pulsegate-risk.ts');
+  it('the pulsegate bin exits with the same codes', async () => {
+    const bin = join(__dirname, '..', '..', 'bin', 'pulsegate.mjs');
     const run = promisify(execFile);
-    const ok = await run(process.execPath, ['--import', 'tsx', bin, 'features', '--old', v100, '--new', v200]);
-    expect(JSON.parse(ok.stdout).features.breakingChanges).toBe(4);
-    const failed = await run(process.execPath, ['--import', 'tsx', bin, 'gate', '--url', server.url, ...base, '--api-key', 'nope']).then(
+    const ok = await run(process.execPath, [bin, 'risk', 'features', '--old', v100, '--new', v200]);
+    expect(JSON.parse(ok.stdout).features.breakingChanges).toBe(6);
+    const failed = await run(process.execPath, [bin, 'risk', 'gate', '--url', server.url, ...base, '--api-key', 'nope']).then(
       () => 0,
       (e: { code: number }) => e.code,
     );
@@ -127,8 +126,8 @@ describe('risk features', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).newScopes).toEqual(['invoices.write']);
     expect((await cli(['features', '--old', v100])).code).toBe(2);
-    const broken = await cli(['features', '--old', v100, '--new', join(fixtures, '..', 'cli', 'risk-cli.test.ts')]);
+    const broken = await cli(['features', '--old', v100, '--new', join(__dirname, 'risk.test.ts')]);
     expect(broken.code).toBe(2);
-    expect(broken.err).toMatch(/--new .*risk-cli\.test\.ts/);
+    expect(broken.err).toMatch(/--new .*risk\.test\.ts/);
   });
 });

@@ -1,12 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { computeSpecFeatures } from '../spec/features';
-import type { Assessment } from '../store/types';
-
-/** Where the CLI writes; defaults to the process streams. */
-export interface CliIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-}
+import { computeSpecFeatures, type Assessment } from '@pulsegate/risk-scorer';
+import { CliError, numberFlag as number, parseArgs, processIo, readText, required, type CliIo, type FlagSpec } from './cli';
 
 /** Exit codes: 0 promotion may proceed (or command done), 1 it may not, 2 any error. */
 export const EXIT = { proceed: 0, blocked: 1, error: 2 } as const;
@@ -19,64 +12,15 @@ const USAGE = `usage:
   risk features --old <spec> --new <spec>
 exit codes: 0 promotion may proceed, 1 it may not, 2 error`;
 
-/** An error the user can fix; `usage` = print the usage text too. */
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly usage = false,
-  ) {
-    super(message);
-  }
-}
+const GATE_FLAGS = { values: ['url', 'connector', 'version', 'previous-version', 'old', 'new', 'features', 'lint-warnings', 'prior-incident-rate', 'max-level', 'api-key', 'timeout-ms', 'summary'], booleans: ['json'], repeatable: ['rule'] } as const;
+const FEATURE_FLAGS = { values: ['old', 'new'] } as const;
 
-const GATE_FLAGS = new Set(['url', 'connector', 'version', 'previous-version', 'old', 'new', 'features', 'lint-warnings', 'prior-incident-rate', 'max-level', 'api-key', 'timeout-ms', 'json']);
-const FEATURE_FLAGS = new Set(['old', 'new']);
-const BOOLEAN_FLAGS = new Set(['json']);
-
-function parseFlags(args: string[], allowed: Set<string>): Map<string, string> {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (!a.startsWith('--')) throw new CliError(`unexpected argument ${JSON.stringify(a)}`, true);
-    const eq = a.indexOf('=');
-    const name = a.slice(2, eq === -1 ? undefined : eq);
-    if (!allowed.has(name)) throw new CliError(`unknown option --${name}`, true);
-    if (BOOLEAN_FLAGS.has(name)) {
-      flags.set(name, 'true');
-      continue;
-    }
-    const value = eq === -1 ? args[++i] : a.slice(eq + 1);
-    if (value === undefined || (eq === -1 && value.startsWith('--'))) throw new CliError(`--${name} needs a value`, true);
-    if (flags.has(name)) throw new CliError(`--${name} given twice`, true);
-    flags.set(name, value);
-  }
-  return flags;
-}
-
-function required(flags: Map<string, string>, name: string): string {
-  const v = flags.get(name);
-  if (v === undefined || v === '') throw new CliError(`--${name} is required`, true);
-  return v;
-}
-
-function number(flags: Map<string, string>, name: string): number | undefined {
-  const v = flags.get(name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new CliError(`--${name} must be a non-negative number, got ${JSON.stringify(v)}`);
-  return n;
-}
-
-async function readText(path: string, flag: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new CliError(`--${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+function parseFlags(args: string[], spec: FlagSpec): Map<string, string> {
+  return parseArgs(args, spec).flags;
 }
 
 async function specFeatures(flags: Map<string, string>): Promise<ReturnType<typeof computeSpecFeatures>> {
-  const [oldText, newText] = await Promise.all([readText(required(flags, 'old'), 'old'), readText(required(flags, 'new'), 'new')]);
+  const [oldText, newText] = await Promise.all([readText(required(flags, 'old'), '--old'), readText(required(flags, 'new'), '--new')]);
   try {
     return computeSpecFeatures(oldText, newText);
   } catch (err) {
@@ -98,7 +42,7 @@ async function gate(flags: Map<string, string>, io: CliIo): Promise<number> {
   if (flags.has('features')) {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(await readText(flags.get('features')!, 'features'));
+      parsed = JSON.parse(await readText(flags.get('features')!, '--features'));
     } catch (err) {
       if (err instanceof CliError) throw err;
       throw new CliError(`--features: not valid JSON (${(err as Error).message})`);
@@ -159,7 +103,7 @@ async function gate(flags: Map<string, string>, io: CliIo): Promise<number> {
  * `risk features …` prints the spec-derived features of two OpenAPI documents. Resolves to the
  * exit code; never 0 on an error.
  */
-export async function runRiskCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function runRiskCli(argv: string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === '--help' || command === '-h' || command === 'help') {
