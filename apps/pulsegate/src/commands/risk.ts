@@ -1,18 +1,21 @@
-import { computeSpecFeatures, type Assessment } from '@pulsegate/risk-scorer';
-import { CliError, numberFlag as number, parseArgs, processIo, readText, required, type CliIo, type FlagSpec } from './cli';
+import { appendFile } from 'node:fs/promises';
+import { computeSpecFeatures, type GateDecision } from '@pulsegate/risk-scorer';
+import { cell, CliError, numberFlag as number, parseArgs, processIo, readText, required, ruleOverrides, type Args, type CliIo, type FlagSpec } from './cli';
 
 /** Exit codes: 0 promotion may proceed (or command done), 1 it may not, 2 any error. */
 export const EXIT = { proceed: 0, blocked: 1, error: 2 } as const;
 
 const USAGE = `usage:
   risk gate --url <risk-scorer url> --connector <name> --version <semver>
-            [--previous-version <semver>] [--old <spec> --new <spec>] [--features <file.json>]
+            [--previous-version <semver>] [--old <spec> --new <spec>] [--rule <rule id>=<severity>]…
+            [--canary <baseline+candidate telemetry.json>] [--features <file.json>]
             [--lint-warnings <n>] [--prior-incident-rate <x>] [--max-level low|medium]
-            [--api-key <key> | env PULSEGATE_API_KEY] [--timeout-ms <ms>] [--json]
+            [--summary <file, e.g. $GITHUB_STEP_SUMMARY>] [--api-key <key> | env PULSEGATE_API_KEY]
+            [--timeout-ms <ms>] [--json]
   risk features --old <spec> --new <spec>
 exit codes: 0 promotion may proceed, 1 it may not, 2 error`;
 
-const GATE_FLAGS = { values: ['url', 'connector', 'version', 'previous-version', 'old', 'new', 'features', 'lint-warnings', 'prior-incident-rate', 'max-level', 'api-key', 'timeout-ms', 'summary'], booleans: ['json'], repeatable: ['rule'] } as const;
+const GATE_FLAGS = { values: ['url', 'connector', 'version', 'previous-version', 'old', 'new', 'features', 'lint-warnings', 'prior-incident-rate', 'max-level', 'api-key', 'timeout-ms', 'summary', 'canary'], booleans: ['json'], repeatable: ['rule'] } as const;
 const FEATURE_FLAGS = { values: ['old', 'new'] } as const;
 
 function parseFlags(args: string[], spec: FlagSpec): Map<string, string> {
@@ -28,9 +31,31 @@ async function specFeatures(flags: Map<string, string>): Promise<ReturnType<type
   }
 }
 
-const LEVEL_RANK = { low: 0, medium: 1, high: 2 } as const;
+/** A JSON object from a file; errors name the flag. */
+async function jsonFile(flags: Map<string, string>, name: string): Promise<Record<string, unknown> | undefined> {
+  const path = flags.get(name);
+  if (path === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readText(path, `--${name}`));
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`--${name}: not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError(`--${name} must hold a JSON object`);
+  return parsed as Record<string, unknown>;
+}
 
-async function gate(flags: Map<string, string>, io: CliIo): Promise<number> {
+/** The decision as Markdown for a GitHub Actions step summary. */
+export function decisionMarkdown(d: GateDecision): string {
+  const icon = { pass: '✅', hold: '⏸️', fail: '❌' } as const;
+  const lines = [`### Release gate: ${d.connector} ${d.previousVersion ?? '?'} → ${d.version}: **${d.outcome}**`, '', '| Check | Status | Detail |', '| --- | --- | --- |'];
+  for (const c of d.checks) lines.push(`| ${c.check} | ${icon[c.status]} ${c.status} | ${cell(c.message)} |`);
+  return lines.join('\n') + '\n';
+}
+
+async function gate(args: Args, io: CliIo): Promise<number> {
+  const flags = args.flags;
   const url = required(flags, 'url');
   if (!/^https?:\/\//.test(url)) throw new CliError('--url must start with http:// or https://');
   const connector = required(flags, 'connector');
@@ -38,30 +63,23 @@ async function gate(flags: Map<string, string>, io: CliIo): Promise<number> {
   const maxLevel = flags.get('max-level') ?? 'low';
   if (maxLevel !== 'low' && maxLevel !== 'medium') throw new CliError('--max-level must be low or medium');
   const timeoutMs = number(flags, 'timeout-ms') ?? 30_000;
-  let features: Record<string, number> = {};
-  if (flags.has('features')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(await readText(flags.get('features')!, '--features'));
-    } catch (err) {
-      if (err instanceof CliError) throw err;
-      throw new CliError(`--features: not valid JSON (${(err as Error).message})`);
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError('--features must hold a JSON object of feature name to number');
-    features = parsed as Record<string, number>;
-  }
-  if (flags.has('old') || flags.has('new')) features = { ...features, ...(await specFeatures(flags)).features };
+  const features = ((await jsonFile(flags, 'features')) ?? {}) as Record<string, number>;
   const lint = number(flags, 'lint-warnings');
   if (lint !== undefined) features.lintWarnings = lint;
   const incidents = number(flags, 'prior-incident-rate');
   if (incidents !== undefined) features.priorIncidentRate = incidents;
-
   const body: Record<string, unknown> = { connector, version, features };
   if (flags.has('previous-version')) body.previousVersion = flags.get('previous-version');
+  if (flags.has('old') !== flags.has('new')) throw new CliError('--old and --new go together', true);
+  if (flags.has('old')) [body.oldSpec, body.newSpec] = await Promise.all([readText(flags.get('old')!, '--old'), readText(flags.get('new')!, '--new')]);
+  const overrides = ruleOverrides(args.lists.get('rule'));
+  if (Object.keys(overrides).length > 0) body.overrides = overrides;
+  const canary = await jsonFile(flags, 'canary');
+  if (canary !== undefined) body.canary = canary;
   const apiKey = flags.get('api-key') ?? process.env.PULSEGATE_API_KEY;
   let res: Response;
   try {
-    res = await fetch(new URL('/v1/risk/assessments', url), {
+    res = await fetch(new URL('/v1/risk/gate', url), {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
       body: JSON.stringify(body),
@@ -81,20 +99,24 @@ async function gate(flags: Map<string, string>, io: CliIo): Promise<number> {
     const e = (answer as { error?: { code?: string; message?: string; correlationId?: string } }).error;
     throw new CliError(`risk scorer answered ${res.status} ${e?.code ?? ''}: ${e?.message ?? text.slice(0, 200)} (correlation id ${e?.correlationId ?? 'none'})`);
   }
-  const a = answer as Assessment;
-  if (typeof a.level !== 'string' || typeof a.decision !== 'string') throw new CliError('risk scorer answer has no level/decision');
-  if (flags.has('json')) io.stdout.write(JSON.stringify(a, null, 2) + '\n');
-  const p = a.probability === null ? 'n/a' : a.probability.toFixed(3);
-  io.stdout.write(`decision: ${a.decision} (level ${a.level}, probability ${p}, model ${a.modelVersion ?? 'none'})\n`);
-  const top = a.reasons.slice(0, 5);
-  if (top.length > 0) io.stdout.write('top reasons:\n');
-  for (const r of top) {
-    const c = r.contribution === null ? '' : ` (${r.contribution >= 0 ? '+' : ''}${r.contribution.toFixed(3)} log-odds)`;
-    io.stdout.write(`  ${r.feature} = ${r.value ?? 'n/a'}${c}${r.note === undefined ? '' : ` - ${r.note}`}\n`);
+  const d = answer as GateDecision;
+  if (typeof d.outcome !== 'string' || !Array.isArray(d.checks)) throw new CliError('risk scorer answer has no outcome/checks');
+  if (flags.has('json')) io.stdout.write(JSON.stringify(d, null, 2) + '\n');
+  io.stdout.write(`outcome: ${d.outcome} (${d.connector} ${d.previousVersion ?? '?'} -> ${d.version})\n`);
+  for (const r of d.reasons) io.stdout.write(`  ${r}\n`);
+  const summary = flags.get('summary');
+  if (summary !== undefined) {
+    try {
+      await appendFile(summary, decisionMarkdown(d));
+    } catch (err) {
+      throw new CliError(`--summary ${summary}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
   }
-  if (a.missing.length > 0) io.stdout.write(`missing: ${a.missing.join(', ')}\n`);
-  const proceed = a.level !== 'unknown' && LEVEL_RANK[a.level] <= LEVEL_RANK[maxLevel];
-  io.stdout.write(proceed ? `promotion may proceed (level ${a.level} <= max-level ${maxLevel})\n` : `promotion blocked (level ${a.level}, max-level ${maxLevel})\n`);
+  // --max-level medium also lets a decision through that only waits on a medium model level.
+  const level = (d.details.assessment as { level?: string } | undefined)?.level;
+  const onlyModelHolds = d.outcome === 'hold' && d.checks.every((c) => c.status === 'pass' || (c.check === 'model' && c.status === 'hold'));
+  const proceed = d.outcome === 'promote' || (maxLevel === 'medium' && onlyModelHolds && level === 'medium');
+  io.stdout.write(proceed ? `promotion may proceed\n` : `promotion blocked (${d.outcome})\n`);
   return proceed ? EXIT.proceed : EXIT.blocked;
 }
 
@@ -110,7 +132,7 @@ export async function runRiskCli(argv: string[], io: CliIo = processIo): Promise
       io.stdout.write(USAGE + '\n');
       return EXIT.proceed;
     }
-    if (command === 'gate') return await gate(parseFlags(rest, GATE_FLAGS), io);
+    if (command === 'gate') return await gate(parseArgs(rest, GATE_FLAGS), io);
     if (command === 'features') {
       const flags = parseFlags(rest, FEATURE_FLAGS);
       io.stdout.write(JSON.stringify(await specFeatures(flags), null, 2) + '\n');
