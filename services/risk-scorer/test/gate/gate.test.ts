@@ -69,6 +69,17 @@ describe('POST /v1/risk/gate', () => {
     ]);
   });
 
+  it('without canary telemetry in the request, judges the stored live telemetry of both versions (rates)', async () => {
+    const c = await setup(false);
+    const window = (calls: number, errors: number) => ({ window: '1h', from: 0, to: 3_600_000, calls, successes: calls - errors, successRate: (calls - errors) / calls, throttled: 0, throttleRate: 0, latencyMs: { p50: 100, p95: 200, p99: 300 }, errorCodes: {}, errorMappingCoverage: null });
+    await c.store.putSeries('tenant-a', 'ContosoSales', '1.2.0', { action: 'ListInvoices', kind: 'read', at: 1, window: window(2000, 4) });
+    await c.store.putSeries('tenant-a', 'ContosoSales', '2.0.0', { action: 'ListInvoices', kind: 'read', at: 1, window: window(2000, 60) });
+    const r = await c.call('post', '/v1/risk/gate', { connector: 'ContosoSales', version: '2.0.0', previousVersion: '1.2.0' }, key);
+    expect(r.body.outcome).toBe('reject');
+    expect(r.body.inputs.canarySource).toBe('stored telemetry (error and throttle rates)');
+    expect(r.body.reasons[0]).toBe('canary fail: ListInvoices errorRate fail: 0.20 % -> 3.00 %: significant (p = ' + r.body.details.canary.actions[0].metrics[0].pValue.toPrecision(3) + ') and at least 0.50 % higher');
+  });
+
   it('records each decision in the history with who asked, inputs and answer; tenants apart', async () => {
     const c = await setup(false);
     await c.call('post', '/v1/risk/gate', { connector: 'ContosoSales', version: '1.3.0', previousVersion: '1.2.0', oldSpec: example('contoso-sales-1.2.0.json'), newSpec: example('contoso-sales-1.3.0.json') }, key);
