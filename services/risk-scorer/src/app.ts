@@ -239,7 +239,7 @@ export function createApp(deps: AppDeps): Express {
         throw badRequest((err as Error).message);
       }
       try {
-        res.json(computeSpecFeatures(body.oldSpec, body.newSpec, { overrides }));
+        res.json(await computeSpecFeatures(body.oldSpec, body.newSpec, { overrides }));
       } catch (err) {
         if (err instanceof SpecError) throw specHttpError(err);
         throw err;

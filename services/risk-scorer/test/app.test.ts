@@ -92,7 +92,7 @@ describe('POST /v1/risk/features', () => {
     ctx = makeApp();
     const r = await ctx.call('post', '/v1/risk/features', { oldSpec: fixture('contoso-sales-1.0.0.json'), newSpec: fixture('contoso-sales-1.1.0.yaml') });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual(computeSpecFeatures(fixture('contoso-sales-1.0.0.json'), fixture('contoso-sales-1.1.0.yaml')));
+    expect(r.body).toEqual(await computeSpecFeatures(fixture('contoso-sales-1.0.0.json'), fixture('contoso-sales-1.1.0.yaml')));
     const objects = await ctx.call('post', '/v1/risk/features', { oldSpec: JSON.parse(fixture('contoso-sales-1.0.0.json')), newSpec: JSON.parse(fixture('contoso-sales-2.0.0.json')) });
     expect(objects.body.features.breakingChanges).toBe(6);
   });

@@ -22,10 +22,10 @@ function parseFlags(args: string[], spec: FlagSpec): Map<string, string> {
   return parseArgs(args, spec).flags;
 }
 
-async function specFeatures(flags: Map<string, string>): Promise<ReturnType<typeof computeSpecFeatures>> {
+async function specFeatures(flags: Map<string, string>): ReturnType<typeof computeSpecFeatures> {
   const [oldText, newText] = await Promise.all([readText(required(flags, 'old'), '--old'), readText(required(flags, 'new'), '--new')]);
   try {
-    return computeSpecFeatures(oldText, newText);
+    return await computeSpecFeatures(oldText, newText);
   } catch (err) {
     throw new CliError((err as Error).message.replace(/^oldSpec/, `--old ${flags.get('old')}`).replace(/^newSpec/, `--new ${flags.get('new')}`));
   }

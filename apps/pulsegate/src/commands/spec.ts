@@ -92,7 +92,7 @@ export async function runSpecCommand(argv: string[], io: CliIo = processIo): Pro
       const text = await readText(path, 'SPEC');
       let r: LintReport;
       try {
-        r = lintSpec(text, 'spec');
+        r = await lintSpec(text, 'spec');
       } catch (err) {
         named(err, { spec: path });
       }

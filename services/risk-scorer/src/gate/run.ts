@@ -46,10 +46,10 @@ export async function runGate(deps: AssessorDeps, who: { tenant: string; keyName
   let lint: LintReport | undefined;
   const previousVersion = req.previousVersion ?? previousInCatalog(entry, req.version);
   if (req.oldSpec !== undefined && req.newSpec !== undefined) {
-    spec = computeSpecFeatures(req.oldSpec, req.newSpec, { overrides: req.overrides });
+    spec = await computeSpecFeatures(req.oldSpec, req.newSpec, { overrides: req.overrides });
     lint = spec.lint;
     semver = checkSemver(spec, previousVersion ?? spec.oldVersion ?? '', req.version);
-  } else if (req.newSpec !== undefined) lint = lintSpec(req.newSpec, 'newSpec');
+  } else if (req.newSpec !== undefined) lint = await lintSpec(req.newSpec, 'newSpec');
 
   let canary: CanaryVerdict | undefined;
   let canaryNote: string | undefined;

@@ -25,10 +25,10 @@ export interface SpecFeatures extends SpecDiff {
  * Compares two OpenAPI 3.0/3.1 documents (objects, JSON or YAML text) and derives the risk
  * features (lint included). Throws SpecError naming `oldSpec` or `newSpec` when one cannot be read or analysed.
  */
-export function computeSpecFeatures(oldDoc: unknown, newDoc: unknown, options: DiffOptions = {}): SpecFeatures {
+export async function computeSpecFeatures(oldDoc: unknown, newDoc: unknown, options: DiffOptions = {}): Promise<SpecFeatures> {
   const budget = options.budget ?? new Budget('newSpec');
   const d = diffSpecs(oldDoc, newDoc, { ...options, budget });
-  const lint = lintSpec(newDoc, 'newSpec', budget);
+  const lint = await lintSpec(newDoc, 'newSpec', budget);
   const common = d.actions.old - d.actions.removed.length;
   const { old: sizeOld, new: sizeNew } = d.responseSchemaSize;
   return {

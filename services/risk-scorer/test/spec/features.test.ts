@@ -14,8 +14,8 @@ function doc(paths: Record<string, unknown>, extra: Record<string, unknown> = {}
 
 describe('computeSpecFeatures on the seed ListInvoices connector', () => {
   // 2.0.0 names no servers: nothing to compare, so no server-url-changed.
-  it('1.0.0 -> 2.0.0 finds every breaking change of the MAJOR release, by operationId', () => {
-    const f = computeSpecFeatures(v100, v200);
+  it('1.0.0 -> 2.0.0 finds every breaking change of the MAJOR release, by operationId', async () => {
+    const f = await computeSpecFeatures(v100, v200);
     expect(f.actions).toEqual({ old: 2, new: 1, added: [], removed: ['GetInvoice'], renamed: [], modified: ['ListInvoices'] });
     expect(f.findings.filter((x) => x.severity === 'error').map((b) => [b.rule, b.operation, b.location])).toEqual([
       ['operation-removed', 'GetInvoice', ''],
@@ -35,8 +35,8 @@ describe('computeSpecFeatures on the seed ListInvoices connector', () => {
     expect(f.lint.findings.map((x) => x.rule)).toEqual(['pg-action-example', 'pg-429-retry-after', 'pg-scopes-separate']);
   });
 
-  it('1.0.0 -> 1.1.0 (YAML) is additive: nothing breaks, the new action and fields are info', () => {
-    const f = computeSpecFeatures(v100, v110);
+  it('1.0.0 -> 1.1.0 (YAML) is additive: nothing breaks, the new action and fields are info', async () => {
+    const f = await computeSpecFeatures(v100, v110);
     expect(f.actions.added).toEqual(['CreateInvoice']);
     expect(f.actions.removed).toEqual([]);
     expect(f.counts.error).toBe(0);
@@ -49,28 +49,28 @@ describe('computeSpecFeatures on the seed ListInvoices connector', () => {
     expect(f.features.operationsModifiedShare).toBe(1);
   });
 
-  it('an identical document has no changes; documentation-only edits are not modifications', () => {
-    expect(computeSpecFeatures(v100, v100).features).toEqual({ lintWarnings: 4, operationsModifiedShare: 0, newScopesAdded: 0, payloadSizeIncrease: 0, breakingChanges: 0 });
+  it('an identical document has no changes; documentation-only edits are not modifications', async () => {
+    expect((await computeSpecFeatures(v100, v100)).features).toEqual({ lintWarnings: 4, operationsModifiedShare: 0, newScopesAdded: 0, payloadSizeIncrease: 0, breakingChanges: 0 });
     const reworded = JSON.parse(v100) as { paths: Record<string, Record<string, { description?: string; summary?: string }>> };
     reworded.paths['/invoices']!.get!.summary = 'List the invoices';
     reworded.paths['/invoices']!.get!.description = 'Now with words';
-    expect(computeSpecFeatures(v100, reworded).actions.modified).toEqual([]);
+    expect((await computeSpecFeatures(v100, reworded)).actions.modified).toEqual([]);
   });
 
-  it('survives recursive schemas without looping', () => {
+  it('survives recursive schemas without looping', async () => {
     const node = { type: 'object', properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#/components/schemas/Node' } } } };
     const spec = (extra: Record<string, unknown>) =>
       doc({ '/tree': { get: { responses: { '200': { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/Node' } } } } } } } }, { components: { schemas: { Node: { ...node, ...extra } } } });
-    const f = computeSpecFeatures(spec({}), spec({ description: 'same' }));
+    const f = await computeSpecFeatures(spec({}), spec({ description: 'same' }));
     expect(f.actions.modified).toEqual([]);
     expect(f.responseSchemaSize.old).toBe(3);
   });
 
-  it('names the unreadable input', () => {
-    expect(() => computeSpecFeatures('{not json', v100)).toThrow(SpecError);
-    expect(() => computeSpecFeatures('{not json', v100)).toThrow(/^oldSpec: not valid JSON or YAML/);
-    expect(() => computeSpecFeatures(v100, { swagger: '2.0' })).toThrow(/^newSpec: "openapi" must be a 3.0 or 3.1 version/);
-    expect(() => computeSpecFeatures(v100, '- a list')).toThrow(/^newSpec: must be an OpenAPI document object/);
-    expect(() => computeSpecFeatures(v100, { openapi: '3.0.0', paths: [] })).toThrow(/^newSpec: "paths" must be an object/);
+  it('names the unreadable input', async () => {
+    await expect(computeSpecFeatures('{not json', v100)).rejects.toThrow(SpecError);
+    await expect(computeSpecFeatures('{not json', v100)).rejects.toThrow(/^oldSpec: not valid JSON or YAML/);
+    await expect(computeSpecFeatures(v100, { swagger: '2.0' })).rejects.toThrow(/^newSpec: "openapi" must be a 3.0 or 3.1 version/);
+    await expect(computeSpecFeatures(v100, '- a list')).rejects.toThrow(/^newSpec: must be an OpenAPI document object/);
+    await expect(computeSpecFeatures(v100, { openapi: '3.0.0', paths: [] })).rejects.toThrow(/^newSpec: "paths" must be an object/);
   });
 });

@@ -37,30 +37,30 @@ const BAD: Array<{ rule: string; edit: (d: Doc) => void; path: string[] }> = [
 ];
 
 describe('the Pulsegate connector ruleset', () => {
-  it(`has ${LINT_RULES.length} rules, each with a bad spec below; the seed example is clean`, () => {
+  it(`has ${LINT_RULES.length} rules, each with a bad spec below; the seed example is clean`, async () => {
     expect(BAD.map((b) => b.rule)).toEqual(LINT_RULES.map((r) => r.id));
-    const r = lintSpec(good());
+    const r = await lintSpec(good());
     expect(r).toEqual({ findings: [], counts: { error: 0, warning: 0 }, actions: 2, documentationCompleteness: 1 });
   });
 
   for (const b of BAD) {
-    it(`${b.rule} fires on its bad spec with its JSON path`, () => {
+    it(`${b.rule} fires on its bad spec with its JSON path`, async () => {
       const d = good();
       b.edit(d);
-      const r = lintSpec(d);
+      const r = await lintSpec(d);
       const hit = r.findings.filter((f) => f.rule === b.rule);
       expect(hit.map((f) => f.path), JSON.stringify(r.findings)).toContainEqual(b.path);
       expect(hit[0]!.severity).toBe(LINT_RULES.find((x) => x.id === b.rule)!.severity);
     });
   }
 
-  it('writes on read scopes only are flagged too; documentation completeness is actions with an example / actions', () => {
+  it('writes on read scopes only are flagged too; documentation completeness is actions with an example / actions', async () => {
     const d = good();
     create(d).security = [{ oauth2: ['invoices.read'] }];
     delete list(d).responses['200'].content['application/json'].examples;
     delete list(d).responses['400'].content['application/json'].example;
     delete list(d).responses['429'].content['application/json'].example;
-    const r = lintSpec(d);
+    const r = await lintSpec(d);
     expect(r.findings.find((f) => f.rule === 'pg-scopes-separate')!.message).toBe('CreateInvoice writes on read scopes only (invoices.read)');
     expect(r.documentationCompleteness).toBe(0.5);
   });
