@@ -1,7 +1,6 @@
 import { listActions } from './diff';
 import type { Json } from './load';
-import type { Budget} from './resolve';
-import { Resolver } from './resolve';
+import { Resolver, type Budget } from './resolve';
 
 /** One lint finding, shaped like Spectral's: rule code, severity, JSON path, message. */
 export interface LintFinding {

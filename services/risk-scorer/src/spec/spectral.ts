@@ -1,5 +1,4 @@
-import type { ParsedDocument} from '@stoplight/spectral-core';
-import { Spectral, type IRuleResult, type RulesetDefinition } from '@stoplight/spectral-core';
+import { Spectral, type IRuleResult, type ParsedDocument, type RulesetDefinition } from '@stoplight/spectral-core';
 import { checkConnector, LINT_RULES, type ConnectorChecks, type LintFinding } from './checks';
 import { SpecError, type Json } from './load';
 import type { Budget } from './resolve';

@@ -1,5 +1,8 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { diffSpecs } from '../../src/spec/diff';
+import { lintSpec } from '../../src/spec/lint';
 import { MAX_SPEC_CHARS, MAX_SPEC_DEPTH, SpecError } from '../../src/spec/load';
 import { Budget } from '../../src/spec/resolve';
 
@@ -96,5 +99,59 @@ describe('hostile specs are analysed within budget', () => {
     const json = JSON.stringify({ openapi: '3.1.0', info: { title: 't', version: '1.0.0' }, paths: { '/x': { get: { operationId: 'X', responses: { '200': { description: 'ok' } } } } } });
     expect(diffSpecs(yaml, json).findings).toEqual([]);
     expect(() => diffSpecs(yaml, { ...JSON.parse(json), openapi: '3.2.0' })).toThrow(/^newSpec: "openapi" must be a 3.0 or 3.1/);
+  });
+});
+
+const lintTooComplex = async (p: Promise<unknown>): Promise<SpecError> => {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(SpecError);
+  expect((err as SpecError).tooComplex).toBe(true);
+  return err as SpecError;
+};
+
+describe('hostile specs through the lint path (Spectral) stay within budget', () => {
+  it('remote and file $refs are never fetched: Spectral resolves nothing', async () => {
+    const hits: string[] = [];
+    const server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.end('{"type":"object"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const remote = `http://127.0.0.1:${port}/schema.json`;
+      const spec = doc({ S0: { $ref: remote }, S1: { $ref: 'file:///etc/hostname' }, S2: { $ref: 'other.yaml#/S' } });
+      const r = await lintSpec(spec, 'newSpec');
+      expect(hits).toEqual([]);
+      // Findings are the connector ruleset's only (no resolver errors), external refs read as absent.
+      expect(r.findings.every((f) => f.rule.startsWith('pg-'))).toBe(true);
+      expect(r.actions).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('the node budget spent inside a Spectral rule surfaces as the SpecError, not a Spectral exception', async () => {
+    const wide = doc(fanOut(200, 50, true)) as { paths: Record<string, unknown> };
+    for (let i = 0; i < 100; i++) wide.paths[`/x${i}`] = wide.paths['/x'];
+    const err = await lintTooComplex(lintSpec(wide, 'newSpec', new Budget('newSpec', 50)));
+    expect(err.message).toBe('newSpec: analysis visited more than 50 nodes; the document is too complex');
+    // The same document within the default budget: every reference resolved once.
+    const budget = new Budget('newSpec');
+    await lintSpec(doc(fanOut(200, 50, true)), 'newSpec', budget);
+    expect(budget.used).toBeLessThan(200 * 50);
+  });
+
+  it('size, depth and alias budgets refuse the document before Spectral sees it', async () => {
+    const big = JSON.stringify(doc({ S0: { type: 'object', description: 'x'.repeat(MAX_SPEC_CHARS) } }));
+    expect((await lintTooComplex(lintSpec(big, 'spec'))).message).toBe(`spec: document longer than ${MAX_SPEC_CHARS} characters`);
+    const deepJson = '{"openapi":"3.1.0","x":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}';
+    expect((await lintTooComplex(lintSpec(deepJson, 'spec'))).message).toBe(`spec: document nests deeper than ${MAX_SPEC_DEPTH} levels`);
+    const lines = ['openapi: 3.0.0', 'a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 0; i < 12; i++) lines.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(', ')}]`);
+    await expect(lintSpec(lines.join('\n'), 'spec')).rejects.toThrow(/^spec: not valid JSON or YAML/);
   });
 });
