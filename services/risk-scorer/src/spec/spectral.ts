@@ -74,7 +74,9 @@ function instance(): Spectral {
  * JSON paths (Spectral would shorten paths such as parameters/pageSize to the closest existing
  * node) and document order. Throws the SpecError of a spent budget.
  */
-export async function runSpectral(doc: Json, budget: Budget): Promise<ConnectorChecks> {
+export async function runSpectral(loaded: Json, budget: Budget): Promise<ConnectorChecks> {
+  // A fresh top-level object per run (children shared, read only): concurrent runs over one input keep apart.
+  const doc: Json = { ...loaded };
   const run: Run = { budget };
   runs.set(doc, run);
   let results: IRuleResult[];

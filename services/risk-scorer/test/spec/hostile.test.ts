@@ -155,3 +155,12 @@ describe('hostile specs through the lint path (Spectral) stay within budget', ()
     await expect(lintSpec(lines.join('\n'), 'spec')).rejects.toThrow(/^spec: not valid JSON or YAML/);
   });
 });
+
+describe('lint runs on one input object concurrently', () => {
+  it('gives each run its own findings', async () => {
+    const shared = doc({});
+    const [a, b] = await Promise.all([lintSpec(shared, 'a'), lintSpec(shared, 'b')]);
+    expect(a).toEqual(b);
+    expect(a.findings.map((f) => f.rule)).toContain('pg-429-retry-after');
+  });
+});
