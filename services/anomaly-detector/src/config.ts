@@ -29,6 +29,8 @@ export interface AnomalyDetectorConfig {
   staleAfterMs: number;
   retentionMs: number;
   sweepIntervalMs: number;
+  /** SLO_ALERTS: raise SLO burn-rate / budget alerts (true by default); false = SLOs are reported only. */
+  sloAlerts: boolean;
 }
 
 const url = (name: string, def: string) =>
@@ -69,6 +71,7 @@ const envSchema = z.object({
   STALE_AFTER_SECONDS: int('STALE_AFTER_SECONDS', 900, 1, 30 * 86_400),
   RESOLVED_RETENTION_HOURS: int('RESOLVED_RETENTION_HOURS', 24, 1, 24 * 90),
   SWEEP_INTERVAL_SECONDS: int('SWEEP_INTERVAL_SECONDS', 30, 0, 86_400),
+  SLO_ALERTS: z.enum(['true', 'false', ''], { error: 'SLO_ALERTS must be true or false' }).optional(),
 });
 
 function webhookReceivers(text: string | undefined): Receiver[] {
@@ -152,5 +155,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     staleAfterMs: e.STALE_AFTER_SECONDS * 1000,
     retentionMs: e.RESOLVED_RETENTION_HOURS * 3_600_000,
     sweepIntervalMs: e.SWEEP_INTERVAL_SECONDS * 1000,
+    sloAlerts: e.SLO_ALERTS !== 'false',
   };
 }
