@@ -96,13 +96,12 @@ interface ActionState {
   tenant: string;
   ref: ActionRef;
   blocks: Map<number, BlockCounts>;
-  /** Bumped on every block write; part of the sum cache key. */
-  rev: number;
   /** Per-version counts of the block being written (its 5-minute window ends this minute). */
   pending: Map<number, Map<string, BlockCounts>>;
   /** Latest live 5-minute window per version. */
   live: Map<string, { to: number; counts: BlockCounts }>;
-  sums: Map<string, WindowCounts>;
+  /** Block sums per window length (see blockSum); entries covering a rewritten block are dropped. */
+  sums: Map<number, { first: number; stop: number; sum: WindowCounts }>;
 }
 
 const SLO_SUMMARY: Record<SloObjective['slo'], string> = {
@@ -141,7 +140,7 @@ export class SloEngine {
     let p = this.loading.get(key);
     if (p === undefined) {
       p = this.o.store.load(tenant, ref).then((blocks) => {
-        const s: ActionState = { tenant, ref, blocks, rev: 0, pending: new Map(), live: new Map(), sums: new Map() };
+        const s: ActionState = { tenant, ref, blocks, pending: new Map(), live: new Map(), sums: new Map() };
         // Bounded: evict the oldest cached action (it reloads from the store when seen again).
         if (this.states.size >= this.maxCached) this.states.delete(this.states.keys().next().value!);
         this.states.set(key, s);
@@ -171,10 +170,10 @@ export class SloEngine {
       for (const c of versions.values()) addBlock(sum, c);
       const total: BlockCounts = { calls: sum.calls, successes: sum.successes, throttled: sum.throttled, le: [...versions.values()].every((c) => c.le !== null) ? sum.le : null };
       await this.o.store.put(s.tenant, ref, block, total, this.keepBlocks);
+      // Trimmed once per block (on its first write), not on every rewrite.
+      if (!st.blocks.has(block)) for (const b of st.blocks.keys()) if (b <= block - this.keepBlocks) st.blocks.delete(b);
       st.blocks.set(block, total);
-      for (const b of st.blocks.keys()) if (b <= block - this.keepBlocks) st.blocks.delete(b);
-      st.rev += 1;
-      st.sums.clear();
+      for (const [k, c] of st.sums) if (block < c.stop) st.sums.delete(k);
     }
     return this.o.alerts === false ? [] : this.verdicts(st, w.to);
   }
@@ -197,22 +196,42 @@ export class SloEngine {
     const first = Math.floor((end - windowMs) / BLOCK_MS);
     // Blocks that end at or before the live window's start; without a live window, every block started before `end`.
     const stop = live === null ? Math.ceil(end / BLOCK_MS) : Math.floor(liveFrom / BLOCK_MS);
-    const key = `${first}:${stop}`;
-    let sum = st.sums.get(key);
-    if (sum === undefined) {
-      sum = zero();
-      if (stop - first < st.blocks.size) {
-        for (let b = first; b < stop; b++) {
-          const c = st.blocks.get(b);
-          if (c !== undefined) addBlock(sum, c);
-        }
-      } else {
-        for (const [b, c] of st.blocks) if (b >= first && b < stop) addBlock(sum, c);
-      }
-      if (st.sums.size > 64) st.sums.clear();
-      st.sums.set(key, sum);
-    }
+    const sum = this.blockSum(st, windowMs, first, stop);
     return live === null ? sum : addCounts(sum, live);
+  }
+
+  /**
+   * Sum of blocks [first, stop), kept per window length and slid forward incrementally (add the
+   * new blocks, subtract the ones that left), so a 30-day window costs a few blocks per snapshot.
+   */
+  private blockSum(st: ActionState, windowMs: number, first: number, stop: number): WindowCounts {
+    const c = st.sums.get(windowMs);
+    if (c !== undefined && c.first === first && c.stop === stop) return c.sum;
+    const add = (sum: WindowCounts, from: number, to: number, sign: 1 | -1): void => {
+      for (let b = from; b < to; b++) {
+        const x = st.blocks.get(b);
+        if (x === undefined) continue;
+        sum.calls += sign * x.calls;
+        sum.successes += sign * x.successes;
+        sum.throttled += sign * x.throttled;
+        if (x.le !== null) {
+          sum.latencyCalls += sign * x.calls;
+          x.le.forEach((v, i) => (sum.le[i]! += sign * v));
+        }
+      }
+    };
+    let sum: WindowCounts;
+    if (c !== undefined && first >= c.first && stop >= c.stop && first <= c.stop && stop - c.stop + (first - c.first) < stop - first) {
+      sum = { ...c.sum, le: [...c.sum.le] };
+      add(sum, c.stop, stop, 1);
+      add(sum, c.first, first, -1);
+    } else {
+      sum = zero();
+      if (stop - first < st.blocks.size) add(sum, first, stop, 1);
+      else for (const [b, x] of st.blocks) if (b >= first && b < stop) addBlock(sum, x);
+    }
+    st.sums.set(windowMs, { first, stop, sum });
+    return sum;
   }
 
   private generatorURL(ref: ActionRef, slo: SloObjective): string {
