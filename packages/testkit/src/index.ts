@@ -6,5 +6,7 @@ export type { RedisHandle, RedisClusterHandle, StartRedisOptions, StartRedisClus
 export { startKafka, KAFKA_IMAGE } from './kafka';
 export type { KafkaHandle, StartKafkaOptions } from './kafka';
 export { freePort } from './ports';
+export { startAlertmanager, ALERTMANAGER_BINARY } from './alertmanager';
+export type { AlertmanagerHandle } from './alertmanager';
 export { redisCommand } from './resp';
 export { containerRuntimeHost } from './runtime';

@@ -9,6 +9,7 @@ import { createApp } from './app';
 import type { AnomalyDetectorConfig } from './config';
 import { Detector } from './detector';
 import { Dispatcher } from './delivery/dispatcher';
+import { AlertmanagerPusher } from './delivery/alertmanager-push';
 import { RuleBook } from './rules/rule-book';
 import { createDetectorMetrics, createSnapshotCounts } from './metrics';
 import { decodeSnapshot } from './snapshot-decode';
@@ -49,6 +50,8 @@ export interface AnomalyDetectorService {
   dispatcher: Dispatcher;
   store: DetectorStore;
   slo: SloEngine;
+  /** Pushes alerts to ALERTMANAGER_URLS (idle when none are configured). */
+  alertmanager: AlertmanagerPusher;
 }
 
 function buildStore(deps: AnomalyDetectorDeps, clock: () => number): { store: DetectorStore; client: Redis | Cluster | null; owned: boolean } {
@@ -101,6 +104,8 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
     fetchImpl: deps.fetchImpl,
   });
 
+  const alertmanager = new AlertmanagerPusher({ store, logger, clock, urls: config.alertmanagerUrls, intervalMs: config.alertmanagerPushIntervalMs, fetchImpl: deps.fetchImpl });
+
   let subscription: Subscription | null = null;
   let sweepTimer: NodeJS.Timeout | null = null;
   let sweeping: Promise<void> | null = null;
@@ -131,6 +136,7 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
     dispatcher,
     store,
     slo,
+    alertmanager,
     isReady,
     async start() {
       if (started) return;
@@ -160,6 +166,7 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
         },
       });
       dispatcher.start();
+      alertmanager.start();
       scheduleSweep();
       started = true;
       logger.info({ store: store.kind, receivers: config.rules.receivers.map((r) => r.name) }, 'anomaly detector started');
@@ -170,6 +177,7 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
         await subscription?.stop();
         await sweeping;
         await dispatcher.stop();
+        await alertmanager.stop();
         if (owned) await store.close();
         logger.info('anomaly detector stopped');
       })();
