@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports';
-import { spawnOwned, stopProcess } from './processes';
+import { startHttpBinary } from './http-binary';
 
 /** Debian's Alertmanager binary (package prometheus-alertmanager). */
 export const ALERTMANAGER_BINARY = 'prometheus-alertmanager';
@@ -27,36 +27,11 @@ export async function startAlertmanager(options: { readyTimeoutMs?: number } = {
   const dir = mkdtempSync(join(tmpdir(), 'pulsegate-alertmanager-'));
   writeFileSync(join(dir, 'alertmanager.yml'), CONFIG);
   const port = await freePort();
-  const proc = spawnOwned(ALERTMANAGER_BINARY, [
+  const url = `http://127.0.0.1:${port}`;
+  return startHttpBinary(ALERTMANAGER_BINARY, [
     `--config.file=${join(dir, 'alertmanager.yml')}`,
     `--storage.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--cluster.listen-address=',
-  ]);
-  const url = `http://127.0.0.1:${port}`;
-  let stopped: Promise<void> | null = null;
-  const stop = (): Promise<void> =>
-    (stopped ??= (async () => {
-      await stopProcess(proc);
-      rmSync(dir, { recursive: true, force: true });
-    })());
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-  for (;;) {
-    if (!proc.isAlive()) {
-      await stop();
-      throw new Error(`alertmanager exited before it was ready:\n${proc.tail()}`);
-    }
-    try {
-      const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`alertmanager not ready after ${options.readyTimeoutMs ?? 30_000} ms:\n${proc.tail()}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, pid: proc.pid, stop };
+  ], url, dir, options.readyTimeoutMs);
 }
