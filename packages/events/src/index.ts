@@ -24,5 +24,6 @@ export type { InvocationColumns } from './columns';
 export { parseSemver, coerceSemver, compareSemver } from './semver';
 export type { SemVer } from './semver';
 export type { WindowMetrics, SeriesSnapshot, AdoptionSnapshot, MetricSnapshot } from './snapshot';
+export { LATENCY_BOUNDS_MS } from './snapshot';
 export type { AlertEvent } from './alert';
 export type { CatalogEvent, CatalogVersion } from './catalog';

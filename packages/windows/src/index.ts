@@ -9,6 +9,7 @@ export {
   mergeBuckets,
   bucketIndexOf,
   quantileOfBuckets,
+  weightAtOrBelow,
 } from './sketch';
 export type { SketchBuckets, BucketIndex } from './sketch';
 export { emptyBucket, mergeBucket, cloneBucket, MAX_ERROR_CODES_PER_BUCKET, OVERFLOW_CODE } from './bucket';
