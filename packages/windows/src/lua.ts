@@ -93,6 +93,217 @@ return out
 `;
 
 /**
+ * Layout-2 values (codec.ts) hold binary records; a value longer than this is compacted (its
+ * records merged into one) by the script that appended to it.
+ */
+export const COMPACT_RECORDS_BYTES = 1_024;
+
+/**
+ * Lua of the layout-2 record codec and merge (the rules of codec.ts and mergeBucket()), shared by
+ * APPLY2_LUA and MERGE2_LUA. rec_merge(acc, s, pos) reads one record at pos into acc (nil = empty)
+ * and returns acc and the next position; rec_encode(acc) gives the bytes of one record.
+ */
+const RECORD_LUA = `
+local MAXC = ${MAX_ERROR_CODES_PER_BUCKET}
+local byte, char, floor = string.byte, string.char, math.floor
+local function rdvar(s, p)
+  local v, m = 0, 1
+  while true do
+    local b = byte(s, p)
+    p = p + 1
+    if b < 128 then return v + b * m, p end
+    v = v + (b - 128) * m
+    m = m * 128
+  end
+end
+local function rdnum(s, p)
+  local v
+  v, p = rdvar(s, p)
+  if v == 1 then return struct.unpack('<d', s, p) end
+  return v / 2, p
+end
+local function wrvar(t, v)
+  while v >= 128 do
+    local r = v % 128
+    t[#t + 1] = char(r + 128)
+    v = (v - r) / 128
+  end
+  t[#t + 1] = char(v)
+end
+local function wrnum(t, x)
+  if x >= 0 and x < 281474976710656 and x == floor(x) then wrvar(t, x * 2)
+  else t[#t + 1] = '\\1' .. struct.pack('<d', x) end
+end
+local function addcode(acc, code, w)
+  local e = acc.e
+  if e[code] ~= nil then e[code] = e[code] + w return end
+  if code ~= 'UNMAPPED' and code ~= '__overflow__' then
+    if acc.n >= MAXC then
+      code = '__overflow__'
+      if e[code] ~= nil then e[code] = e[code] + w return end
+    else
+      acc.n = acc.n + 1
+    end
+  end
+  e[code] = w
+  acc.order[#acc.order + 1] = code
+end
+local function rec_merge(acc, s, p)
+  if acc == nil then acc = { c = 0, s = 0, t = 0, e = {}, order = {}, n = 0, z = 0, l = {} } end
+  local x
+  x, p = rdnum(s, p) acc.c = acc.c + x
+  x, p = rdnum(s, p) acc.s = acc.s + x
+  x, p = rdnum(s, p) acc.t = acc.t + x
+  local nc
+  nc, p = rdvar(s, p)
+  for _ = 1, nc do
+    local len
+    len, p = rdvar(s, p)
+    local code = string.sub(s, p, p + len - 1)
+    x, p = rdnum(s, p + len)
+    addcode(acc, code, x)
+  end
+  x, p = rdnum(s, p)
+  if x > 0 then acc.z = acc.z + x end
+  local nb, idx
+  nb, p = rdvar(s, p)
+  local l = acc.l
+  for i = 1, nb do
+    local v
+    v, p = rdvar(s, p)
+    if i == 1 then
+      if v % 2 == 0 then idx = v / 2 else idx = -(v + 1) / 2 end
+    else
+      idx = idx + v
+    end
+    x, p = rdnum(s, p)
+    l[idx] = (l[idx] or 0) + x
+  end
+  return acc, p
+end
+local function rec_encode(acc)
+  local t = {}
+  wrnum(t, acc.c) wrnum(t, acc.s) wrnum(t, acc.t)
+  wrvar(t, #acc.order)
+  for _, code in ipairs(acc.order) do
+    wrvar(t, #code)
+    t[#t + 1] = code
+    wrnum(t, acc.e[code])
+  end
+  wrnum(t, acc.z)
+  local idx = {}
+  for i in pairs(acc.l) do idx[#idx + 1] = i end
+  table.sort(idx)
+  wrvar(t, #idx)
+  local prev = 0
+  for j, i in ipairs(idx) do
+    if j == 1 then
+      if i >= 0 then wrvar(t, 2 * i) else wrvar(t, -2 * i - 1) end
+    else
+      wrvar(t, i - prev)
+    end
+    prev = i
+    wrnum(t, acc.l[i])
+  end
+  return table.concat(t)
+end
+-- Merges every record of a stored value into one; returns nil when it already is one record.
+local function rec_compact(v)
+  local acc, p, n = nil, 1, 0
+  while p <= #v do
+    acc, p = rec_merge(acc, v, p)
+    n = n + 1
+  end
+  if n <= 1 then return nil end
+  return rec_encode(acc)
+end
+`;
+
+/**
+ * Applies tenant/connector groups atomically in bucket layout 2 (binary records, codec.ts; keys
+ * from bucketKey()), each group idempotent on its own offset. A delta is appended as one record
+ * (APPEND, nothing decoded) while its minute or hour is hot; the script merges a value's records
+ * into one when it passes COMPACT_RECORDS_BYTES, when the delta is flagged late (its bucket has
+ * settled: compacted right away) and for the keys a group names to settle (buckets the client saw
+ * go cold), so settled buckets hold one record each.
+ * KEYS: every key the groups touch (one Redis Cluster slot per call).
+ * ARGV[1]: JSON {f: offset field, g: [{o, sk, dk, gk: key indexes, fo, lo: offsets,
+ *          d: [[key index, expireAt, first byte, last byte of the record in ARGV[2], 1 = compact now]],
+ *          st: [key indexes to compact when present], s: [[series field, lastSeen]], x: [late, future], lw}]}
+ * ARGV[2]: the delta records, concatenated.
+ * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), else the stored offset.
+ */
+export const APPLY2_LUA = `${RECORD_LUA}
+local LIMIT = ${COMPACT_RECORDS_BYTES}
+local p = cjson.decode(ARGV[1])
+local records = ARGV[2]
+local field = p.f
+local function int(x) return string.format('%.0f', x) end
+local function compact(k)
+  local v = redis.call('GET', k)
+  if not v then return end
+  local merged = rec_compact(v)
+  if merged ~= nil then redis.call('SET', k, merged, 'KEEPTTL') end
+end
+-- The steps of one group, in order, each its own function so further per-group state can be
+-- written in the same atomic step.
+local function apply_buckets(g)
+  for _, d in ipairs(g.d) do
+    local k = KEYS[d[1]]
+    local v = string.sub(records, d[3], d[4])
+    local len = redis.call('APPEND', k, v)
+    if len == #v then
+      redis.call('PEXPIREAT', k, int(d[2]))
+    elseif len > LIMIT or d[5] == 1 then
+      compact(k)
+    end
+  end
+  if g.st ~= nil then for _, i in ipairs(g.st) do compact(KEYS[i]) end end
+end
+local function apply_series(g)
+  local sk = KEYS[g.sk]
+  for _, s in ipairs(g.s) do
+    local cur = redis.call('HGET', sk, s[1])
+    if (not cur) or tonumber(cur) < s[2] then redis.call('HSET', sk, s[1], int(s[2])) end
+  end
+end
+local function apply_dropped(g)
+  if g.x[1] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'late', g.x[1]) end
+  if g.x[2] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'future', g.x[2]) end
+  if g.lw == 1 then redis.call('INCR', KEYS[g.gk]) end
+end
+local out = {}
+for gi, g in ipairs(p.g) do
+  local okey = KEYS[g.o]
+  local stored = tonumber(redis.call('HGET', okey, field) or '-1')
+  if stored >= g.lo then
+    out[gi] = -2
+  elseif stored >= g.fo then
+    out[gi] = stored
+  else
+    apply_buckets(g)
+    apply_series(g)
+    apply_dropped(g)
+    redis.call('HSET', okey, field, int(g.lo))
+    out[gi] = -1
+  end
+end
+return out
+`;
+
+/**
+ * Test hook of the Lua codec: merges the records of ARGV[1] with the apply script's code and
+ * returns one record (what compaction stores). No keys.
+ */
+export const MERGE2_LUA = `${RECORD_LUA}
+local acc, p = nil, 1
+local v = ARGV[1]
+while p <= #v do acc, p = rec_merge(acc, v, p) end
+if acc == nil then return '' end
+return rec_encode(acc)
+`;
+
+/**
  * Raises last-seen times in the connector index (a max, so replays are harmless).
  * KEYS[1]: tenants hash; KEYS[2..]: connectors hash per tenant. ARGV[1]: JSON [[tenant, [[connector, t]]]]
  * in the order of KEYS[2..].

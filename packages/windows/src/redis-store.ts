@@ -3,8 +3,9 @@ import type { CatalogEvent } from '@pulsegate/events';
 import { applyBatch, deltaJson, type ApplyInput, type DeltaData, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
 import { emptyBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
-import { keySlot, MINUTE_MS, parseSeriesField, redisKey, type Resolution, type SeriesId } from './keys';
-import { APPLY_LUA, CATALOG_LUA, INDEX_LUA } from './lua';
+import { decodeBucketValue, encodeRecord } from './codec';
+import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
+import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA } from './lua';
 import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
 /** Where the Redis store connects: one server (URL) or a cluster (seed nodes). */
@@ -19,6 +20,16 @@ export interface RedisWindowStoreOptions {
   maxKeysPerCall?: number;
   /** Prepended to every key (ioredis keyPrefix), so deployments can share one Redis. Default none; no braces. */
   keyPrefix?: string;
+  /**
+   * Bucket layout written: 2 (default) binary records under `b2` keys (codec.ts); 1 the JSON
+   * segments of earlier releases under `b` keys, only for rolling upgrades and benchmarks.
+   */
+  bucketLayout?: 1 | 2;
+  /**
+   * Layout 2 only: also read layout-1 bucket keys and merge them in (default true), so buckets
+   * written before the upgrade count until they expire (hour retention after the upgrade).
+   */
+  readLegacy?: boolean;
 }
 
 type Client = Redis | Cluster;
@@ -26,7 +37,20 @@ interface ScriptClient {
   pgApply(numKeys: number, ...args: string[]): Promise<number[]>;
   pgIndex(numKeys: number, ...args: string[]): Promise<number>;
   pgCatalog(numKeys: number, ...args: string[]): Promise<number>;
+  pgApply2(numKeys: number, ...args: Array<string | Buffer>): Promise<number[]>;
 }
+
+/**
+ * Buckets starting before this are settled for a writer at `now` (epoch ms): minutes that ended
+ * at least a minute ago, hours that ended at least 10 minutes ago. A layout-2 write into a settled
+ * bucket compacts it at once; hot buckets are appended to and compacted when they settle.
+ */
+export function settledBucketStart(resolution: Resolution, now: number): number {
+  return resolution === 'm' ? Math.floor(now / MINUTE_MS) * MINUTE_MS - 2 * MINUTE_MS : Math.floor((now - 10 * MINUTE_MS) / HOUR_MS) * HOUR_MS;
+}
+
+/** Most series-resolutions whose hot buckets a store remembers for compaction (the oldest are forgotten). */
+const MAX_PENDING_SERIES = 200_000;
 
 const MGET_CHUNK = 1_000;
 
@@ -41,6 +65,10 @@ export function parseBucketValue(value: string): BucketData {
     else mergeBucket(acc, b);
   }
   return acc ?? emptyBucket();
+}
+
+function legacyOf(v: Buffer | null | undefined): BucketData | null {
+  return v === null || v === undefined ? null : parseBucketValue(v.toString('utf8'));
 }
 
 /**
@@ -58,12 +86,21 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
   private readonly maxKeysPerCall: number;
   /** Last index time written per tenant/connector, so the index is touched once a minute at most. */
   private readonly indexed = new Map<string, number>();
+  private readonly layout: 1 | 2;
+  private readonly readLegacy: boolean;
+  /**
+   * Layout 2: per series-resolution (`key of its bucket at start 0`), the starts of hot buckets this
+   * store appended to and has not yet compacted; named to the apply script once they settle.
+   */
+  private readonly pending = new Map<string, number[]>();
   private closed = false;
 
   constructor(options: RedisWindowStoreOptions) {
     this.cfg = { ...DEFAULT_WINDOW_CONFIG, ...options.config };
     this.clock = options.clock ?? Date.now;
     this.maxKeysPerCall = options.maxKeysPerCall ?? 4_000;
+    this.layout = options.bucketLayout ?? 2;
+    this.readLegacy = this.layout === 2 && (options.readLegacy ?? true);
     // Fail a command after a few reconnect attempts instead of queueing forever: the bus runner
     // retries the whole batch with backoff, which is safe because writes are idempotent.
     if (options.keyPrefix !== undefined && /[{}]/.test(options.keyPrefix)) throw new Error('keyPrefix must not contain braces (they would change the hash tag)');
@@ -79,6 +116,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     this.client.defineCommand('pgApply', { lua: APPLY_LUA });
     this.client.defineCommand('pgIndex', { lua: INDEX_LUA });
     this.client.defineCommand('pgCatalog', { lua: CATALOG_LUA });
+    this.client.defineCommand('pgApply2', { lua: APPLY2_LUA });
   }
 
   private get scripts(): ScriptClient {
@@ -127,7 +165,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       let cur: number[] = [];
       let keys = 0;
       groups.forEach((p, i) => {
-        const n = p.group.deltas.size + 4;
+        const n = 2 * p.group.deltas.size + 4;
         if (cur.length > 0 && keys + n > this.maxKeysPerCall) {
           calls.push(cur);
           cur = [];
@@ -139,41 +177,10 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       if (cur.length > 0) calls.push(cur);
     }
     const outcomes: GroupOutcome[] = new Array(groups.length);
+    const write = this.layout === 1 ? (idx: number[]) => this.writeLayout1(groups, idx) : (idx: number[]) => this.writeLayout2(groups, idx);
     await Promise.all(
       calls.map(async (idx) => {
-        const keys: string[] = [];
-        const keyIndex = (k: string): number => keys.push(k);
-        // Delta segments travel in one argument (ARGV[2]) as byte ranges, so the script never
-        // decodes them and the client does not pay per-argument costs for thousands of them.
-        const segments: string[] = [];
-        let at = 1;
-        const segmentRange = (d: DeltaData): [number, number] => {
-          const text = `\n${deltaJson(d)}`;
-          segments.push(text);
-          const from = at;
-          at += Buffer.byteLength(text);
-          return [from, at - 1];
-        };
-        const payload = {
-          f: groups[idx[0]!]!.offsetField,
-          g: idx.map((i) => {
-            const p = groups[i]!;
-            const { tenant, connector } = p.group;
-            return {
-              o: keyIndex(redisKey({ type: 'offsets', tenant, connector })),
-              sk: keyIndex(redisKey({ type: 'series', tenant, connector })),
-              dk: keyIndex(redisKey({ type: 'dropped', tenant, connector })),
-              gk: keyIndex(redisKey({ type: 'generation', tenant, connector })),
-              lw: p.group.touchesSettled ? 1 : 0,
-              fo: p.firstOffset,
-              lo: p.lastOffset,
-              d: [...p.group.deltas.values()].map((d) => [keyIndex(d.key), d.expireAt, ...segmentRange(d.data)]),
-              s: [...p.group.lastSeen],
-              x: [p.group.droppedLate, p.group.droppedFuture],
-            };
-          }),
-        };
-        const res = await this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''));
+        const res = await write(idx);
         idx.forEach((gi, j) => {
           const r = Number(res[j]);
           outcomes[gi] = r === -1 ? { status: 'applied' } : r === -2 ? { status: 'replayed' } : { status: 'partial', storedOffset: r };
@@ -183,16 +190,120 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     return { outcomes, calls: calls.length };
   }
 
-  async getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>> {
+  /** One layout-2 script call for the groups `idx`: binary records, hot buckets appended, settled ones compacted. */
+  private async writeLayout2(groups: PreparedGroup[], idx: number[]): Promise<number[]> {
+    const now = this.clock();
+    const horizon = { m: settledBucketStart('m', now), h: settledBucketStart('h', now) };
     const keys: string[] = [];
+    const keyIndex = (k: string): number => keys.push(k);
+    const records: Buffer[] = [];
+    let at = 1;
+    const payload = {
+      f: groups[idx[0]!]!.offsetField,
+      g: idx.map((i) => {
+        const p = groups[i]!;
+        const { tenant, connector, tag } = p.group;
+        const settle: number[] = [];
+        const d = [...p.group.deltas.values()].map((delta) => {
+          const rec = encodeRecord(delta.data);
+          records.push(rec);
+          const from = at;
+          at += rec.length;
+          const late = delta.start < horizon[delta.resolution];
+          const series = bucketKey(tag, delta.resolution, 0, seriesField(delta.series));
+          // Hot buckets of this series that have settled since it was last written: compact them now.
+          const hot = (this.pending.get(series) ?? []).filter((start) => {
+            if (start >= horizon[delta.resolution] || start === delta.start) return true;
+            settle.push(keyIndex(bucketKey(tag, delta.resolution, start, seriesField(delta.series))));
+            return false;
+          });
+          if (!late && !hot.includes(delta.start)) hot.push(delta.start);
+          this.pending.delete(series);
+          if (hot.length > 0) {
+            if (this.pending.size >= MAX_PENDING_SERIES) this.pending.delete(this.pending.keys().next().value!);
+            this.pending.set(series, hot);
+          }
+          return [keyIndex(delta.key), delta.expireAt, from, at - 1, late ? 1 : 0];
+        });
+        return {
+          o: keyIndex(redisKey({ type: 'offsets', tenant, connector })),
+          sk: keyIndex(redisKey({ type: 'series', tenant, connector })),
+          dk: keyIndex(redisKey({ type: 'dropped', tenant, connector })),
+          gk: keyIndex(redisKey({ type: 'generation', tenant, connector })),
+          lw: p.group.touchesSettled ? 1 : 0,
+          fo: p.firstOffset,
+          lo: p.lastOffset,
+          d,
+          st: settle,
+          s: [...p.group.lastSeen],
+          x: [p.group.droppedLate, p.group.droppedFuture],
+        };
+      }),
+    };
+    return this.scripts.pgApply2(keys.length, ...keys, JSON.stringify(payload), Buffer.concat(records));
+  }
+
+  /** One layout-1 script call (the JSON segments of earlier releases, under legacy keys). */
+  private async writeLayout1(groups: PreparedGroup[], idx: number[]): Promise<number[]> {
+    const keys: string[] = [];
+    const keyIndex = (k: string): number => keys.push(k);
+    // Delta segments travel in one argument (ARGV[2]) as byte ranges, so the script never
+    // decodes them and the client does not pay per-argument costs for thousands of them.
+    const segments: string[] = [];
+    let at = 1;
+    const segmentRange = (d: DeltaData): [number, number] => {
+      const text = `\n${deltaJson(d)}`;
+      segments.push(text);
+      const from = at;
+      at += Buffer.byteLength(text);
+      return [from, at - 1];
+    };
+    const payload = {
+      f: groups[idx[0]!]!.offsetField,
+      g: idx.map((i) => {
+        const p = groups[i]!;
+        const { tenant, connector, tag } = p.group;
+        return {
+          o: keyIndex(redisKey({ type: 'offsets', tenant, connector })),
+          sk: keyIndex(redisKey({ type: 'series', tenant, connector })),
+          dk: keyIndex(redisKey({ type: 'dropped', tenant, connector })),
+          gk: keyIndex(redisKey({ type: 'generation', tenant, connector })),
+          lw: p.group.touchesSettled ? 1 : 0,
+          fo: p.firstOffset,
+          lo: p.lastOffset,
+          d: [...p.group.deltas.values()].map((d) => [keyIndex(legacyBucketKey(tag, d.resolution, d.start, seriesField(d.series))), d.expireAt, ...segmentRange(d.data)]),
+          s: [...p.group.lastSeen],
+          x: [p.group.droppedLate, p.group.droppedFuture],
+        };
+      }),
+    };
+    return this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''));
+  }
+
+  async getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>> {
+    const tag = connectorTag(tenant, connector);
+    const keys: string[] = [];
+    const n = series.length * starts.length;
+    // Layout 2 reads its own keys and, while they may exist, the layout-1 keys of the same buckets.
     for (const s of series) for (const start of starts) keys.push(redisKey({ type: 'bucket', tenant, connector, resolution, start, series: s }));
-    const values: Array<string | null> = [];
+    if (this.layout === 1 || this.readLegacy) {
+      if (this.layout === 1) keys.length = 0;
+      for (const s of series) for (const start of starts) keys.push(legacyBucketKey(tag, resolution, start, seriesField(s)));
+    }
+    const values: Array<Buffer | null> = [];
     // All keys share the connector's hash tag, so each MGET is a single-slot command on a cluster.
-    for (let i = 0; i < keys.length; i += MGET_CHUNK) values.push(...(await this.client.mget(keys.slice(i, i + MGET_CHUNK))));
-    return series.map((_, si) => starts.map((__, ti) => {
-      const v = values[si * starts.length + ti];
-      return v === null || v === undefined ? null : parseBucketValue(v);
-    }));
+    for (let i = 0; i < keys.length; i += MGET_CHUNK) values.push(...(await this.client.mgetBuffer(keys.slice(i, i + MGET_CHUNK))));
+    return series.map((_, si) =>
+      starts.map((__, ti) => {
+        const j = si * starts.length + ti;
+        if (this.layout === 1) return legacyOf(values[j]);
+        const current = values[j];
+        const b = current === null || current === undefined ? null : decodeBucketValue(current);
+        const old = this.readLegacy ? legacyOf(values[n + j]) : null;
+        if (old === null) return b;
+        return b === null ? old : mergeBucket(b, old);
+      }),
+    );
   }
 
   async generation(tenant: string, connector: string): Promise<number> {
