@@ -188,3 +188,37 @@ export function countRecords(buf: Buffer): number {
   for (; !r.done; n++) readRecord(r);
   return n;
 }
+
+/** One archive entry (see minuteArchiveKey): the minute of the hour, then the record with its length. */
+export function encodeArchiveEntry(minuteOfHour: number, record: Buffer): Buffer {
+  const w = new Writer();
+  w.varint(minuteOfHour);
+  w.varint(record.length);
+  w.bytes(record);
+  return w.result();
+}
+
+/** The entries of a minute archive in stored order: minute of the hour and its record bytes. */
+export function archiveEntries(buf: Buffer): Array<{ minute: number; record: Buffer }> {
+  const r = new Reader(buf);
+  const out: Array<{ minute: number; record: Buffer }> = [];
+  while (!r.done) {
+    const minute = r.varint();
+    const len = r.varint();
+    if (minute > 59 || r.pos + len > buf.length) throw new Error('minute archive: bad entry');
+    out.push({ minute, record: buf.subarray(r.pos, r.pos + len) });
+    r.pos += len;
+  }
+  return out;
+}
+
+/** A minute archive: per minute of the hour, its entries' records merged in order. */
+export function decodeMinuteArchive(buf: Buffer): Map<number, BucketData> {
+  const out = new Map<number, BucketData>();
+  for (const { minute, record } of archiveEntries(buf)) {
+    const b = decodeBucketValue(record);
+    const cur = out.get(minute);
+    out.set(minute, cur === undefined ? b : mergeBucket(cur, b));
+  }
+  return out;
+}

@@ -51,6 +51,14 @@ export function bucketKey(tag: string, resolution: Resolution, start: number, fi
   return `${KEY_PREFIX}:${tag}:b2:${resolution}:${start}:${field}`;
 }
 
+/**
+ * Key of a series' settled minutes of one hour in layout 2: one string of entries
+ * `minute of the hour (1 byte) · varint length · record` (codec.ts), one entry per minute.
+ */
+export function minuteArchiveKey(tag: string, hourStart: number, field: string): string {
+  return `${KEY_PREFIX}:${tag}:b2:M:${hourStart}:${field}`;
+}
+
 /** Key of the same series-bucket in layout 1 (JSON segments), read until such keys expire. */
 export function legacyBucketKey(tag: string, resolution: Resolution, start: number, field: string): string {
   return `${KEY_PREFIX}:${tag}:b:${resolution}:${start}:${field}`;

@@ -220,16 +220,19 @@ end
 `;
 
 /**
- * Applies tenant/connector groups atomically in bucket layout 2 (binary records, codec.ts; keys
- * from bucketKey()), each group idempotent on its own offset. A delta is appended as one record
- * (APPEND, nothing decoded) while its minute or hour is hot; the script merges a value's records
- * into one when it passes COMPACT_RECORDS_BYTES, when the delta is flagged late (its bucket has
- * settled: compacted right away) and for the keys a group names to settle (buckets the client saw
- * go cold), so settled buckets hold one record each.
+ * Applies tenant/connector groups atomically in bucket layout 2 (binary records, codec.ts), each
+ * group idempotent on its own offset. A delta into a hot bucket (bucketKey) is appended as one
+ * record (APPEND, nothing decoded), merged into one record when the value passes
+ * COMPACT_RECORDS_BYTES. Buckets the client saw settle are named in `st`: a settled hour is
+ * compacted in place; a settled minute is compacted and moved into its series' minute archive of
+ * that hour (minuteArchiveKey, one entry per minute). A delta into a settled minute goes straight
+ * into the archive, merged with the minute's entry; one into a settled hour is compacted at once.
  * KEYS: every key the groups touch (one Redis Cluster slot per call).
  * ARGV[1]: JSON {f: offset field, g: [{o, sk, dk, gk: key indexes, fo, lo: offsets,
- *          d: [[key index, expireAt, first byte, last byte of the record in ARGV[2], 1 = compact now]],
- *          st: [key indexes to compact when present], s: [[series field, lastSeen]], x: [late, future], lw}]}
+ *          d: [[key index, expireAt, first byte, last byte of the record in ARGV[2], mode, minute of
+ *              the hour]] (mode 0 append, 1 into the minute archive at key index, 2 append and compact),
+ *          st: [[hot hour key index] | [hot minute key index, archive key index, minute of the hour,
+ *              archive expireAt]], s: [[series field, lastSeen]], x: [late, future], lw}]}
  * ARGV[2]: the delta records, concatenated.
  * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), else the stored offset.
  */
@@ -245,20 +248,65 @@ local function compact(k)
   local merged = rec_compact(v)
   if merged ~= nil then redis.call('SET', k, merged, 'KEEPTTL') end
 end
+local function entry(mi, rec)
+  local t = { char(mi) }
+  wrvar(t, #rec)
+  t[#t + 1] = rec
+  return table.concat(t)
+end
+-- Puts the records rec of minute mi (of the hour) into the minute archive a, keeping one entry per
+-- minute: appended when the minute has none, else merged with it (late writes) and rewritten.
+local function archive_put(a, mi, rec, exp)
+  local cur = redis.call('GET', a)
+  if not cur then
+    redis.call('SET', a, entry(mi, rec_compact(rec) or rec), 'PXAT', int(exp))
+    return
+  end
+  local p, n, found = 1, #cur, nil
+  local others = {}
+  while p <= n do
+    local m = byte(cur, p)
+    local len, q = rdvar(cur, p + 1)
+    if m == mi then found = string.sub(cur, q, q + len - 1)
+    else others[#others + 1] = string.sub(cur, p, q + len - 1) end
+    p = q + len
+  end
+  -- SET rather than APPEND: an appended string keeps spare room (up to its size again), an
+  -- archive is written about once per minute and then kept for the retention.
+  if found == nil then
+    redis.call('SET', a, cur .. entry(mi, rec_compact(rec) or rec), 'KEEPTTL')
+    return
+  end
+  others[#others + 1] = entry(mi, rec_compact(found .. rec))
+  redis.call('SET', a, table.concat(others), 'KEEPTTL')
+end
+-- Moves the settled hot minute h (minute mi of its hour) into the minute archive a.
+local function settle_minute(h, a, mi, exp)
+  local v = redis.call('GET', h)
+  if not v then return end
+  archive_put(a, mi, v, exp)
+  redis.call('DEL', h)
+end
 -- The steps of one group, in order, each its own function so further per-group state can be
 -- written in the same atomic step.
 local function apply_buckets(g)
   for _, d in ipairs(g.d) do
     local k = KEYS[d[1]]
     local v = string.sub(records, d[3], d[4])
-    local len = redis.call('APPEND', k, v)
-    if len == #v then
-      redis.call('PEXPIREAT', k, int(d[2]))
-    elseif len > LIMIT or d[5] == 1 then
-      compact(k)
+    if d[5] == 1 then
+      archive_put(k, d[6], v, d[2])
+    else
+      local len = redis.call('APPEND', k, v)
+      if len == #v then
+        redis.call('PEXPIREAT', k, int(d[2]))
+      elseif len > LIMIT or d[5] == 2 then
+        compact(k)
+      end
     end
   end
-  if g.st ~= nil then for _, i in ipairs(g.st) do compact(KEYS[i]) end end
+  for _, st in ipairs(g.st) do
+    if #st == 1 then compact(KEYS[st[1]]) else settle_minute(KEYS[st[1]], KEYS[st[2]], st[3], st[4]) end
+  end
 end
 local function apply_series(g)
   local sk = KEYS[g.sk]

@@ -3,8 +3,8 @@ import type { CatalogEvent } from '@pulsegate/events';
 import { applyBatch, deltaJson, type ApplyInput, type DeltaData, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
 import { emptyBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
-import { decodeBucketValue, encodeRecord } from './codec';
-import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
+import { decodeBucketValue, decodeMinuteArchive, encodeRecord } from './codec';
+import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, minuteArchiveKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
 import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA } from './lua';
 import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
@@ -203,18 +203,30 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       g: idx.map((i) => {
         const p = groups[i]!;
         const { tenant, connector, tag } = p.group;
-        const settle: number[] = [];
+        const settle: number[][] = [];
+        const archive = (start: number, field: string): [number, number, number] => {
+          const hour = Math.floor(start / HOUR_MS) * HOUR_MS;
+          return [keyIndex(minuteArchiveKey(tag, hour, field)), (start - hour) / MINUTE_MS, hour + HOUR_MS + this.cfg.minuteRetentionMs];
+        };
         const d = [...p.group.deltas.values()].map((delta) => {
           const rec = encodeRecord(delta.data);
           records.push(rec);
           const from = at;
           at += rec.length;
-          const late = delta.start < horizon[delta.resolution];
-          const series = bucketKey(tag, delta.resolution, 0, seriesField(delta.series));
-          // Hot buckets of this series that have settled since it was last written: compact them now.
+          const res = delta.resolution;
+          const late = delta.start < horizon[res];
+          const field = seriesField(delta.series);
+          const series = bucketKey(tag, res, 0, field);
+          // Hot buckets of this series that have settled since it was last written: compacted
+          // (hours) or moved into the minute archive (minutes) in this call.
           const hot = (this.pending.get(series) ?? []).filter((start) => {
-            if (start >= horizon[delta.resolution] || start === delta.start) return true;
-            settle.push(keyIndex(bucketKey(tag, delta.resolution, start, seriesField(delta.series))));
+            if (start >= horizon[res] || start === delta.start) return true;
+            const k = keyIndex(bucketKey(tag, res, start, field));
+            if (res === 'h') settle.push([k]);
+            else {
+              const [ak, minute, expireAt] = archive(start, field);
+              settle.push([k, ak, minute, expireAt]);
+            }
             return false;
           });
           if (!late && !hot.includes(delta.start)) hot.push(delta.start);
@@ -223,7 +235,10 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
             if (this.pending.size >= MAX_PENDING_SERIES) this.pending.delete(this.pending.keys().next().value!);
             this.pending.set(series, hot);
           }
-          return [keyIndex(delta.key), delta.expireAt, from, at - 1, late ? 1 : 0];
+          if (!late) return [keyIndex(delta.key), delta.expireAt, from, at - 1, 0];
+          if (res === 'h') return [keyIndex(delta.key), delta.expireAt, from, at - 1, 2];
+          const [ak, minute, expireAt] = archive(delta.start, field);
+          return [ak, expireAt, from, at - 1, 1, minute];
         });
         return {
           o: keyIndex(redisKey({ type: 'offsets', tenant, connector })),
@@ -282,28 +297,46 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
 
   async getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>> {
     const tag = connectorTag(tenant, connector);
-    const keys: string[] = [];
-    const n = series.length * starts.length;
-    // Layout 2 reads its own keys and, while they may exist, the layout-1 keys of the same buckets.
-    for (const s of series) for (const start of starts) keys.push(redisKey({ type: 'bucket', tenant, connector, resolution, start, series: s }));
-    if (this.layout === 1 || this.readLegacy) {
-      if (this.layout === 1) keys.length = 0;
-      for (const s of series) for (const start of starts) keys.push(legacyBucketKey(tag, resolution, start, seriesField(s)));
+    const fields = series.map(seriesField);
+    const grid = (key: (field: string, start: number) => string, at: readonly number[]): string[] => fields.flatMap((f) => at.map((start) => key(f, start)));
+    if (this.layout === 1) {
+      const values = await this.mget(grid((f, start) => legacyBucketKey(tag, resolution, start, f), starts));
+      return series.map((_, si) => starts.map((__, ti) => legacyOf(values[si * starts.length + ti])));
     }
-    const values: Array<Buffer | null> = [];
-    // All keys share the connector's hash tag, so each MGET is a single-slot command on a cluster.
-    for (let i = 0; i < keys.length; i += MGET_CHUNK) values.push(...(await this.client.mgetBuffer(keys.slice(i, i + MGET_CHUNK))));
-    return series.map((_, si) =>
-      starts.map((__, ti) => {
+    // Layout 2: hot buckets; for minutes also the series' minute archives of the hours involved;
+    // and, while they may exist, the layout-1 keys of the same buckets.
+    const hours = resolution === 'm' ? [...new Set(starts.map((s) => Math.floor(s / HOUR_MS) * HOUR_MS))] : [];
+    const keys = grid((f, start) => bucketKey(tag, resolution, start, f), starts);
+    keys.push(...grid((f, hour) => minuteArchiveKey(tag, hour, f), hours));
+    if (this.readLegacy) keys.push(...grid((f, start) => legacyBucketKey(tag, resolution, start, f), starts));
+    const values = await this.mget(keys);
+    const n = series.length * starts.length;
+    // Archived minutes are dropped once their own expiry has passed (the archive lives to the end of its hour + retention).
+    const expired = this.clock() - MINUTE_MS - this.cfg.minuteRetentionMs;
+    return series.map((_, si) => {
+      const archives = new Map<number, Map<number, BucketData>>();
+      hours.forEach((hour, hi) => {
+        const v = values[n + si * hours.length + hi];
+        if (v !== null && v !== undefined && v.length > 0) archives.set(hour, decodeMinuteArchive(v));
+      });
+      return starts.map((start, ti) => {
         const j = si * starts.length + ti;
-        if (this.layout === 1) return legacyOf(values[j]);
-        const current = values[j];
-        const b = current === null || current === undefined ? null : decodeBucketValue(current);
-        const old = this.readLegacy ? legacyOf(values[n + j]) : null;
-        if (old === null) return b;
-        return b === null ? old : mergeBucket(b, old);
-      }),
-    );
+        const hour = Math.floor(start / HOUR_MS) * HOUR_MS;
+        let acc = start > expired ? (archives.get(hour)?.get((start - hour) / MINUTE_MS) ?? null) : null;
+        const hot = values[j];
+        if (hot !== null && hot !== undefined) acc = acc === null ? decodeBucketValue(hot) : mergeBucket(acc, decodeBucketValue(hot));
+        const old = this.readLegacy ? legacyOf(values[n + series.length * hours.length + j]) : null;
+        if (old !== null) acc = acc === null ? old : mergeBucket(acc, old);
+        return acc;
+      });
+    });
+  }
+
+  /** MGET as Buffers in chunks; all keys share the connector's hash tag, so each is a single-slot command on a cluster. */
+  private async mget(keys: string[]): Promise<Array<Buffer | null>> {
+    const values: Array<Buffer | null> = [];
+    for (let i = 0; i < keys.length; i += MGET_CHUNK) values.push(...(await this.client.mgetBuffer(keys.slice(i, i + MGET_CHUNK))));
+    return values;
   }
 
   async generation(tenant: string, connector: string): Promise<number> {

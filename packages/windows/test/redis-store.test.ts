@@ -8,8 +8,8 @@ import { invocation, traffic } from './builders';
 import { rng } from './random';
 import { MemoryWindowStore } from '../src/memory-store';
 import { COMPACT_RECORDS_BYTES } from '../src/lua';
-import { MINUTE_MS } from '../src/keys';
-import { countRecords, encodeRecord } from '../src/codec';
+import { connectorTag, MINUTE_MS, minuteArchiveKey, seriesField } from '../src/keys';
+import { archiveEntries, countRecords, encodeRecord } from '../src/codec';
 
 const single = integration(['redis']);
 let redis: RedisHandle | undefined;
@@ -66,7 +66,7 @@ describe.skipIf(single.skip)('RedisWindowStore on one server', () => {
     await store.close();
   });
 
-  it('keeps hot minutes appendable, compacts them once settled, and compacts late writes into settled minutes at once', async () => {
+  it('keeps hot minutes appendable, moves them compacted into the minute archive once settled, and merges late writes into archived minutes', async () => {
     const t0 = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - 30 * MINUTE_MS;
     let now = t0 + 20_000;
     const store = new RedisWindowStore({ target: { url: redis!.url }, clock: () => now, keyPrefix: 'settle:' });
@@ -84,20 +84,30 @@ describe.skipIf(single.skip)('RedisWindowStore on one server', () => {
       await reference.apply(input);
     };
     const records = async (key: string): Promise<number> => countRecords((await client.getBuffer(key))!);
-    // Minute t0, hot: five deltas stay five records.
+    const hour = Math.floor(t0 / 3_600_000) * 3_600_000;
+    const archiveKey = `settle:${minuteArchiveKey(connectorTag('acme', 'crm'), hour, seriesField(series))}`;
+    const archived = async (): Promise<Array<{ minute: number; records: number }>> =>
+      archiveEntries((await client.getBuffer(archiveKey)) ?? Buffer.alloc(0)).map((e) => ({ minute: e.minute, records: countRecords(e.record) }));
+    const minuteOfHour = (t0 - hour) / MINUTE_MS;
+    // Minute t0, hot: five deltas stay five appended records.
     for (let i = 0; i < 5; i++) await write(t0, 4);
     expect(await records(keyOf(t0))).toBe(5);
-    // Three minutes later minute t0 has settled: the next write of the series compacts it.
+    expect(await archived()).toEqual([]);
+    // Three minutes later minute t0 has settled: the next write of the series merges it into one
+    // record and moves it into the series' minute archive of the hour.
     now = t0 + 3 * MINUTE_MS + 20_000;
     await write(t0 + 3 * MINUTE_MS, 4);
-    expect(await records(keyOf(t0))).toBe(1);
-    // A late write into the settled (compacted) minute is appended and merged by the same script.
+    expect(await client.exists(keyOf(t0))).toBe(0);
+    expect(await archived()).toEqual([{ minute: minuteOfHour, records: 1 }]);
+    // A late write into the settled (archived) minute is merged into its entry by the same script.
     await write(t0, 3);
-    expect(await records(keyOf(t0))).toBe(1);
-    expect(await client.pttl(keyOf(t0))).toBeGreaterThan(0);
+    await write(t0, 2);
+    expect(await client.exists(keyOf(t0))).toBe(0);
+    expect(await archived()).toEqual([{ minute: minuteOfHour, records: 1 }]);
+    expect(await client.pttl(archiveKey)).toBeGreaterThan(0);
+    expect(await records(keyOf(t0 + 3 * MINUTE_MS))).toBe(1);
     const starts = [t0, t0 + 3 * MINUTE_MS];
     expect(await store.getBuckets('acme', 'crm', 'm', [series], starts)).toEqual(await reference.getBuckets('acme', 'crm', 'm', [series], starts));
-    const hour = Math.floor(t0 / 3_600_000) * 3_600_000;
     expect(await store.getBuckets('acme', 'crm', 'h', [series], [hour])).toEqual(await reference.getBuckets('acme', 'crm', 'h', [series], [hour]));
     await client.quit();
     await store.close();
