@@ -214,13 +214,17 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
           const from = at;
           at += rec.length;
           const res = delta.resolution;
-          const late = delta.start < horizon[res];
           const field = seriesField(delta.series);
+          // Settled for this series: by the writer's clock and by the series' own event time in
+          // this batch, so a lagging consumer catching up appends (cheap) instead of merging.
+          const seen = p.group.lastSeen.get(field);
+          const settledBefore = seen === undefined ? horizon[res] : Math.min(horizon[res], settledBucketStart(res, seen));
+          const late = delta.start < settledBefore;
           const series = bucketKey(tag, res, 0, field);
           // Hot buckets of this series that have settled since it was last written: compacted
           // (hours) or moved into the minute archive (minutes) in this call.
           const hot = (this.pending.get(series) ?? []).filter((start) => {
-            if (start >= horizon[res] || start === delta.start) return true;
+            if (start >= settledBefore || start === delta.start) return true;
             const k = keyIndex(bucketKey(tag, res, start, field));
             if (res === 'h') settle.push([k]);
             else {
