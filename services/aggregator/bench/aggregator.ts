@@ -500,7 +500,8 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
  * 30 days of history, querying the connectors in turn (each query merges one connector's 20 series).
  */
 async function querySection(url: string, now: number, out: Out): Promise<void> {
-  const qStore = new RedisWindowStore({ target: { url }, bucketLayout: LAYOUT });
+  // BENCH_READ_LEGACY=0: layout 2 without reading layout-1 keys (after the migration window).
+  const qStore = new RedisWindowStore({ target: { url }, bucketLayout: LAYOUT, readLegacy: process.env.BENCH_READ_LEGACY !== '0' });
   const perConnector = Number(process.env.BENCH_QUERY_EVENTS ?? 20_000);
   let offset = 0;
   for (let c = 0; c < QUERY_CONNECTORS; c++) {
@@ -529,7 +530,7 @@ async function querySection(url: string, now: number, out: Out): Promise<void> {
       }
       const first = lat[0]!;
       lat.sort((a, b) => a - b);
-      out.push(`${window} metrics query (${fmt(seriesCount)} series in ${QUERY_CONNECTORS} connectors, 20 per query, hour buckets, HTTP, ${n} queries, layout ${LAYOUT}): first ${first.toFixed(1)} ms, p50 ${lat[Math.floor(n / 2) - 1]!.toFixed(1)} ms, p95 ${lat[Math.ceil(n * 0.95) - 1]!.toFixed(1)} ms`);
+      out.push(`${window} metrics query (${fmt(seriesCount)} series in ${QUERY_CONNECTORS} connectors, 20 per query, hour buckets, HTTP, ${n} queries, layout ${LAYOUT}${LAYOUT === 2 && process.env.BENCH_READ_LEGACY === '0' ? ' without layout-1 reads' : ''}): first ${first.toFixed(1)} ms, p50 ${lat[Math.floor(n / 2) - 1]!.toFixed(1)} ms, p95 ${lat[Math.ceil(n * 0.95) - 1]!.toFixed(1)} ms`);
     }
   } finally {
     await new Promise((r) => server.close(r));
