@@ -72,8 +72,9 @@ function legacyOf(v: Buffer | null | undefined): BucketData | null {
 }
 
 /**
- * Window store in Redis or Redis Cluster. Each series-bucket is one string key holding the JSON of
- * a BucketData (merged by a Lua script), expiring at bucket end + retention (PXAT). A batch is
+ * Window store in Redis or Redis Cluster. Bucket layout 2 (default): a hot series-bucket is one
+ * string key of appended binary records (codec.ts), a settled minute one entry of its series'
+ * minute archive for the hour, each expiring at bucket (archive: hour) end + retention (PXAT). A batch is
  * written with one script call per Redis Cluster slot (per call on a single server), each
  * tenant/connector group guarded by its own stored offset.
  */
