@@ -17,6 +17,8 @@ export { KEY_PREFIX, MINUTE_MS, HOUR_MS, RESOLUTION_MS, redisKey, connectorTag, 
 export type { Resolution, SeriesId, KeyParts } from './keys';
 export { DEFAULT_WINDOW_CONFIG } from './config';
 export { encodeRecord, decodeRecord, decodeBucketValue, archiveEntries, decodeMinuteArchive, encodeArchiveEntry } from './codec';
+export { DEFAULT_DEDUP_HORIZON_MS } from './dedup';
+export type { GroupDedup } from './dedup';
 export type { WindowConfig } from './config';
 export { aggregateBatch, applyBatch, deltaBucket, deltaJson, recordEvents, settledHourStart } from './aggregate';
 export { SettledDayCache, DAY_MS } from './day-cache';

@@ -6,6 +6,7 @@ import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
 import { decodeBucketValue, decodeMinuteArchive, encodeRecord } from './codec';
 import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, minuteArchiveKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
 import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA } from './lua';
+import { identitiesAt, IdentityArgs } from './dedup';
 import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
 /** Where the Redis store connects: one server (URL) or a cluster (seed nodes). */
@@ -34,10 +35,10 @@ export interface RedisWindowStoreOptions {
 
 type Client = Redis | Cluster;
 interface ScriptClient {
-  pgApply(numKeys: number, ...args: string[]): Promise<number[]>;
+  pgApply(numKeys: number, ...args: Array<string | Buffer>): Promise<Array<number | number[]>>;
   pgIndex(numKeys: number, ...args: string[]): Promise<number>;
   pgCatalog(numKeys: number, ...args: string[]): Promise<number>;
-  pgApply2(numKeys: number, ...args: Array<string | Buffer>): Promise<number[]>;
+  pgApply2(numKeys: number, ...args: Array<string | Buffer>): Promise<Array<number | number[]>>;
 }
 
 /**
@@ -166,7 +167,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       let cur: number[] = [];
       let keys = 0;
       groups.forEach((p, i) => {
-        const n = 2 * p.group.deltas.size + 4;
+        const n = 2 * p.group.deltas.size + p.group.dedup.byMinute.size + 4;
         if (cur.length > 0 && keys + n > this.maxKeysPerCall) {
           calls.push(cur);
           cur = [];
@@ -183,8 +184,9 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       calls.map(async (idx) => {
         const res = await write(idx);
         idx.forEach((gi, j) => {
-          const r = Number(res[j]);
-          outcomes[gi] = r === -1 ? { status: 'applied' } : r === -2 ? { status: 'replayed' } : { status: 'partial', storedOffset: r };
+          const r = res[j];
+          if (Array.isArray(r)) outcomes[gi] = { status: 'duplicates', ids: identitiesAt(groups[gi]!.group.dedup, r.map(Number)) };
+          else outcomes[gi] = Number(r) === -1 ? { status: 'applied' } : Number(r) === -2 ? { status: 'replayed' } : { status: 'partial', storedOffset: Number(r) };
         });
       }),
     );
@@ -192,8 +194,9 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
   }
 
   /** One layout-2 script call for the groups `idx`: binary records, hot buckets appended, settled ones compacted. */
-  private async writeLayout2(groups: PreparedGroup[], idx: number[]): Promise<number[]> {
+  private async writeLayout2(groups: PreparedGroup[], idx: number[]): Promise<Array<number | number[]>> {
     const now = this.clock();
+    const identities = new IdentityArgs();
     const horizon = { m: settledBucketStart('m', now), h: settledBucketStart('h', now) };
     const keys: string[] = [];
     const keyIndex = (k: string): number => keys.push(k);
@@ -256,15 +259,18 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
           d,
           st: settle,
           s: [...p.group.lastSeen],
-          x: [p.group.droppedLate, p.group.droppedFuture],
+          x: [p.group.droppedLate, p.group.droppedFuture, p.group.dedup.duplicates],
+          dd: identities.entries(p.group.dedup, p.group.tag, keyIndex, now, this.cfg.dedupHorizonMs),
         };
       }),
     };
-    return this.scripts.pgApply2(keys.length, ...keys, JSON.stringify(payload), Buffer.concat(records));
+    return this.scripts.pgApply2(keys.length, ...keys, JSON.stringify(payload), Buffer.concat(records), identities.buffer());
   }
 
   /** One layout-1 script call (the JSON segments of earlier releases, under legacy keys). */
-  private async writeLayout1(groups: PreparedGroup[], idx: number[]): Promise<number[]> {
+  private async writeLayout1(groups: PreparedGroup[], idx: number[]): Promise<Array<number | number[]>> {
+    const now = this.clock();
+    const identities = new IdentityArgs();
     const keys: string[] = [];
     const keyIndex = (k: string): number => keys.push(k);
     // Delta segments travel in one argument (ARGV[2]) as byte ranges, so the script never
@@ -293,11 +299,12 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
           lo: p.lastOffset,
           d: [...p.group.deltas.values()].map((d) => [keyIndex(legacyBucketKey(tag, d.resolution, d.start, seriesField(d.series))), d.expireAt, ...segmentRange(d.data)]),
           s: [...p.group.lastSeen],
-          x: [p.group.droppedLate, p.group.droppedFuture],
+          x: [p.group.droppedLate, p.group.droppedFuture, p.group.dedup.duplicates],
+          dd: identities.entries(p.group.dedup, p.group.tag, keyIndex, now, this.cfg.dedupHorizonMs),
         };
       }),
     };
-    return this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''));
+    return this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''), identities.buffer());
   }
 
   async getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>> {
@@ -364,7 +371,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
 
   async dropped(tenant: string, connector: string): Promise<DroppedCounts> {
     const h = await this.client.hgetall(redisKey({ type: 'dropped', tenant, connector }));
-    return { late: Number(h.late ?? 0), future: Number(h.future ?? 0) };
+    return { late: Number(h.late ?? 0), future: Number(h.future ?? 0), duplicates: Number(h.duplicates ?? 0) };
   }
 
   async putCatalog(event: CatalogEvent): Promise<void> {
