@@ -167,7 +167,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       let cur: number[] = [];
       let keys = 0;
       groups.forEach((p, i) => {
-        const n = 2 * p.group.deltas.size + p.group.dedup.byMinute.size + 4;
+        const n = p.group.deltas.size + p.group.dedup.byMinute.size + 4;
         if (cur.length > 0 && keys + n > this.maxKeysPerCall) {
           calls.push(cur);
           cur = [];
