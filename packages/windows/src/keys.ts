@@ -42,8 +42,25 @@ export function parseSeriesField(field: string): SeriesId {
   return { action: decodeURIComponent(a ?? ''), version: decodeURIComponent(v ?? ''), kind: k === 'write' ? 'write' : 'read' };
 }
 
-/** Key of a series-bucket from its connector's tag (connectorTag) and series field (seriesField), as redisKey builds it. */
+/**
+ * Key of a series-bucket in bucket layout 2 (binary records, codec.ts) from its connector's tag
+ * (connectorTag) and series field (seriesField), as redisKey builds it. Type `b2`, so the
+ * JSON-layout keys (legacyBucketKey) of writers before it never share a value with it.
+ */
 export function bucketKey(tag: string, resolution: Resolution, start: number, field: string): string {
+  return `${KEY_PREFIX}:${tag}:b2:${resolution}:${start}:${field}`;
+}
+
+/**
+ * Key of a series' settled minutes of one hour in layout 2: one string of entries
+ * `minute of the hour (1 byte) · varint length · record` (codec.ts), one entry per minute.
+ */
+export function minuteArchiveKey(tag: string, hourStart: number, field: string): string {
+  return `${KEY_PREFIX}:${tag}:b2:M:${hourStart}:${field}`;
+}
+
+/** Key of the same series-bucket in layout 1 (JSON segments), read until such keys expire. */
+export function legacyBucketKey(tag: string, resolution: Resolution, start: number, field: string): string {
   return `${KEY_PREFIX}:${tag}:b:${resolution}:${start}:${field}`;
 }
 

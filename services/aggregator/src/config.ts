@@ -31,6 +31,8 @@ export interface AggregatorConfig {
   /** How often snapshots are published, ms. Default 10 s. */
   snapshotIntervalMs: number;
   minuteRetentionMs: number;
+  /** Whether the Redis store also reads bucket layout-1 keys (written before layout 2). Default true. */
+  readLegacyBuckets: boolean;
   hourRetentionMs: number;
   maxFutureSkewMs: number;
   /** How long span identities are remembered to absorb exporter retries, ms; 0 = dedup off. Default 10 min. */
@@ -58,6 +60,7 @@ const schema = z.object({
   AGGREGATOR_FETCH_MAX_WAIT_MS: intVar('AGGREGATOR_FETCH_MAX_WAIT_MS', 100, 10, 10_000),
   QUERY_DAY_CACHE_ENTRIES: intVar('QUERY_DAY_CACHE_ENTRIES', 20_000, 0, 10_000_000),
   AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION: intVar('AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION', 4 * 1024 * 1024, 1_024, 64 * 1024 * 1024),
+  AGGREGATOR_READ_LEGACY_BUCKETS: z.enum(['true', 'false'], { message: 'AGGREGATOR_READ_LEGACY_BUCKETS must be true or false' }).default('true'),
   MINUTE_RETENTION_HOURS: intVar('MINUTE_RETENTION_HOURS', 48, 1, 24 * 14),
   HOUR_RETENTION_DAYS: intVar('HOUR_RETENTION_DAYS', 35, 1, 400),
   MAX_FUTURE_SKEW_SECONDS: intVar('MAX_FUTURE_SKEW_SECONDS', 300, 0, 86_400),
@@ -103,6 +106,7 @@ export function loadConfig(env: Record<string, string | undefined>): AggregatorC
     fetchMaxWaitMs: e.AGGREGATOR_FETCH_MAX_WAIT_MS,
     snapshotIntervalMs: e.SNAPSHOT_INTERVAL_SECONDS * 1_000,
     minuteRetentionMs: e.MINUTE_RETENTION_HOURS * 3_600_000,
+    readLegacyBuckets: e.AGGREGATOR_READ_LEGACY_BUCKETS === 'true',
     hourRetentionMs: e.HOUR_RETENTION_DAYS * 86_400_000,
     maxFutureSkewMs: e.MAX_FUTURE_SKEW_SECONDS * 1_000,
     dedupHorizonMs: e.AGGREGATOR_DEDUP_HORIZON_MINUTES * 60_000,

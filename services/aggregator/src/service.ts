@@ -40,8 +40,9 @@ export function windowConfigOf(config: AggregatorConfig): WindowConfig {
 /** Builds the store the configuration asks for. */
 export function createStore(config: AggregatorConfig, clock: () => number = Date.now): WindowStore {
   const cfg = windowConfigOf(config);
-  if (config.redisClusterNodes.length > 0) return new RedisWindowStore({ target: { clusterNodes: config.redisClusterNodes }, config: cfg, clock });
-  if (config.redisUrl !== null) return new RedisWindowStore({ target: { url: config.redisUrl }, config: cfg, clock });
+  const readLegacy = config.readLegacyBuckets;
+  if (config.redisClusterNodes.length > 0) return new RedisWindowStore({ target: { clusterNodes: config.redisClusterNodes }, config: cfg, clock, readLegacy });
+  if (config.redisUrl !== null) return new RedisWindowStore({ target: { url: config.redisUrl }, config: cfg, clock, readLegacy });
   return new MemoryWindowStore({ config: cfg, clock });
 }
 
