@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,21 @@ export interface DashboardOptions {
 export const PROXY_PREFIXES = ['aggregator', 'alerts', 'risk'] as const;
 export type ProxyPrefix = (typeof PROXY_PREFIXES)[number];
 
-const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'public');
+/**
+ * The app's public/ folder, found from this module whether it runs from src/dashboard/app.ts (tsx,
+ * tests) or bundled into dist/main.js: the nearest folder upwards that holds package.json.
+ */
+function publicDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('dashboard: no package.json above the dashboard module, cannot find public/');
+    dir = parent;
+  }
+  return join(dir, 'public');
+}
+
+const PUBLIC_DIR = publicDir();
 // chart.js's package exports hide dist/, so find it from the entry point the package does export.
 const CHART_JS_DIST = dirname(createRequire(import.meta.url).resolve('chart.js'));
 
