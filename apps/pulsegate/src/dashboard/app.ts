@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { correlation, correlationIdOf, errorHandler, HttpError, notFoundHandler } from '@pulsegate/http-kit';
 import { createLogger, type Logger } from '@pulsegate/logging';
+import { createMetricsRegistry, metricsHandler, registerReadout } from '@pulsegate/telemetry';
 
 /** Where the dashboard finds the services it shows. */
 export interface DashboardOptions {
@@ -72,6 +73,28 @@ export function createDashboardApp(options: DashboardOptions): Express {
     res.json({ status: 'ok' });
   });
 
+  // Proxied requests by upstream and answer class (2xx…5xx, or `error` when the upstream did not
+  // answer): at most 3 × 6 samples.
+  const proxied = new Map<string, number>();
+  const countProxied = (upstream: string, result: string): void => {
+    const key = `${upstream}\u0000${result}`;
+    proxied.set(key, (proxied.get(key) ?? 0) + 1);
+  };
+  const registry = createMetricsRegistry();
+  registerReadout(registry, {
+    name: 'pulsegate_dashboard_upstream_requests_total',
+    help: 'Requests the dashboard forwarded, by upstream (aggregator, alerts, risk) and result (2xx, 3xx, 4xx, 5xx, error).',
+    type: 'counter',
+    labelNames: ['upstream', 'result'],
+    read: () =>
+      [...proxied].map(([key, value]) => {
+        const [upstream, result] = key.split('\u0000') as [string, string];
+        return { labels: { upstream, result }, value };
+      }),
+  });
+  // Process metrics and the proxy's counts only: nothing a tenant owns, so no key is needed.
+  app.get('/metrics', metricsHandler(registry));
+
   app.get('/readyz', async (_req, res) => {
     const checks = await Promise.all(
       PROXY_PREFIXES.map(async (name) => {
@@ -110,12 +133,14 @@ export function createDashboardApp(options: DashboardOptions): Express {
       try {
         upstream = await fetch(target, { method: req.method, headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
       } catch (err) {
+        countProxied(name, 'error');
         const timedOut = err instanceof Error && err.name === 'TimeoutError';
         logger.warn({ upstream: name, path: target.pathname, err: err instanceof Error ? err.message : String(err) }, 'dashboard upstream failed');
         throw timedOut
           ? new HttpError(504, 'UPSTREAM_TIMEOUT', `the ${name} service did not answer within ${timeoutMs} ms`)
           : new HttpError(502, 'UPSTREAM_UNAVAILABLE', `the ${name} service is not reachable`);
       }
+      countProxied(name, `${Math.floor(upstream.status / 100)}xx`);
       const body = Buffer.from(await upstream.arrayBuffer());
       res.status(upstream.status);
       res.setHeader('content-type', upstream.headers.get('content-type') ?? 'application/json');
