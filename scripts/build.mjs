@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Bundles one workspace's entry points into dist/ with esbuild: `node ../../scripts/build.mjs src/main.ts`
-// run from the workspace. Workspace packages (@pulsegate/*) export their TypeScript sources, so they
+// Bundles one workspace's entry points into dist/ with esbuild: `node ../../scripts/build.mjs src/main.ts
+// [name=src/other.ts …]` run from the workspace (src/main.ts → dist/main.js; name=… → dist/name.js). Workspace packages (@pulsegate/*) export their TypeScript sources, so they
 // are compiled into the bundle; every other package stays an import resolved from node_modules at run
 // time (the OpenTelemetry instrumentations patch kafkajs and http by module name, which a bundled copy
 // would escape). Types are checked by `npm run typecheck`, not here.
@@ -10,8 +10,14 @@ import { basename, extname, join } from 'node:path';
 
 const entries = process.argv.slice(2);
 if (entries.length === 0) {
-  process.stderr.write('usage: build.mjs <entry.ts>...\n');
+  process.stderr.write('usage: build.mjs <entry.ts | name=entry.ts>...\n');
   process.exit(2);
+}
+
+/** `name=path` → [name, path]; a bare path is named after its file. */
+function outAndIn(entry) {
+  const eq = entry.indexOf('=');
+  return eq > 0 ? [entry.slice(0, eq), entry.slice(eq + 1)] : [basename(entry, extname(entry)), entry];
 }
 
 /** Leaves bare imports of third-party packages external; bundles relative and @pulsegate/* imports. */
@@ -27,7 +33,7 @@ const thirdPartyExternal = {
 
 await rm('dist', { recursive: true, force: true });
 await build({
-  entryPoints: Object.fromEntries(entries.map((e) => [basename(e, extname(e)), e])),
+  entryPoints: Object.fromEntries(entries.map(outAndIn)),
   outdir: 'dist',
   bundle: true,
   platform: 'node',
@@ -37,4 +43,4 @@ await build({
   logLevel: 'warning',
   plugins: [thirdPartyExternal],
 });
-process.stdout.write(`built ${entries.map((e) => join('dist', basename(e, extname(e)) + '.js')).join(', ')}\n`);
+process.stdout.write(`built ${entries.map((e) => join('dist', outAndIn(e)[0] + '.js')).join(', ')}\n`);
