@@ -54,6 +54,21 @@ describe('decodeJsonTraces', () => {
     });
   });
 
+  it.each([
+    ['uint64 max + 1', '18446744073709551616', 'endTimeUnixNano is past the uint64 range'],
+    ['21 digits', '100000000000000000000', 'endTimeUnixNano must be a non-negative integer (number or decimal string)'],
+    ['2^64 as a JSON number', 2 ** 64, 'endTimeUnixNano must be a non-negative integer (number or decimal string)'],
+  ])('rejects an end time of %s', (_n, end, reason) => {
+    const out = extractInvocations(decodeJsonTraces(body([{ ...SPAN, endTimeUnixNano: end }])), 't');
+    expect(out.events).toHaveLength(0);
+    expect(Object.fromEntries(out.reasons)).toEqual({ [reason]: 1 });
+  });
+
+  it('reads uint64 max itself as a time (then rejects it as a latency, not as a number)', () => {
+    const out = extractInvocations(decodeJsonTraces(body([{ ...SPAN, endTimeUnixNano: '18446744073709551615' }])), 't');
+    expect(Object.keys(Object.fromEntries(out.reasons))).toEqual([expect.stringMatching(/^latency over/)]);
+  });
+
   it('counts malformed containers as rejected and reads the rest', () => {
     const text = JSON.stringify({ resourceSpans: [42, { scopeSpans: 'x' }, JSON.parse(body([SPAN])).resourceSpans[0]] });
     const out = extractInvocations(decodeJsonTraces(text), 't');
