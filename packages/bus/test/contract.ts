@@ -254,8 +254,8 @@ export function busContract(name: string, makeBus: () => Bus, options: { concurr
           { key: 'b', value: 'b1' },
           { key: 'a', value: 'a1' },
         ]);
-        let sub: Subscription | undefined;
-        sub = await bus.subscribe<string>({
+        const box: { sub?: Subscription } = {};
+        const sub = await bus.subscribe<string>({
           topic,
           groupId: 'g-stuck',
           deadLetterTopic: dlqTopic,
@@ -264,12 +264,13 @@ export function busContract(name: string, makeBus: () => Bus, options: { concurr
           decode: text,
           handle: async (batch) => {
             if (batch.items.some((i) => i.value === 'poison')) {
-              failingSeen.push(sub?.failing?.().length ?? 0);
+              failingSeen.push(box.sub?.failing?.().length ?? 0);
               throw new URIError('URI malformed');
             }
             handled.push(...batch.items.map((i) => i.value));
           },
         });
+        box.sub = sub;
         await waitFor('the good records and the dead-lettered poison', () => new Set(handled).size >= 4 && dead.length >= 1);
         expect(new Set(handled)).toEqual(new Set(['a0', 'b0', 'b1', 'a1']));
         expect(handled.indexOf('a1')).toBeGreaterThan(handled.indexOf('a0'));
@@ -277,7 +278,7 @@ export function busContract(name: string, makeBus: () => Bus, options: { concurr
         expect(dead[0]!.headers['x-dlq-reason']).toMatch(/^URI malformed \(gave up after \d+ attempts\)$/);
         // While it failed, the subscription said so.
         expect(failingSeen.some((n) => n === 1)).toBe(true);
-        await waitFor('no failing batch once it is dead-lettered', () => (sub?.failing?.() ?? []).length === 0);
+        await waitFor('no failing batch once it is dead-lettered', () => (sub.failing?.() ?? []).length === 0);
         await Promise.all([dlqSub.stop(), sub.stop()]);
       });
     });

@@ -21,6 +21,7 @@ const KINDS = new Set(['read', 'write']);
 
 // C0 controls (NUL, newlines, tabs, escape …), DEL and C1 controls: they break log lines,
 // terminals and line-based tools downstream, and no connector, action or version needs them.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 // In a /u pattern a surrogate pair is one code point; only a lone surrogate is category Cs.
 const LONE_SURROGATE = /\p{Cs}/u;
