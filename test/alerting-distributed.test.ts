@@ -81,6 +81,8 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('alerting across two detec
       REDIS_URL: redis.url,
       RULES_FILE: rulesFile,
       WEBHOOK_URLS: receiver.url,
+      // This suite counts threshold-rule notifications exactly; SLO alerts have their own end-to-end test.
+      SLO_ALERTS: 'false',
       WEBHOOK_BACKOFF_INITIAL_MS: '50',
       WEBHOOK_BACKOFF_MAX_MS: '500',
       CONSUMER_GROUP: `alerting-e2e-${Date.now()}`,

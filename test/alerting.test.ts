@@ -125,6 +125,8 @@ describe.skipIf(integration(['redis']).skip)('alerting end to end: OTLP spans in
       PORT: String(await freePort()),
       REDIS_URL: redis.url,
       WEBHOOK_URLS: receiver.url,
+      // This suite counts threshold-rule notifications exactly; SLO alerts have their own end-to-end test.
+      SLO_ALERTS: 'false',
       AGGREGATOR_URL: urls.aggregator,
       WEBHOOK_BACKOFF_INITIAL_MS: '50',
       WEBHOOK_BACKOFF_MAX_MS: '500',

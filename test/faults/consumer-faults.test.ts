@@ -48,6 +48,8 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('faults: poison messages, 
       ...env,
       AGGREGATOR_URL: aggregator.url,
       WEBHOOK_URLS: `http://127.0.0.1:${hookPort}/hook`,
+      // This suite counts threshold-rule notifications exactly; SLO alerts have their own end-to-end test.
+      SLO_ALERTS: 'false',
       // Short backoff so "down for minutes" fits in seconds; many attempts so none is given up.
       WEBHOOK_BACKOFF_INITIAL_MS: '200',
       WEBHOOK_BACKOFF_MAX_MS: '1000',

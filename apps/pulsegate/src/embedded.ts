@@ -44,7 +44,8 @@ export interface EmbeddedOptions {
  */
 export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embedded> {
   const env = options.env ?? process.env;
-  const logger = options.logger ?? createLogger({ name: 'pulsegate' });
+  // JSON log lines go to stderr so the start-up banner on stdout stays readable (and parseable).
+  const logger = options.logger ?? createLogger({ name: 'pulsegate', servicePerChild: true, destination: process.stderr });
   const bus = createBus({ KAFKA_BROKERS: env.KAFKA_BROKERS, clientId: 'pulsegate-embedded' }, { logger });
   // Each service reads its own PORT; the shared env must not pin them all to one port.
   const envFor = (port: number): NodeJS.ProcessEnv => ({ ...env, PORT: String(options.ephemeralPorts === true ? 0 : port) });

@@ -19,7 +19,15 @@ export interface WindowMetrics {
   errorCodes: Record<string, number>;
   /** Mapped error calls / error calls, 0–1; null when there are no error calls. */
   errorMappingCoverage: number | null;
+  /**
+   * Calls at or under each latency bound (ms, keys from LATENCY_BOUNDS_MS), like Prometheus
+   * histogram `le` buckets; read by latency SLOs. Optional: older producers omit it.
+   */
+  latencyLe?: Record<string, number>;
 }
+
+/** Latency bounds (ms) counted in `WindowMetrics.latencyLe`; a latency SLO threshold is one of these. */
+export const LATENCY_BOUNDS_MS: readonly number[] = [100, 250, 500, 750, 1000, 1500, 2500, 5000, 10000];
 
 /**
  * Published on the metrics topic every snapshot interval for each active series: a series is one

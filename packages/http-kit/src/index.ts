@@ -8,5 +8,3 @@ export { RateLimiter, DEFAULT_RATE_LIMIT_PER_MINUTE } from './rate-limit';
 export type { RateLimit, TakeResult } from './rate-limit';
 export { listen } from './listen';
 export type { Listening } from './listen';
-export { serveUntilSignal } from './serve';
-export type { ServeOptions } from './serve';

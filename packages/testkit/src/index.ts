@@ -6,5 +6,9 @@ export type { RedisHandle, RedisClusterHandle, StartRedisOptions, StartRedisClus
 export { startKafka, KAFKA_IMAGE } from './kafka';
 export type { KafkaHandle, StartKafkaOptions } from './kafka';
 export { freePort } from './ports';
+export { startAlertmanager, ALERTMANAGER_BINARY } from './alertmanager';
+export { startPrometheus } from './prometheus';
+export type { PrometheusHandle } from './prometheus';
+export type { AlertmanagerHandle } from './alertmanager';
 export { redisCommand } from './resp';
 export { containerRuntimeHost } from './runtime';

@@ -2,7 +2,7 @@ import { onPath } from './processes';
 import { containerRuntimeHinted } from './runtime';
 
 /** A real service an integration suite needs. */
-export type IntegrationNeed = 'redis' | 'kafka' | 'redis-cluster';
+export type IntegrationNeed = 'redis' | 'kafka' | 'redis-cluster' | 'alertmanager' | 'prometheus';
 
 /** What an integration suite needs and whether it can run here. */
 export interface IntegrationStatus {
@@ -16,6 +16,8 @@ const INSTALL_HINT: Record<IntegrationNeed, { packages: string[]; env: string }>
   redis: { packages: ['redis-server'], env: 'REDIS_URL' },
   'redis-cluster': { packages: ['redis-server'], env: 'REDIS_CLUSTER_NODES' },
   kafka: { packages: ['kcat'], env: 'KAFKA_BROKERS' },
+  alertmanager: { packages: ['prometheus-alertmanager'], env: 'PATH' },
+  prometheus: { packages: ['prometheus'], env: 'PATH' },
 };
 
 function satisfiable(need: IntegrationNeed, containers: boolean): boolean {
@@ -28,6 +30,10 @@ function satisfiable(need: IntegrationNeed, containers: boolean): boolean {
       return env('REDIS_CLUSTER_NODES') || (onPath('redis-server') && onPath('redis-cli'));
     case 'kafka':
       return env('KAFKA_BROKERS') || onPath('kcat') || containers;
+    case 'alertmanager':
+      return onPath('prometheus-alertmanager');
+    case 'prometheus':
+      return onPath('prometheus') && onPath('promtool');
   }
 }
 

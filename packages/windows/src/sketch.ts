@@ -82,6 +82,19 @@ export function quantileOfBuckets(buckets: SketchBuckets, q: number): number | n
   return bucketValue(keys[keys.length - 1]!.key);
 }
 
+/**
+ * Weight of values at or under `boundMs`: every bucket whose answer is ≤ the bound (the zero bucket
+ * included), so a value within the relative accuracy α of the bound may land on either side.
+ */
+export function weightAtOrBelow(buckets: SketchBuckets, boundMs: number): number {
+  let sum = 0;
+  for (const key in buckets) {
+    const w = buckets[key]!;
+    if (w > 0 && bucketValue(key) <= boundMs) sum += w;
+  }
+  return sum;
+}
+
 /** Object form of the sketch for code that inserts values one by one. */
 export class LatencySketch {
   private readonly buckets: SketchBuckets;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LatencySketch, SKETCH_MIN_VALUE_MS, SKETCH_RELATIVE_ACCURACY, quantileOfBuckets } from '../src/sketch';
+import { LatencySketch, SKETCH_MIN_VALUE_MS, SKETCH_RELATIVE_ACCURACY, addToBuckets, quantileOfBuckets, weightAtOrBelow } from '../src/sketch';
 import { exactQuantile, normal, rng } from './random';
 
 const QS = [0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];
@@ -95,5 +95,22 @@ describe('LatencySketch', () => {
     const s = new LatencySketch();
     for (let v = SKETCH_MIN_VALUE_MS; v <= 86_400_000; v *= 1.001) s.add(v);
     expect(Object.keys(s.toBuckets()).length).toBeLessThanOrEqual(1_300);
+  });
+});
+
+describe('weightAtOrBelow', () => {
+  it('counts the weight at or under a bound; only values within α of the bound may land on the other side', () => {
+    const b: Record<string, number> = {};
+    const values = [0, 10, 100, 700, 740, 749, 760, 800, 1500, 2000];
+    for (const v of values) addToBuckets(b, v, 2);
+    // Exact for every value farther than α (1 %) from the bound.
+    expect(weightAtOrBelow(b, 500)).toBe(2 * 3);
+    expect(weightAtOrBelow(b, 1000)).toBe(2 * 8);
+    expect(weightAtOrBelow(b, 10_000)).toBe(2 * values.length);
+    // A bucket answers within 1 % of its values: 740 (answer ≤ 747.4) is always counted, 760
+    // (answer ≥ 752.5) never, 749 may go either way.
+    const at750 = weightAtOrBelow(b, 750);
+    expect(at750).toBeGreaterThanOrEqual(2 * 5);
+    expect(at750).toBeLessThanOrEqual(2 * 6);
   });
 });

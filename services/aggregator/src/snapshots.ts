@@ -1,12 +1,19 @@
-import { Topics, type AdoptionSnapshot, type SeriesSnapshot } from '@pulsegate/events';
+import { LATENCY_BOUNDS_MS, Topics, type AdoptionSnapshot, type SeriesSnapshot } from '@pulsegate/events';
 import type { Bus } from '@pulsegate/bus';
 import type { Logger } from '@pulsegate/logging';
-import { HOUR_MS, metricsOf, seriesField } from '@pulsegate/windows';
+import { HOUR_MS, metricsOf, seriesField, weightAtOrBelow, type BucketData } from '@pulsegate/windows';
 import { namedRange, type MetricsQueries } from './query';
 
 /** Windows of each series snapshot, and of the adoption snapshot. */
 export const SNAPSHOT_WINDOWS = ['5m', '1h'] as const;
 export const ADOPTION_WINDOW = '30d';
+
+/** Calls at or under each of LATENCY_BOUNDS_MS (latency SLOs count good calls from these). */
+function latencyLe(b: BucketData): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const bound of LATENCY_BOUNDS_MS) out[String(bound)] = weightAtOrBelow(b.l, bound);
+  return out;
+}
 
 /**
  * Publishes, for every connector this instance consumed events of in the last hour, one
@@ -69,7 +76,8 @@ export class SnapshotPublisher {
       const records = active.map((s, si) => {
         const windows: SeriesSnapshot['windows'] = {};
         read.forEach((r, wi) => {
-          windows[SNAPSHOT_WINDOWS[wi]!] = metricsOf(r.buckets[si]!, SNAPSHOT_WINDOWS[wi]!, r.plan.from, r.plan.to);
+          const b = r.buckets[si]!;
+          windows[SNAPSHOT_WINDOWS[wi]!] = { ...metricsOf(b, SNAPSHOT_WINDOWS[wi]!, r.plan.from, r.plan.to), latencyLe: latencyLe(b) };
         });
         const snap: SeriesSnapshot = { type: 'series', schemaVersion: 1, tenant: c.tenant, connector: c.connector, action: s.action, version: s.version, kind: s.kind, at: now, windows };
         return { key: `${c.tenant}\u001f${c.connector}`, value: JSON.stringify(snap), headers: { 'x-series': seriesField(s) } };

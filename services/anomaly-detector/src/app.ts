@@ -12,6 +12,7 @@ import type { RuleBook, Scope } from './rules/rule-book';
 import { MAX_RULES_BYTES, parseRulesText, type RulesConfig } from './rules/rules-file';
 import { compileMatcherRegex, silencedBy, silenceStatus, type Silence } from './silences/matchers';
 import type { DetectorStore } from './store/types';
+import type { SloEngine, SloStatus } from './slo/engine';
 
 /** Everything the HTTP API reads; the app never listens (main.ts / the launcher do). */
 export interface AppDeps {
@@ -22,6 +23,8 @@ export interface AppDeps {
   logger: Logger;
   clock: () => number;
   isReady: () => boolean;
+  /** SLO status for GET /v1/slos; omitted = the SLO routes answer 404. */
+  slo?: SloEngine;
   /** Served at GET /metrics (admin scope when keys are configured); omitted = no /metrics route. */
   metrics?: Registry;
 }
@@ -96,6 +99,8 @@ const rulesQuery = z.strictObject({
   version: LABEL_VALUE.optional(),
   kind: z.enum(['read', 'write']).optional(),
 });
+const slosQuery = z.strictObject({ connector: LABEL_VALUE.optional(), action: LABEL_VALUE.optional() });
+const sloConnectorQuery = z.strictObject({ action: LABEL_VALUE.optional() });
 const silencesQuery = z.strictObject({ status: z.enum(['pending', 'active', 'expired']).optional() });
 
 const matcherSchema = z.strictObject({
@@ -291,6 +296,31 @@ export function createApp(deps: AppDeps): Express {
         res.json({ valid: false, problems: result.problems, overrides: 0, receivers: 0 });
       }
     },
+  );
+
+  const slos = async (tenant: string, connector: string | undefined, action: string | undefined): Promise<SloStatus[]> => {
+    if (deps.slo === undefined) throw notFound('SLOs are not enabled');
+    return (await deps.slo.status(tenant, connector)).filter((s) => action === undefined || s.action === action);
+  };
+  app.get(
+    '/v1/slos',
+    authenticate(ring, 'alerts.read'),
+    wrap(async (req, res) => {
+      const q = parseQuery(slosQuery, req);
+      res.json({ at: new Date(deps.clock()).toISOString(), slos: await slos(principalOf(req).tenant, q.connector, q.action) });
+    }),
+  );
+  app.get(
+    '/v1/slos/:connector',
+    authenticate(ring, 'alerts.read'),
+    wrap(async (req, res) => {
+      const q = parseQuery(sloConnectorQuery, req);
+      const connector = String(req.params.connector);
+      if (connector.length > 256) throw badRequest('connector must be at most 256 characters');
+      const out = await slos(principalOf(req).tenant, connector, q.action);
+      if (out.length === 0) throw notFound(`no SLO data for connector ${connector}`);
+      res.json({ at: new Date(deps.clock()).toISOString(), slos: out });
+    }),
   );
 
   if (deps.metrics !== undefined) app.get('/metrics', authenticate(ring, 'admin'), metricsHandler(deps.metrics));

@@ -29,6 +29,12 @@ export interface AnomalyDetectorConfig {
   staleAfterMs: number;
   retentionMs: number;
   sweepIntervalMs: number;
+  /** ALERTMANAGER_URLS: Alertmanager base URLs alerts are pushed to over the v2 API (empty = none). */
+  alertmanagerUrls: string[];
+  /** ALERTMANAGER_PUSH_INTERVAL_SECONDS × 1000: push period, ms (default 60 000). */
+  alertmanagerPushIntervalMs: number;
+  /** SLO_ALERTS: raise SLO burn-rate / budget alerts (true by default); false = SLOs are reported only. */
+  sloAlerts: boolean;
 }
 
 const url = (name: string, def: string) =>
@@ -69,9 +75,13 @@ const envSchema = z.object({
   STALE_AFTER_SECONDS: int('STALE_AFTER_SECONDS', 900, 1, 30 * 86_400),
   RESOLVED_RETENTION_HOURS: int('RESOLVED_RETENTION_HOURS', 24, 1, 24 * 90),
   SWEEP_INTERVAL_SECONDS: int('SWEEP_INTERVAL_SECONDS', 30, 0, 86_400),
+  ALERTMANAGER_URLS: z.string().optional(),
+  ALERTMANAGER_PUSH_INTERVAL_SECONDS: int('ALERTMANAGER_PUSH_INTERVAL_SECONDS', 60, 1, 3_600),
+  SLO_ALERTS: z.enum(['true', 'false', ''], { error: 'SLO_ALERTS must be true or false' }).optional(),
 });
 
-function webhookReceivers(text: string | undefined): Receiver[] {
+/** A comma list of http(s) URLs; errors name the variable and the entry. */
+function httpUrls(name: string, text: string | undefined): string[] {
   if (text === undefined || text.trim() === '') return [];
   return text
     .split(',')
@@ -82,11 +92,15 @@ function webhookReceivers(text: string | undefined): Receiver[] {
       try {
         parsed = new URL(u);
       } catch {
-        throw new Error(`WEBHOOK_URLS: entry ${i + 1} is not a URL`);
+        throw new Error(`${name}: entry ${i + 1} is not a URL`);
       }
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`WEBHOOK_URLS: entry ${i + 1} must be http(s)`);
-      return { name: `webhook-${i}`, url: u, tenants: null };
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${name}: entry ${i + 1} must be http(s)`);
+      return u;
     });
+}
+
+function webhookReceivers(text: string | undefined): Receiver[] {
+  return httpUrls('WEBHOOK_URLS', text).map((url, i) => ({ name: `webhook-${i}`, url, tenants: null }));
 }
 
 function clusterNodes(text: string | undefined): Array<{ host: string; port: number }> {
@@ -152,5 +166,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     staleAfterMs: e.STALE_AFTER_SECONDS * 1000,
     retentionMs: e.RESOLVED_RETENTION_HOURS * 3_600_000,
     sweepIntervalMs: e.SWEEP_INTERVAL_SECONDS * 1000,
+    sloAlerts: e.SLO_ALERTS !== 'false',
+    alertmanagerUrls: httpUrls('ALERTMANAGER_URLS', e.ALERTMANAGER_URLS),
+    alertmanagerPushIntervalMs: e.ALERTMANAGER_PUSH_INTERVAL_SECONDS * 1000,
   };
 }

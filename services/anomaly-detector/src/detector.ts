@@ -4,13 +4,15 @@ import type { Logger } from '@pulsegate/logging';
 import { groupOf, rfc3339 } from './delivery/alertmanager';
 import { step, type AlertRecord, type Change, type Evaluation } from './lifecycle/alert';
 import { fingerprint } from './lifecycle/fingerprint';
-import type { EffectiveRule, RuleMetric } from './rules/defaults';
+import type { RuleMetric } from './rules/defaults';
 import type { RuleBook, Scope } from './rules/rule-book';
 import type { Receiver } from './rules/rules-file';
 import { silencedBy, type Silence } from './silences/matchers';
 import { bucketOf, historyBuckets } from './stats/baseline';
 import { assessEvidence, EVIDENCE_FIELDS, EvidenceHistory, prepareEvidence, type EvidenceNature, type Observation, type Prepared } from './stats/evidence';
 import type { DetectorStore, OutboxItem } from './store/types';
+import type { SloEngine } from './slo/engine';
+import type { Verdict } from './verdict';
 
 /** What the detector needs; every time comes from `clock` or the snapshot's own `at`. */
 export interface DetectorOptions {
@@ -29,6 +31,8 @@ export interface DetectorOptions {
   staleAfterMs: number;
   /** Resolved / inactive alerts are forgotten after this long, ms. */
   retentionMs: number;
+  /** SLO ledger and burn-rate alerts; omitted = no SLO alerts. */
+  slo?: SloEngine;
 }
 
 const TIMESERIES_METRIC: Record<RuleMetric, string> = {
@@ -80,20 +84,6 @@ function fmt(v: number | null): string {
   return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
 }
 
-/** A rule's verdict on one snapshot before the lifecycle step. */
-interface Verdict {
-  rule: EffectiveRule;
-  labels: Record<string, string>;
-  /** Breach against the firing and the clearing limit (hysteresis picks one once the state is known). */
-  breachFire: boolean;
-  breachClear: boolean;
-  value: number | null;
-  threshold: number | null;
-  window: string;
-  generatorURL: string;
-  extra: Record<string, string>;
-}
-
 /**
  * Turns metric snapshots into alert state: evaluates every enabled rule, steps the lifecycle with
  * optimistic concurrency in the store, queues webhook notifications (unless silenced) and publishes
@@ -106,6 +96,7 @@ export class Detector {
 
   async process(snapshot: MetricSnapshot): Promise<void> {
     const verdicts = snapshot.type === 'series' ? await this.seriesVerdicts(snapshot) : this.adoptionVerdicts(snapshot);
+    if (snapshot.type === 'series' && this.o.slo !== undefined) verdicts.push(...(await this.o.slo.observe(snapshot)));
     if (verdicts.length === 0) return;
     const silences = await this.o.store.listSilences(snapshot.tenant);
     for (const v of verdicts) await this.apply(snapshot.tenant, snapshot.at, v, silences);

@@ -27,3 +27,11 @@ export { assessEvidence, prepareEvidence, EvidenceHistory, EVIDENCE_FIELDS, EVID
 export type { Assessment, EvidenceNature, EvidenceOptions, Observation, Prepared } from './stats/evidence';
 export { generateDataset } from './eval/dataset';
 export { evaluate } from './eval/evaluate';
+export { SloEngine } from './slo/engine';
+export type { SloStatus } from './slo/engine';
+export { SLO_DEFAULTS, DEFAULT_BURN_ALERTS, SloBook } from './slo/objectives';
+export type { SloObjective, BurnAlertSet, SloOverride } from './slo/objectives';
+export { MemorySloLedgerStore, RedisSloLedgerStore } from './slo/ledger-store';
+export type { SloLedgerStore } from './slo/ledger-store';
+export { prometheusRules } from './slo/prometheus-rules';
+export { AlertmanagerPusher, ALERTMANAGER_PUSH_DEFAULTS } from './delivery/alertmanager-push';

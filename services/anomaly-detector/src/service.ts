@@ -9,12 +9,16 @@ import { createApp } from './app';
 import type { AnomalyDetectorConfig } from './config';
 import { Detector } from './detector';
 import { Dispatcher } from './delivery/dispatcher';
+import { AlertmanagerPusher } from './delivery/alertmanager-push';
 import { RuleBook } from './rules/rule-book';
 import { createDetectorMetrics, createSnapshotCounts } from './metrics';
 import { decodeSnapshot } from './snapshot-decode';
 import { MemoryStore } from './store/memory-store';
 import { RedisStore } from './store/redis-store';
 import type { DetectorStore } from './store/types';
+import { SloEngine } from './slo/engine';
+import { MemorySloLedgerStore, RedisSloLedgerStore, type SloLedgerStore } from './slo/ledger-store';
+import { SloBook } from './slo/objectives';
 
 /** Dependencies of the service; store / redis / clock are optional (built from config otherwise). */
 export interface AnomalyDetectorDeps {
@@ -23,6 +27,8 @@ export interface AnomalyDetectorDeps {
   config: AnomalyDetectorConfig;
   /** Use this store (tests, launcher); otherwise Redis from config, else memory. */
   store?: DetectorStore;
+  /** Use this SLO ledger store; otherwise Redis when the detector store is Redis, else memory. */
+  sloStore?: SloLedgerStore;
   /** Use this Redis client for the store (not closed by the service). */
   redis?: Redis | Cluster;
   /** Epoch-ms clock; default Date.now. */
@@ -43,6 +49,9 @@ export interface AnomalyDetectorService {
   detector: Detector;
   dispatcher: Dispatcher;
   store: DetectorStore;
+  slo: SloEngine;
+  /** Pushes alerts to ALERTMANAGER_URLS (idle when none are configured). */
+  alertmanager: AlertmanagerPusher;
 }
 
 function buildStore(deps: AnomalyDetectorDeps, clock: () => number): { store: DetectorStore; client: Redis | Cluster | null; owned: boolean } {
@@ -66,7 +75,10 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
   const clock = deps.clock ?? Date.now;
   const { store, client, owned } = buildStore(deps, clock);
   const rules = new RuleBook(config.rules.overrides);
+  const sloStore = deps.sloStore ?? (client !== null ? new RedisSloLedgerStore(client) : new MemorySloLedgerStore());
+  const slo = new SloEngine({ store: sloStore, book: new SloBook(config.rules.slos), burnAlerts: config.rules.burnAlerts, clock, aggregatorUrl: config.aggregatorUrl, alerts: config.sloAlerts });
   const detector = new Detector({
+    slo,
     store,
     bus,
     logger,
@@ -92,6 +104,8 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
     fetchImpl: deps.fetchImpl,
   });
 
+  const alertmanager = new AlertmanagerPusher({ store, logger, clock, urls: config.alertmanagerUrls, intervalMs: config.alertmanagerPushIntervalMs, fetchImpl: deps.fetchImpl });
+
   let subscription: Subscription | null = null;
   let sweepTimer: NodeJS.Timeout | null = null;
   let sweeping: Promise<void> | null = null;
@@ -100,8 +114,8 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
 
   const isReady = (): boolean => started && stopping === null && bus.isReady() && (client === null || client.status === 'ready');
   const snapshots = createSnapshotCounts();
-  const metrics = createDetectorMetrics({ store, delivery: dispatcher.counts, snapshots, isReady });
-  const app = createApp({ store, rules, rulesConfig: config.rules, keyRing: new KeyRing(config.apiKeys), logger, clock, isReady, metrics });
+  const metrics = createDetectorMetrics({ store, delivery: dispatcher.counts, snapshots, isReady, slo });
+  const app = createApp({ store, slo, rules, rulesConfig: config.rules, keyRing: new KeyRing(config.apiKeys), logger, clock, isReady, metrics });
 
   const scheduleSweep = (): void => {
     if (config.sweepIntervalMs <= 0 || stopping !== null) return;
@@ -121,6 +135,8 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
     detector,
     dispatcher,
     store,
+    slo,
+    alertmanager,
     isReady,
     async start() {
       if (started) return;
@@ -150,6 +166,7 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
         },
       });
       dispatcher.start();
+      alertmanager.start();
       scheduleSweep();
       started = true;
       logger.info({ store: store.kind, receivers: config.rules.receivers.map((r) => r.name) }, 'anomaly detector started');
@@ -160,6 +177,7 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
         await subscription?.stop();
         await sweeping;
         await dispatcher.stop();
+        await alertmanager.stop();
         if (owned) await store.close();
         logger.info('anomaly detector stopped');
       })();

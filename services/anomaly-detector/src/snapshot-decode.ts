@@ -22,6 +22,7 @@ const windowMetrics = z.object({
   latencyMs: z.object({ p50: count.nullable(), p95: count.nullable(), p99: count.nullable() }),
   errorCodes: z.record(z.string().max(64), count),
   errorMappingCoverage: ratio,
+  latencyLe: z.record(z.string().max(16), count).optional(),
 });
 
 const seriesSnapshot = z.object({

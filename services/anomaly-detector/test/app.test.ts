@@ -13,6 +13,10 @@ import { parseRulesText, type RulesConfig } from '../src/rules/rules-file';
 import { MemoryStore } from '../src/store/memory-store';
 import { readFileSync } from 'node:fs';
 import { seriesSnapshot } from './fixtures/snapshots';
+import { blockSnapshot } from './fixtures/slo';
+import { SloEngine } from '../src/slo/engine';
+import { MemorySloLedgerStore } from '../src/slo/ledger-store';
+import { DEFAULT_BURN_ALERTS, SloBook } from '../src/slo/objectives';
 
 const doc = new OpenApiChecker(new URL('../openapi.yaml', import.meta.url).pathname);
 const T0 = Date.UTC(2025, 0, 6, 12);
@@ -54,7 +58,13 @@ beforeAll(async () => {
     await detector.process(seriesSnapshot(at, { calls: 200, successes: 150 }));
     await detector.process(seriesSnapshot(at, { tenant: 'globex', calls: 200, successes: 100 }));
   }
-  app = createApp({ store, rules, rulesConfig, keyRing: new KeyRing(KEYS), logger, clock: () => NOW, isReady: () => true });
+  const slo = new SloEngine({ store: new MemorySloLedgerStore(), book: new SloBook(), burnAlerts: DEFAULT_BURN_ALERTS, clock: () => NOW, aggregatorUrl: 'http://agg:8081' });
+  // Two blocks ending at NOW: acme's crm.getContact with 4 failed of 400, globex clean.
+  for (const start of [NOW - 600_000, NOW - 300_000]) {
+    await slo.observe(blockSnapshot(start, { calls: 200, failed: 2 }));
+    await slo.observe(blockSnapshot(start, { calls: 50, tenant: 'globex', connector: 'erp' }));
+  }
+  app = createApp({ store, slo, rules, rulesConfig, keyRing: new KeyRing(KEYS), logger, clock: () => NOW, isReady: () => true });
 });
 
 describe('anomaly detector API', () => {
@@ -172,6 +182,22 @@ describe('anomaly detector API', () => {
     expect((await call('post', '/v1/rules:validate', { body: 'x', type: 'application/octet-stream' })).status).toBe(415);
     expect((await call('post', '/v1/rules:validate', { body: '#'.repeat(300 * 1024), type: 'text/plain' })).status).toBe(413);
     expect((await call('post', '/v1/rules:validate', { key: null, body: 'rules: []', type: 'text/plain' })).status).toBe(401);
+  });
+
+  it('GET /v1/slos and /v1/slos/{connector} report the caller tenant SLOs', async () => {
+    const all = await call('get', '/v1/slos');
+    expect(all.status).toBe(200);
+    expect(all.body.slos.map((x: { slo: string }) => x.slo)).toEqual(['availability', 'latency', 'throttling']);
+    expect(all.body.slos[0]).toMatchObject({ connector: 'crm', action: 'getContact', kind: 'read', objective: 0.99, window: '30d', events: 400, badEvents: 4, errorBudget: expect.closeTo(0.01, 12) });
+    expect(all.body.slos[0].budgetRemaining).toBeCloseTo(0, 12);
+    expect(all.body.slos[0].burnRates['5m']).toBeCloseTo(1, 12);
+    const one = await call('get', '/v1/slos/crm?action=getContact');
+    expect(one.body.slos).toHaveLength(3);
+    expect((await call('get', '/v1/slos/erp')).status).toBe(404);
+    const globex = await call('get', '/v1/slos/erp', { key: 'globex-rw' });
+    expect(globex.body.slos[0]).toMatchObject({ connector: 'erp', events: 100, badEvents: 0, attainment: 1 });
+    expect((await call('get', '/v1/slos?bogus=1')).status).toBe(400);
+    expect((await call('get', '/v1/slos', { key: null })).status).toBe(401);
   });
 
   it('answers unknown routes in the error schema', async () => {

@@ -6,6 +6,7 @@ import { parsePrometheusText, sampleValue, type ParsedSample } from '@pulsegate/
 import { startReceiver, until, type Receiver } from './fixtures/receiver';
 import { startService, type Harness } from './fixtures/service';
 import { seriesSnapshot } from './fixtures/snapshots';
+import { blockSnapshot } from './fixtures/slo';
 
 const doc = new OpenApiChecker(new URL('../openapi.yaml', import.meta.url).pathname);
 const T0 = Date.UTC(2025, 0, 6, 12, 0, 0);
@@ -82,5 +83,25 @@ describe('GET /metrics (anomaly detector)', () => {
     expect(ok.status).toBe(200);
     expect(sampleValue(ok.samples, 'pulsegate_anomaly_snapshots_rejected_total')).toBe(0);
     expect(ok.samples.filter((s) => s.name === 'pulsegate_anomaly_alerts')).toEqual([]);
+  });
+
+  it('exports SLO gauges with the figures of GET /v1/slos', async () => {
+    const up = await startReceiver();
+    receivers.push(up);
+    h = await startService({ receiverUrl: up.url, deps: { clock: () => T0 + 599 * S } });
+    // Two 5-minute blocks: 1 000 calls with 5 failures, then 1 000 clean.
+    await h.publish(blockSnapshot(T0, { calls: 1000, failed: 5 }), blockSnapshot(T0 + 300 * S, { calls: 1000, slow: 40 }));
+    await until(async () => (await h!.service.slo.status('acme'))[0]?.events === 2000, 'two blocks recorded');
+    const { samples } = await scrape(h);
+    const l = { tenant: 'acme', connector: 'crm', action: 'getContact', kind: 'read' };
+    expect(sampleValue(samples, 'pulsegate_slo_objective_ratio', { ...l, slo: 'availability' })).toBe(0.99);
+    expect(sampleValue(samples, 'pulsegate_slo_events', { ...l, slo: 'availability' })).toBe(2000);
+    expect(sampleValue(samples, 'pulsegate_slo_attainment_ratio', { ...l, slo: 'availability' })).toBeCloseTo(1 - 5 / 2000, 12);
+    expect(sampleValue(samples, 'pulsegate_slo_error_budget_remaining_ratio', { ...l, slo: 'availability' })).toBeCloseTo(1 - 5 / 20, 12);
+    expect(sampleValue(samples, 'pulsegate_slo_error_budget_remaining_ratio', { ...l, slo: 'latency' })).toBeCloseTo(1 - 40 / 100, 12);
+    // The 5 m window is the last block (clean for availability, 40 slow of 1 000 for latency: 0.04 / 0.05).
+    expect(sampleValue(samples, 'pulsegate_slo_burn_rate', { ...l, slo: 'availability', window: '5m' })).toBe(0);
+    expect(sampleValue(samples, 'pulsegate_slo_burn_rate', { ...l, slo: 'latency', window: '5m' })).toBeCloseTo(0.8, 12);
+    expect(sampleValue(samples, 'pulsegate_slo_burn_rate', { ...l, slo: 'latency', window: '1h' })).toBeCloseTo(40 / 2000 / 0.05, 12);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { backoffDelay, type BackoffOptions } from '@pulsegate/bus';
 import type { Logger } from '@pulsegate/logging';
+import { Periodic } from './periodic';
 import type { DetectorStore, OutboxItem } from '../store/types';
 import { buildPayload } from './alertmanager';
 
@@ -59,9 +60,7 @@ function bump(counts: Record<string, number>, key: string, n: number): void {
  */
 export class Dispatcher {
   private readonly o: Required<Omit<DispatcherOptions, 'fetchImpl' | 'backoff'>> & { backoff: BackoffOptions; fetchImpl: typeof fetch };
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = true;
+  private readonly loop: Periodic;
   /** Running totals since start, by receiver name (read by /metrics). */
   readonly counts: DeliveryCounts = { sent: {}, failed: {}, deadLettered: {} };
 
@@ -76,34 +75,16 @@ export class Dispatcher {
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
       backoff: { ...DELIVERY_DEFAULTS.backoff, ...(options.backoff ?? {}) },
     } as Dispatcher['o'];
+    this.loop = new Periodic(() => this.runOnce(), this.o.pollMs, (err: unknown) => this.o.logger.warn({ err }, 'delivery pass failed; retrying'));
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.runOnce()
-        .then(() => undefined)
-        .catch((err: unknown) => this.o.logger.warn({ err }, 'delivery pass failed; retrying'))
-        .finally(() => {
-          this.running = null;
-          this.schedule(this.o.pollMs);
-        });
-    }, ms);
-  }
-
-  /** Stops polling and waits for the pass in flight. Idempotent. */
+  /** Stops the loop and waits for the pass in flight. Idempotent. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.loop.stop();
   }
 
   /** One pass over the due items; returns how many were delivered. */

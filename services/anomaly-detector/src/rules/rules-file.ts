@@ -2,6 +2,8 @@ import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, typ
 import { z } from 'zod';
 import { BUILTIN_RULES, type EffectiveRule, type KindValue } from './defaults';
 import { parseDuration } from './duration';
+import { burnAlertSchema, sloCrossChecks, sloOverrideSchema, toBurnAlerts, toSloOverride } from '../slo/config';
+import type { BurnAlertSet, SloOverride } from '../slo/objectives';
 
 /** Labels an override may be scoped by; more labels = more specific = applied later. */
 export const MATCH_KEYS = ['tenant', 'connector', 'action', 'version', 'kind'] as const;
@@ -31,6 +33,10 @@ export interface RulesConfig {
   groupBy: string[];
   /** Re-send a still-firing alert after this long, ms; 0 = never. Default 4 h. */
   repeatIntervalMs: number;
+  /** `slos:` overrides of the SLO defaults. */
+  slos: SloOverride[];
+  /** `burn_alerts:` (default: the SRE workbook's page and ticket sets). */
+  burnAlerts: BurnAlertSet[];
 }
 
 /** A rules-file error, placed at the line and column of the offending node (1-based). */
@@ -101,6 +107,8 @@ const fileSchema = z.strictObject({
     .max(100)
     .optional(),
   notify: z.strictObject({ group_by: z.array(z.string().min(1).max(256)).max(50).optional(), repeat_interval: duration.optional() }).optional(),
+  slos: z.array(sloOverrideSchema).max(10_000).optional(),
+  burn_alerts: z.array(burnAlertSchema).max(20).optional(),
 });
 
 type FileShape = z.infer<typeof fileSchema>;
@@ -148,6 +156,7 @@ function crossChecks(file: FileShape): Array<{ path: Array<string | number>; mes
     if (names.has(r.name)) out.push({ path: ['receivers', i, 'name'], message: `duplicate receiver name ${r.name}` });
     names.add(r.name);
   });
+  out.push(...sloCrossChecks(file.slos ?? [], file.burn_alerts ?? []));
   return out;
 }
 
@@ -226,11 +235,13 @@ export function parseRulesText(text: string): RulesParseResult {
       receivers: (file.receivers ?? []).map((r) => ({ name: r.name, url: r.url, tenants: r.tenants ?? null })),
       groupBy: file.notify?.group_by ?? [...NOTIFY_DEFAULTS.groupBy],
       repeatIntervalMs: file.notify?.repeat_interval === undefined ? NOTIFY_DEFAULTS.repeatIntervalMs : parseDuration(file.notify.repeat_interval)!,
+      slos: (file.slos ?? []).map((o, i) => toSloOverride(o, lc.linePos((doc.getIn(['slos', i], true) as Node | undefined)?.range?.[0] ?? 0).line)),
+      burnAlerts: toBurnAlerts(file.burn_alerts),
     },
   };
 }
 
 /** The rules configuration used when no rules file is given. */
 export function emptyRulesConfig(): RulesConfig {
-  return { overrides: [], receivers: [], groupBy: [...NOTIFY_DEFAULTS.groupBy], repeatIntervalMs: NOTIFY_DEFAULTS.repeatIntervalMs };
+  return { overrides: [], receivers: [], groupBy: [...NOTIFY_DEFAULTS.groupBy], repeatIntervalMs: NOTIFY_DEFAULTS.repeatIntervalMs, slos: [], burnAlerts: toBurnAlerts(undefined) };
 }
