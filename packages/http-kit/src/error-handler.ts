@@ -17,6 +17,8 @@ export function notFoundHandler(): RequestHandler {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const correlationId = correlationIdOf(req);
+    // Already answered (e.g. 408 by the body idle timeout, whose abort then failed the handler).
+    if (res.headersSent) return;
     if (err instanceof HttpError) {
       if (err.extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.extra.retryAfterSeconds));
       res.status(err.status).json(errorBody(err.code, err.message, correlationId, err.extra));

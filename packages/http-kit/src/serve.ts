@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { Logger } from '@pulsegate/logging';
 import { listen, type Listening } from './listen';
+import type { ServerLimits } from './server-limits';
 
 export interface ServeOptions {
   /** Service name for the log lines. */
@@ -9,6 +10,8 @@ export interface ServeOptions {
   app: Express;
   host: string;
   port: number;
+  /** Client time limits (headers, whole request, body idle, keep-alive). Default DEFAULT_SERVER_LIMITS. */
+  limits?: ServerLimits;
   /**
    * What to stop after the server has stopped accepting and finished its open requests, in this
    * order (typically: the service's consumers, then the bus, then telemetry, so the spans of the
@@ -30,7 +33,7 @@ export interface ServeOptions {
  */
 export async function serveUntilSignal(options: ServeOptions): Promise<Listening> {
   const { logger } = options;
-  const server = await listen(options.app, options.host, options.port);
+  const server = await listen(options.app, options.host, options.port, { limits: options.limits, logger });
   logger.info({ url: server.url, ...options.details }, `${options.name} listening on ${server.url}`);
   if (options.start !== undefined) await options.start();
   let stopping: Promise<void> | undefined;

@@ -39,6 +39,7 @@ await serveUntilSignal({
   app: service.app,
   host: config.host,
   port: config.port,
+    limits: config.http,
   start: () => service.start(),
   details: { bus: bus.kind, store: service.store.kind },
   // Consumers finish and commit their batch in flight before the store and the bus close;

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     app: service.app,
     host: config.host,
     port: config.port,
+    limits: config.http,
     // Stop accepting, drain the consumer and delivery, then the bus; telemetry last.
     shutdown: [() => service.stop(), () => bus.close(), () => telemetry.shutdown()],
   });

@@ -23,6 +23,7 @@ await serveUntilSignal({
   app: service.app,
   host: config.host,
   port: config.port,
+  limits: config.http,
   start: () => service.start(),
   details: { bus: bus.kind },
   // Stop accepting and finish open requests first, then drain, close the bus, and telemetry last

@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     app: service.app,
     host: config.host,
     port: config.port,
+    limits: config.http,
     // Stop accepting, then consumers (they commit), then the bus; telemetry last.
     shutdown: [() => service.stop(), () => bus.close(), () => telemetry.shutdown()],
   });
