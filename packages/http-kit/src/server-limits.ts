@@ -110,10 +110,15 @@ export function withBodyIdleTimeout(handler: (req: IncomingMessage, res: ServerR
       const socket = req.socket;
       req.setTimeout(bodyIdleTimeoutMs, () => {
         if (req.complete) return;
+        // Once answered, Node no longer aborts the request when its socket closes: destroy it
+        // ourselves so the handler reading it fails and gives back what it holds.
+        const abandon = (): void => void setTimeout(() => req.destroy(), 50).unref();
         if (!res.headersSent) {
           const body = JSON.stringify(errorBody('REQUEST_TIMEOUT', `no request body data for ${bodyIdleTimeoutMs} ms`, res.getHeader('x-correlation-id')?.toString() ?? randomUUID()));
           res.writeHead(408, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
-          res.end(body);
+          res.end(body, abandon);
+        } else {
+          abandon();
         }
         setTimeout(() => socket.destroy(), 1_000).unref();
       });
