@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { Logger } from '@pulsegate/logging';
+import { pathOnly, type Logger } from '@pulsegate/logging';
 import { correlationIdOf } from './correlation';
 import { errorBody, HttpError } from './errors';
 
@@ -35,7 +35,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(status !== undefined && status >= 400 && status < 500 ? status : 400).json(errorBody('INVALID_ARGUMENT', 'request body could not be read: ' + (e.type ?? 'malformed'), correlationId));
       return;
     }
-    logger.error({ err, correlationId }, 'unhandled error');
+    // Method and path only: the query string and headers may carry keys or personal data.
+    logger.error({ err, correlationId, method: req.method, path: pathOnly(req.originalUrl).slice(0, 200) }, 'unhandled error');
     res.status(500).json(errorBody('INTERNAL_ERROR', 'internal error; quote the correlation id to support', correlationId));
   };
 }

@@ -152,3 +152,25 @@ describe('serverLimitsFromEnv', () => {
     expect(() => serverLimitsFromEnv({ HTTP_HEADERS_TIMEOUT_MS: '70000' })).toThrow(/must not exceed HTTP_REQUEST_TIMEOUT_MS/);
   });
 });
+
+describe('logging of failed requests', () => {
+  it('a 500 logs method and path, never the query string or credential headers', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ name: 'test', level: 'info', destination: { write: (s: string) => void lines.push(s) } });
+    const app = express();
+    app.use(correlation());
+    app.get('/boom', (req) => {
+      throw new Error(`failed for ${req.originalUrl}`);
+    });
+    app.use(errorHandler(logger));
+    const l = await listen(app, '127.0.0.1', 0);
+    open.push(l);
+    const r = await fetch(`${l.url}/boom?api_key=sekrit-1&email=sekrit-2%40x.example&window=5m`, { headers: { authorization: 'Bearer sekrit-3', 'x-api-key': 'sekrit-4', cookie: 's=sekrit-5' } });
+    expect(r.status).toBe(500);
+    const log = lines.join('');
+    expect(log).not.toMatch(/sekrit/);
+    const line = JSON.parse(lines.find((x) => x.includes('unhandled error'))!) as { method: string; path: string; err: { message: string } };
+    expect(line).toMatchObject({ method: 'GET', path: '/boom' });
+    expect(line.err.message).toBe('failed for /boom?api_key=[redacted]&email=[redacted]&window=5m');
+  });
+});
