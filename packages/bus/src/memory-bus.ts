@@ -1,7 +1,6 @@
 import { Topics } from '@pulsegate/events';
-import { isRetriable } from './errors';
+import { DEFAULT_ISOLATE_AFTER, DEFAULT_MAX_ATTEMPTS, handleIsolating, type FailingBatch } from './isolate';
 import { DEFAULT_PARTITIONS, partitionFor } from './partition';
-import { backoffDelay, sleep } from './retry';
 import type { Bus, BusRecord, DecodedBatch, OutgoingRecord, SubscribeOptions, Subscription } from './types';
 
 export interface MemoryBusOptions {
@@ -132,6 +131,7 @@ export class MemoryBus implements Bus {
     }
     const committed = group.committed.get(options.topic)!;
     const dlq = options.deadLetterTopic ?? Topics.deadLetter;
+    const failing = new Map<number, FailingBatch>();
     let wakeUp: () => void = () => undefined;
     const member: Member = { id: this.nextMemberId++, stopped: false, assigned: new Set(), wake: () => wakeUp() };
     group.members.push(member);
@@ -169,18 +169,18 @@ export class MemoryBus implements Bus {
         firstOffset: slice[0]!.offset,
         lastOffset: slice[slice.length - 1]!.offset,
       };
-      for (let attempt = 0; ; attempt++) {
-        if (member.stopped || !member.assigned.has(p)) return false;
-        try {
-          if (items.length > 0) await options.handle(batch, { heartbeat: async () => undefined });
-          break;
-        } catch (err) {
-          if (!isRetriable(err)) {
-            await this.publish(dlq, items.map((i) => deadLetter(options.topic, p, i.record, err)));
-            break;
-          }
-          await sleep(backoffDelay(Math.min(attempt, 10)));
-        }
+      if (member.stopped || !member.assigned.has(p)) return false;
+      if (items.length > 0) {
+        const result = await handleIsolating(batch, {
+          handle: (b) => options.handle(b, { heartbeat: async () => undefined }),
+          maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+          isolateAfter: options.isolateAfter ?? DEFAULT_ISOLATE_AFTER,
+          gone: () => member.stopped || !member.assigned.has(p),
+          onFailure: (f) => failing.set(p, { ...f }),
+        });
+        failing.delete(p);
+        if (result === 'abandoned') return false;
+        if (result.length > 0) await this.publish(dlq, result.map((r) => deadLetter(options.topic, p, r.record, r.err)));
       }
       // A stopped member's batch is still committed when the handler finished: it was applied.
       committed[p] = Number(batch.lastOffset) + 1;
@@ -207,6 +207,7 @@ export class MemoryBus implements Bus {
           const log = logs[p]!;
           return { topic: options.topic, partition: p, lag: log.base + log.records.length - Math.max(committed[p] ?? 0, log.base) };
         }),
+      failing: () => [...failing.values()].map((f) => ({ ...f })),
       stop: async () => {
         if (member.stopped) return loop;
         member.stopped = true;
