@@ -10,12 +10,16 @@ export interface MemoryBusOptions {
   maxBatchRecords?: number;
   /** Records kept per partition once every group has consumed them. Default 10 000. */
   retainRecords?: number;
+  /** Bytes (record values) a partition may hold before consumed records are dropped, however few. Default 4 MiB. */
+  retainBytes?: number;
 }
 
 interface PartitionLog {
   /** Offset of records[0]. */
   base: number;
   records: BusRecord[];
+  /** Sum of the held records' value sizes. */
+  bytes: number;
 }
 
 interface Member {
@@ -39,6 +43,7 @@ export class MemoryBus implements Bus {
   private readonly partitions: number;
   private readonly maxBatch: number;
   private readonly retain: number;
+  private readonly retainBytes: number;
   private readonly topics = new Map<string, PartitionLog[]>();
   private readonly groups = new Map<string, Group>();
   private readonly subscriptions = new Set<Subscription>();
@@ -52,6 +57,7 @@ export class MemoryBus implements Bus {
     this.partitions = options.partitions ?? DEFAULT_PARTITIONS;
     this.maxBatch = options.maxBatchRecords ?? 500;
     this.retain = options.retainRecords ?? 10_000;
+    this.retainBytes = options.retainBytes ?? 4 * 1024 * 1024;
   }
 
   isReady(): boolean {
@@ -61,7 +67,7 @@ export class MemoryBus implements Bus {
   private log(topic: string): PartitionLog[] {
     let logs = this.topics.get(topic);
     if (logs === undefined) {
-      logs = Array.from({ length: this.partitions }, () => ({ base: 0, records: [] }));
+      logs = Array.from({ length: this.partitions }, () => ({ base: 0, records: [], bytes: 0 }));
       this.topics.set(topic, logs);
     }
     return logs;
@@ -73,15 +79,19 @@ export class MemoryBus implements Bus {
     const now = Date.now();
     for (const r of records) {
       const p = logs[partitionFor(r.key, this.partitions)]!;
+      const value = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+      p.bytes += value.length;
       p.records.push({
         key: r.key,
-        value: typeof r.value === 'string' ? Buffer.from(r.value) : r.value,
+        value,
         headers: { ...(r.headers ?? {}) },
         offset: String(p.base + p.records.length),
         timestamp: now,
       });
     }
     this.generation++;
+    // Topics nobody consumes (or consumes slowly) are bounded here too, not only when a group commits.
+    this.trim(topic);
     for (const w of [...this.waiters]) w();
   }
 
@@ -109,10 +119,17 @@ export class MemoryBus implements Bus {
         const c = g.committed.get(topic);
         if (c !== undefined) min = Math.min(min, c[p] ?? 0);
       }
-      const keepFrom = Math.min(min, log.base + log.records.length) - this.retain;
+      const consumedEnd = Math.min(min, log.base + log.records.length);
+      let keepFrom = Math.max(log.base, consumedEnd - this.retain);
+      // Consumed records past the byte budget go too: after a flood they would otherwise keep
+      // up to retainRecords large batches per partition alive for good.
+      let bytes = log.bytes;
+      for (let i = log.base; i < keepFrom; i++) bytes -= log.records[i - log.base]!.value.length;
+      while (keepFrom < consumedEnd && bytes > this.retainBytes) bytes -= log.records[keepFrom++ - log.base]!.value.length;
       if (keepFrom > log.base) {
         log.records.splice(0, keepFrom - log.base);
         log.base = keepFrom;
+        log.bytes = bytes;
       }
     }
   }
