@@ -39,6 +39,12 @@ export interface AggregatorConfig {
   staleAfterDays: number;
   /** Most series the connector KPI gauges of /metrics report per scrape. Default 1000. */
   metricsMaxSeries: number;
+  /** A batch failing for longer than this is stuck: /readyz degraded, stuck-batch gauges, ms. Default 60 s. */
+  stuckAfterMs: number;
+  /** Tries of a failing unit of an invocations batch before it is dead-lettered. Default 30. */
+  batchMaxAttempts: number;
+  /** Failed tries (retriable errors) before a batch is split to find the record at fault. Default 3. */
+  batchIsolateAfter: number;
   logLevel: string;
 }
 
@@ -63,6 +69,9 @@ const schema = z.object({
   MAX_FUTURE_SKEW_SECONDS: intVar('MAX_FUTURE_SKEW_SECONDS', 300, 0, 86_400),
   STALE_AFTER_DAYS: intVar('STALE_AFTER_DAYS', 90, 1, 3_650),
   AGGREGATOR_METRICS_MAX_SERIES: intVar('AGGREGATOR_METRICS_MAX_SERIES', 1_000, 0, 1_000_000),
+  AGGREGATOR_STUCK_AFTER_SECONDS: intVar('AGGREGATOR_STUCK_AFTER_SECONDS', 60, 1, 86_400),
+  AGGREGATOR_BATCH_MAX_ATTEMPTS: intVar('AGGREGATOR_BATCH_MAX_ATTEMPTS', 30, 1, 10_000),
+  AGGREGATOR_BATCH_ISOLATE_AFTER: intVar('AGGREGATOR_BATCH_ISOLATE_AFTER', 3, 1, 10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -107,6 +116,9 @@ export function loadConfig(env: Record<string, string | undefined>): AggregatorC
     maxFutureSkewMs: e.MAX_FUTURE_SKEW_SECONDS * 1_000,
     staleAfterDays: e.STALE_AFTER_DAYS,
     metricsMaxSeries: e.AGGREGATOR_METRICS_MAX_SERIES,
+    stuckAfterMs: e.AGGREGATOR_STUCK_AFTER_SECONDS * 1_000,
+    batchMaxAttempts: e.AGGREGATOR_BATCH_MAX_ATTEMPTS,
+    batchIsolateAfter: e.AGGREGATOR_BATCH_ISOLATE_AFTER,
     logLevel: e.LOG_LEVEL,
   };
   if (cfg.minuteRetentionMs >= cfg.hourRetentionMs) throw new Error('MINUTE_RETENTION_HOURS must be shorter than HOUR_RETENTION_DAYS');

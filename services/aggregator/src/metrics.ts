@@ -26,6 +26,8 @@ export interface AggregatorMetricsOptions {
   maxSeries?: number;
   /** Consumer lag per partition, when the bus reports it. */
   lag?: () => PartitionLag[];
+  /** Batches retried for longer than the stuck threshold, with their age in seconds. */
+  stuck?: () => Array<{ ageSeconds: number }>;
 }
 
 interface KpiRow {
@@ -81,6 +83,16 @@ export class AggregatorMetrics {
         type: 'gauge',
         labelNames: ['topic', 'partition'],
         read: () => lag().map((l) => ({ labels: { topic: l.topic, partition: String(l.partition) }, value: l.lag })),
+      });
+    }
+    if (o.stuck !== undefined) {
+      const stuck = o.stuck;
+      registerReadout(r, { name: 'pulsegate_consumer_stuck_batches', help: 'Batches retried for longer than AGGREGATOR_STUCK_AFTER_SECONDS without being handled or dead-lettered.', type: 'gauge', read: () => [{ value: stuck().length }] });
+      registerReadout(r, {
+        name: 'pulsegate_consumer_oldest_stuck_batch_age_seconds',
+        help: 'Age of the oldest stuck batch since its first failure, seconds (0 when none).',
+        type: 'gauge',
+        read: () => [{ value: Math.max(0, ...stuck().map((s) => s.ageSeconds)) }],
       });
     }
     const kpi = (name: string, help: string, value: (m: WindowMetrics) => number | null) =>
