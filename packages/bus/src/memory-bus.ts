@@ -12,6 +12,11 @@ export interface MemoryBusOptions {
   retainRecords?: number;
   /** Bytes (record values) a partition may hold before consumed records are dropped, however few. Default 4 MiB. */
   retainBytes?: number;
+  /**
+   * Bytes a partition of a consumed topic may hold before publish() waits for the consumers (the
+   * broker's backpressure: ingest then answers 503 instead of buffering without bound). Default 64 MiB.
+   */
+  maxPartitionBytes?: number;
 }
 
 interface PartitionLog {
@@ -44,6 +49,9 @@ export class MemoryBus implements Bus {
   private readonly maxBatch: number;
   private readonly retain: number;
   private readonly retainBytes: number;
+  private readonly maxPartitionBytes: number;
+  /** Publishers waiting for consumers to make room. */
+  private readonly roomWaiters = new Set<() => void>();
   private readonly topics = new Map<string, PartitionLog[]>();
   private readonly groups = new Map<string, Group>();
   private readonly subscriptions = new Set<Subscription>();
@@ -58,6 +66,7 @@ export class MemoryBus implements Bus {
     this.maxBatch = options.maxBatchRecords ?? 500;
     this.retain = options.retainRecords ?? 10_000;
     this.retainBytes = options.retainBytes ?? 4 * 1024 * 1024;
+    this.maxPartitionBytes = options.maxPartitionBytes ?? 64 * 1024 * 1024;
   }
 
   isReady(): boolean {
@@ -73,7 +82,14 @@ export class MemoryBus implements Bus {
     return logs;
   }
 
+  /** True while some partition of a consumed `topic` holds more than maxPartitionBytes. */
+  private full(topic: string): boolean {
+    const consumed = [...this.groups.values()].some((g) => g.committed.has(topic));
+    return consumed && this.log(topic).some((l) => l.bytes > this.maxPartitionBytes);
+  }
+
   async publish(topic: string, records: OutgoingRecord[]): Promise<void> {
+    while (!this.closed && this.full(topic)) await new Promise<void>((resolve) => this.roomWaiters.add(resolve));
     if (this.closed) throw new Error('bus is closed');
     const logs = this.log(topic);
     const now = Date.now();
@@ -132,6 +148,10 @@ export class MemoryBus implements Bus {
         log.bytes = bytes;
       }
     }
+    // Publishers held back by a full partition look again (each re-checks and waits again if need be).
+    const waiting = [...this.roomWaiters];
+    this.roomWaiters.clear();
+    for (const w of waiting) w();
   }
 
   async subscribe<T>(options: SubscribeOptions<T>): Promise<Subscription> {
@@ -243,6 +263,8 @@ export class MemoryBus implements Bus {
     if (this.closed) return;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     this.closed = true;
+    for (const w of this.roomWaiters) w();
+    this.roomWaiters.clear();
   }
 }
 

@@ -32,3 +32,27 @@ describe('MemoryBus retention', () => {
     await bus.close();
   });
 });
+
+describe('MemoryBus backpressure', () => {
+  it('publish waits while a consumed partition holds more than maxPartitionBytes, and goes on once consumers catch up', async () => {
+    const bus = new MemoryBus({ partitions: 1, retainBytes: 0, maxPartitionBytes: 1_000 });
+    const value = Buffer.alloc(300, 1);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let handled = 0;
+    const sub = await bus.subscribe({ groupId: 'g', topic: 't', decode: (r) => r.offset, handle: async (b) => {
+      await gate;
+      handled += b.items.length;
+    } });
+    for (let i = 0; i < 4; i++) await bus.publish('t', [{ key: 'k', value }]); // 1 200 bytes held
+    let done = false;
+    const blocked = bus.publish('t', [{ key: 'k', value }]).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(done).toBe(false);
+    release();
+    await blocked;
+    await vi.waitFor(() => expect(handled).toBe(5));
+    await sub.stop();
+    await bus.close();
+  });
+});
