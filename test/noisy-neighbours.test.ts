@@ -123,6 +123,9 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('noisy neighbours: one ten
     ]);
     tap = new KafkaBus({ brokers: kafka.brokers, clientId: 'noisy-tap' });
     await tap.connect();
+    // The dead-letter topic must exist before the tap subscribes, or the tap may not see it for
+    // minutes (until its metadata refresh): a marker record creates it.
+    await tap.publish(Topics.deadLetter, [{ key: 'noisy-marker', value: Buffer.from('marker'), headers: { 'x-dlq-topic': 'noisy-marker' } }]);
     dlqSubscription = await tap.subscribe({
       groupId: `noisy-dlq-${Date.now()}`,
       topic: Topics.deadLetter,
