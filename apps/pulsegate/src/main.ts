@@ -1,5 +1,6 @@
-// The `pulsegate` command: `start` runs the embedded pipeline; `risk …` is the pipeline CLI.
-import { runRiskCli } from '@pulsegate/risk-scorer';
+// The `pulsegate` command: `start` runs the embedded pipeline; `risk …` and `spec …` are the pipeline CLI.
+import { runRiskCli } from './commands/risk';
+import { runSpecCommand } from './commands/spec';
 import { runDemo } from './demo';
 import { startEmbedded } from './embedded';
 
@@ -7,6 +8,9 @@ const USAGE = `usage:
   pulsegate start                 run ingest, aggregator, anomaly detector and risk scorer in one process
   pulsegate risk gate …           ask the risk scorer whether a version may be promoted (exit 0 yes, 1 no, 2 error)
   pulsegate risk features …       spec-derived release features from two OpenAPI documents
+  pulsegate spec diff OLD NEW     breaking changes by rule (exit 0 clean, 1 errors found, 2 could not run)
+  pulsegate spec lint SPEC        the Pulsegate connector ruleset (same exit codes)
+  pulsegate spec rules            the rule catalogue
   pulsegate demo [seconds]        play the seed's ContosoSales scenarios against a running Pulsegate
   pulsegate help                  this text`;
 
@@ -66,6 +70,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return undefined;
     case 'risk':
       return runRiskCli(rest);
+    case 'spec':
+      return runSpecCommand(rest);
     case 'demo':
       return demo(rest);
     case 'help':

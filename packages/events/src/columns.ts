@@ -11,8 +11,9 @@ export const KIND_CODES = { read: 0, write: 1 } as const;
 /**
  * The events of one invocations-topic message in columns, for consumers that aggregate them: the
  * label strings once each in `dict` and, per event, indices into it and the numbers in typed
- * arrays. Holds the fields aggregation uses (not the HTTP method and status or the correlation,
- * trace and span ids, which are validated all the same). A message decodes to columns exactly
+ * arrays. Holds the fields aggregation uses (not the HTTP method and status or the correlation id,
+ * which are validated all the same); the trace and span ids (the dedup identity) are the decoded
+ * strings themselves, referenced, not copied. A message decodes to columns exactly
  * when decodeInvocationBatch accepts it, and fails with the same BatchDecodeError otherwise.
  */
 export interface InvocationColumns {
@@ -31,6 +32,10 @@ export interface InvocationColumns {
   readonly latencyMs: Float64Array;
   readonly eventTime: Float64Array;
   readonly sampleWeight: Float64Array;
+  /** Trace id per event (32 lower-case hex characters). */
+  readonly traceId: string[];
+  /** Span id per event (16 lower-case hex characters). */
+  readonly spanId: string[];
 }
 
 const ROW_LENGTH = INVOCATION_BATCH_FIELDS.length;
@@ -58,6 +63,8 @@ function allocate(n: number, dict: readonly string[]): InvocationColumns {
     errorCode: i32(4),
     kind: u8(0),
     outcome: u8(1),
+    traceId: new Array<string>(n),
+    spanId: new Array<string>(n),
   };
 }
 
@@ -76,6 +83,8 @@ export function columnsOf(events: readonly InvocationEvent[]): InvocationColumns
     c.latencyMs[i] = e.latencyMs;
     c.eventTime[i] = e.eventTime;
     c.sampleWeight[i] = e.sampleWeight;
+    c.traceId[i] = e.traceId;
+    c.spanId[i] = e.spanId;
   });
   return c;
 }
@@ -153,6 +162,8 @@ function v3Columns(rows: readonly unknown[], dict: readonly string[]): Invocatio
     c.latencyMs[i] = latency as number;
     c.eventTime[i] = time as number;
     c.sampleWeight[i] = weight as number;
+    c.traceId[i] = row[13] as string;
+    c.spanId[i] = row[14] as string;
   }
   return c;
 }

@@ -1,6 +1,7 @@
 import { KIND_CODES, OUTCOME_CODES, UNMAPPED, type InvocationColumns, type InvocationEvent } from '@pulsegate/events';
 import { addErrorCode, type BucketData } from './bucket';
 import type { WindowConfig } from './config';
+import { emptyGroupDedup, isDuplicate, type GroupDedup } from './dedup';
 import { bucketKey, connectorTag, HOUR_MS, MINUTE_MS, seriesField, type Resolution, type SeriesId } from './keys';
 import { bucketIndexOf, type BucketIndex, type SketchBuckets } from './sketch';
 
@@ -36,6 +37,12 @@ export interface ApplyResult {
   droppedFuture: number;
   /** Store round trips (Redis commands sent by the client) used. */
   storeCalls: number;
+  /** Events not counted because their (tenant, traceId, spanId) was already counted (exporter retries), within the dedup horizon. */
+  duplicateEvents: number;
+  /** Events counted without deduplication because their trace or span id is invalid (all zeros). */
+  eventsWithoutIds: number;
+  /** duplicateEvents and eventsWithoutIds per tenant (tenants with neither are absent). */
+  byTenant: Map<string, { duplicates: number; withoutIds: number }>;
 }
 
 /**
@@ -86,6 +93,8 @@ export interface ConnectorGroup {
   maxEventTime: number;
   /** Whether the batch writes into a settled hour (see settledHourStart), which bumps the connector's generation. */
   touchesSettled: boolean;
+  /** Span identities of the group's counted events and its duplicates (empty when dedup is off). */
+  dedup: GroupDedup;
 }
 
 /**
@@ -104,8 +113,8 @@ export function settledHourStart(now: number): number {
  * or further ahead than the skew are counted as dropped; events older than the minute retention
  * only update their hour bucket (their minute bucket is already gone).
  */
-export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg: WindowConfig): Map<string, ConnectorGroup> {
-  const agg = new Aggregation(now, cfg);
+export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg: WindowConfig, known?: ReadonlyMap<string, ReadonlySet<string>>): Map<string, ConnectorGroup> {
+  const agg = new Aggregation(now, cfg, known);
   for (const r of records) {
     if ('events' in r) agg.addEvents(r.events);
     else agg.addColumns(r.columns);
@@ -138,19 +147,23 @@ class Aggregation {
   readonly groups = new Map<string, ConnectorGroup>();
   private readonly slotsOf = new Map<ConnectorGroup, SlotIndex>();
   private readonly settled: number;
+  private readonly dedup: boolean;
 
+  /** `known`: per group tag, identities the store already holds (they count as duplicates). */
   constructor(
     private readonly now: number,
     private readonly cfg: WindowConfig,
+    private readonly known: ReadonlyMap<string, ReadonlySet<string>> | undefined,
   ) {
     this.settled = settledHourStart(now);
+    this.dedup = cfg.dedupHorizonMs > 0;
   }
 
   private group(tenant: string, connector: string): ConnectorGroup {
     const tag = connectorTag(tenant, connector);
     let g = this.groups.get(tag);
     if (g === undefined) {
-      g = { tenant, connector, tag, deltas: new Map(), lastSeen: new Map(), droppedLate: 0, droppedFuture: 0, events: 0, maxEventTime: 0, touchesSettled: false };
+      g = { tenant, connector, tag, deltas: new Map(), lastSeen: new Map(), droppedLate: 0, droppedFuture: 0, events: 0, maxEventTime: 0, touchesSettled: false, dedup: emptyGroupDedup() };
       this.groups.set(tag, g);
       this.slotsOf.set(g, new Map());
     }
@@ -180,6 +193,7 @@ class Aggregation {
       last = ev;
       const hourStart = this.accept(g!, ev.eventTime, ev.sampleWeight);
       if (hourStart < 0) continue;
+      if (this.dedup && isDuplicate(g!.dedup, ev.traceId, ev.spanId, ev.eventTime, this.known?.get(g!.tag))) continue;
       this.add(this.slot(g!, ev.action, ev.connectorVersion, ev.kind), hourStart, ev.eventTime, ev.latencyMs, ev.sampleWeight, OUTCOME_CODES[ev.outcome], ev.errorCode);
     }
   }
@@ -204,6 +218,7 @@ class Aggregation {
       const w = c.sampleWeight[i]!;
       const hourStart = this.accept(cur!.g, t, w);
       if (hourStart < 0) continue;
+      if (this.dedup && isDuplicate(cur!.g.dedup, c.traceId[i]!, c.spanId[i]!, t, this.known?.get(cur!.g.tag))) continue;
       const sKey = (c.action[i]! * size + c.connectorVersion[i]!) * 2 + c.kind[i]!;
       let slot = cur!.slots.get(sKey);
       if (slot === undefined) cur!.slots.set(sKey, (slot = this.slot(cur!.g, dict[c.action[i]!]!, dict[c.connectorVersion[i]!]!, c.kind[i] === KIND_CODES.write ? 'write' : 'read')));
@@ -279,8 +294,11 @@ function addCall(b: DeltaData, w: number, outcome: number, errorCode: string | n
   l.set(bucket, (l.get(bucket) ?? 0) + w);
 }
 
-/** What the store did with one group: applied, skipped as a replay, or partly applied before. */
-export type GroupOutcome = { status: 'applied' } | { status: 'replayed' } | { status: 'partial'; storedOffset: number };
+/**
+ * What the store did with one group: applied, skipped as a replay, partly applied before, or not
+ * written because some of its identities (traceId + spanId, hex) were already applied.
+ */
+export type GroupOutcome = { status: 'applied' } | { status: 'replayed' } | { status: 'partial'; storedOffset: number } | { status: 'duplicates'; ids: string[] };
 
 /** A group ready for the store, with the offset range it covers. */
 export interface PreparedGroup {
@@ -301,35 +319,57 @@ export interface GroupWriter {
  * batch's last offset are written in one atomic step that is skipped when the stored offset is
  * already ≥ the last offset. When a replayed batch overlaps an applied one (the stored offset lies
  * inside the batch), the group is re-aggregated from the records after the stored offset and written
- * again, so no event is counted twice or lost.
+ * again, so no event is counted twice or lost. With dedup on (cfg.dedupHorizonMs > 0) the same step
+ * checks the group's span identities: when the store already holds some, it writes nothing and names
+ * them, and the group is re-aggregated without them and written again (optimistic, so the check and
+ * the write stay one atomic step; each round only removes identities, so it ends).
  */
 export async function applyBatch(writer: GroupWriter, input: ApplyInput, now: number, cfg: WindowConfig): Promise<{ result: ApplyResult; /** groups applied now or before */ groups: ConnectorGroup[] }> {
-  const result: ApplyResult = { appliedEvents: 0, replayedEvents: 0, droppedLate: 0, droppedFuture: 0, storeCalls: 0 };
+  const result: ApplyResult = { appliedEvents: 0, replayedEvents: 0, droppedLate: 0, droppedFuture: 0, storeCalls: 0, duplicateEvents: 0, eventsWithoutIds: 0, byTenant: new Map() };
   const offsetField = `${input.source}|${input.partition}`;
   const first = Number(input.firstOffset);
   const last = Number(input.lastOffset);
   const applied: ConnectorGroup[] = [];
+  // Per group tag: identities the store reported as already applied.
+  const known = new Map<string, Set<string>>();
+  const regroup = (tag: string, fromOffset: number): ConnectorGroup | undefined =>
+    aggregateBatch(input.records.filter((r) => Number(r.offset) >= fromOffset), now, cfg, known).get(tag);
   let pending: PreparedGroup[] = [...aggregateBatch(input.records, now, cfg).values()].map((group) => ({ group, offsetField, firstOffset: first, lastOffset: last }));
+  // Offsets move at most a few times (a concurrent replay); identities found can move once per round too.
   for (let round = 0; pending.length > 0; round++) {
-    if (round > 3) throw new Error('window store: offsets kept moving while applying a batch');
+    if (round > 8) throw new Error('window store: offsets or identities kept moving while applying a batch');
     const { outcomes, calls } = await writer.writeGroups(pending);
     result.storeCalls += calls;
     const retry: PreparedGroup[] = [];
     pending.forEach((p, i) => {
       const o = outcomes[i]!;
+      const g = p.group;
       if (o.status === 'applied') {
-        applied.push(p.group);
-        result.appliedEvents += p.group.events;
-        result.droppedLate += p.group.droppedLate;
-        result.droppedFuture += p.group.droppedFuture;
+        applied.push(g);
+        result.appliedEvents += g.events - g.dedup.duplicates;
+        result.droppedLate += g.droppedLate;
+        result.droppedFuture += g.droppedFuture;
+        if (g.dedup.duplicates + g.dedup.withoutIds > 0) {
+          result.duplicateEvents += g.dedup.duplicates;
+          result.eventsWithoutIds += g.dedup.withoutIds;
+          const t = result.byTenant.get(g.tenant) ?? { duplicates: 0, withoutIds: 0 };
+          t.duplicates += g.dedup.duplicates;
+          t.withoutIds += g.dedup.withoutIds;
+          result.byTenant.set(g.tenant, t);
+        }
       } else if (o.status === 'replayed') {
         // Still reported: a crash between the write and the connector index must not hide it.
-        applied.push(p.group);
-        result.replayedEvents += p.group.events;
+        applied.push(g);
+        result.replayedEvents += g.events;
+      } else if (o.status === 'duplicates') {
+        let set = known.get(g.tag);
+        if (set === undefined) known.set(g.tag, (set = new Set()));
+        for (const id of o.ids) set.add(id);
+        const regrouped = regroup(g.tag, p.firstOffset);
+        if (regrouped !== undefined) retry.push({ ...p, group: regrouped });
       } else {
-        const rest = input.records.filter((r) => Number(r.offset) > o.storedOffset);
-        const regrouped = aggregateBatch(rest, now, cfg).get(p.group.tag);
-        result.replayedEvents += p.group.events - (regrouped?.events ?? 0);
+        const regrouped = regroup(g.tag, o.storedOffset + 1);
+        result.replayedEvents += g.events - (regrouped?.events ?? 0);
         if (regrouped !== undefined) retry.push({ group: regrouped, offsetField, firstOffset: o.storedOffset + 1, lastOffset: last });
       }
     });

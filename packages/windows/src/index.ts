@@ -16,6 +16,8 @@ export type { BucketData } from './bucket';
 export { KEY_PREFIX, MINUTE_MS, HOUR_MS, RESOLUTION_MS, redisKey, connectorTag, seriesField, parseSeriesField, keySlot } from './keys';
 export type { Resolution, SeriesId, KeyParts } from './keys';
 export { DEFAULT_WINDOW_CONFIG } from './config';
+export { DEFAULT_DEDUP_HORIZON_MS } from './dedup';
+export type { GroupDedup } from './dedup';
 export type { WindowConfig } from './config';
 export { aggregateBatch, applyBatch, deltaBucket, deltaJson, recordEvents, settledHourStart } from './aggregate';
 export { SettledDayCache, DAY_MS } from './day-cache';

@@ -89,6 +89,11 @@ export function bucketKey(tag: string, resolution: Resolution, start: number, fi
   return `${KEY_PREFIX}:${tag}:b:${resolution}:${start}:${field}`;
 }
 
+/** Key of a connector's set of span identities of one event-time minute (dedup), from its tag (connectorTag). */
+export function dedupKey(tag: string, minute: number): string {
+  return `${KEY_PREFIX}:${tag}:dd:${minute}`;
+}
+
 /**
  * The one function that builds Redis keys (bucket keys through bucketKey), always in the order
  * prefix : {tenant|connector} : type [: resolution : bucketStart : action|version|kind].

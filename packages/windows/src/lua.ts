@@ -1,4 +1,5 @@
 import { MAX_ERROR_CODES_PER_BUCKET } from './bucket';
+import { IDENTITY_BYTES } from './dedup';
 
 /**
  * Bucket values over this many bytes are compacted (their segments merged into one) by the apply
@@ -15,10 +16,14 @@ export const COMPACT_BUCKET_BYTES = 8_192;
  * KEYS: every key the groups touch (one Redis Cluster slot per call).
  * ARGV[1]: JSON {f: offset field, g: [{o, sk, dk, gk: key indexes, fo, lo: offsets,
  *          d: [[key index, expireAt, first byte, last byte of the delta segment in ARGV[2]]], s: [[series field, lastSeen]],
- *          x: [late, future], lw: 1 when the group writes into a settled hour (bumps the generation at gk)}]}
+ *          x: [late, future, duplicates], lw: 1 when the group writes into a settled hour (bumps the generation at gk),
+ *          dd: [[key index of a minute's identity set, expireAt, first byte, last byte of its identities in ARGV[3]]]}]}
  * ARGV[2]: the delta segments ("\n" + bucket JSON each), concatenated.
- * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), else the stored offset
- * (inside the batch: the client re-sends only the records after it).
+ * ARGV[3]: span identities (traceId + spanId, IDENTITY_BYTES binary bytes each), concatenated (dedup).
+ * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), a list of the 1-based positions
+ * (over its dd entries in order) of identities already stored (nothing written: the client drops
+ * those events and writes again), else the stored offset (inside the batch: the client re-sends
+ * only the records after it).
  * The merge rule is the one of mergeBucket() in bucket.ts.
  */
 export const APPLY_LUA = `
@@ -58,6 +63,59 @@ local function compact(k)
   end
   if acc ~= nil then redis.call('SET', k, '\\n' .. cjson.encode(acc), 'KEEPTTL') end
 end
+local ids = ARGV[3]
+local IDB = ${IDENTITY_BYTES}
+local CHUNK = 4000
+-- The identities of dd entry d, positions first..last within the entry, as command arguments.
+local function id_args(d, first, last)
+  local args = {}
+  for j = first, last do
+    local at = d[3] + (j - 1) * IDB
+    args[#args + 1] = string.sub(ids, at, at + IDB - 1)
+  end
+  return args
+end
+-- Checks the group's identities; returns the positions of those already stored, and the argument
+-- chunks per dd entry (built once, reused by remember_ids).
+local function known_ids(g)
+  local found = {}
+  local chunks = {}
+  local pos = 0
+  for di, d in ipairs(g.dd) do
+    local k = KEYS[d[1]]
+    local n = (d[4] - d[3] + 1) / IDB
+    local exists = redis.call('EXISTS', k) == 1
+    chunks[di] = {}
+    for i = 1, n, CHUNK do
+      local last = math.min(n, i + CHUNK - 1)
+      local args = id_args(d, i, last)
+      chunks[di][#chunks[di] + 1] = args
+      if exists then
+        local r = redis.call('SMISMEMBER', k, unpack(args))
+        for j = i, last do if r[j - i + 1] == 1 then found[#found + 1] = pos + j end end
+      end
+    end
+    pos = pos + n
+  end
+  return found, chunks
+end
+-- The last known_ids answer (its positions and argument chunks), for the branch that follows.
+local found, chunks = {}, {}
+local function has_known_ids(g)
+  if g.dd == nil or #g.dd == 0 then
+    found, chunks = {}, {}
+  else
+    found, chunks = known_ids(g)
+  end
+  return #found > 0
+end
+local function remember_ids(g, chunks)
+  for di, d in ipairs(g.dd) do
+    local k = KEYS[d[1]]
+    for _, args in ipairs(chunks[di]) do redis.call('SADD', k, unpack(args)) end
+    if redis.call('PEXPIRETIME', k) < d[2] then redis.call('PEXPIREAT', k, int(d[2])) end
+  end
+end
 local out = {}
 for gi, g in ipairs(p.g) do
   local okey = KEYS[g.o]
@@ -66,6 +124,8 @@ for gi, g in ipairs(p.g) do
     out[gi] = -2
   elseif stored >= g.fo then
     out[gi] = stored
+  elseif has_known_ids(g) then
+    out[gi] = found
   else
     for _, d in ipairs(g.d) do
       local k = KEYS[d[1]]
@@ -84,7 +144,9 @@ for gi, g in ipairs(p.g) do
     end
     if g.x[1] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'late', g.x[1]) end
     if g.x[2] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'future', g.x[2]) end
+    if g.x[3] > 0 then redis.call('HINCRBY', KEYS[g.dk], 'duplicates', g.x[3]) end
     if g.lw == 1 then redis.call('INCR', KEYS[g.gk]) end
+    if g.dd ~= nil then remember_ids(g, chunks) end
     redis.call('HSET', okey, field, int(g.lo))
     out[gi] = -1
   end

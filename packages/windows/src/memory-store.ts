@@ -2,6 +2,7 @@ import type { CatalogEvent } from '@pulsegate/events';
 import { applyBatch, deltaBucket, type ApplyInput, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
 import { cloneBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
+import { dedupExpireAt } from './dedup';
 import { connectorTag, MINUTE_MS, parseSeriesField, redisKey, type Resolution, type SeriesId } from './keys';
 import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
@@ -19,6 +20,8 @@ interface ConnectorState {
   dropped: DroppedCounts;
   catalog: CatalogEvent | null;
   generation: number;
+  /** Event-time minute → span identities applied (traceId + spanId, hex) and when the set expires, epoch ms. */
+  dedup: Map<number, { ids: Set<string>; expireAt: number }>;
 }
 
 /** In-process window store for the embedded mode; same semantics as the Redis store. */
@@ -41,7 +44,7 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
     const tag = connectorTag(tenant, connector);
     let s = this.connectors.get(tag);
     if (s === undefined) {
-      s = { tenant, connector, offsets: new Map(), series: new Map(), dropped: { late: 0, future: 0 }, catalog: null, generation: 0 };
+      s = { tenant, connector, offsets: new Map(), series: new Map(), dropped: { late: 0, future: 0, duplicates: 0 }, catalog: null, generation: 0, dedup: new Map() };
       this.connectors.set(tag, s);
     }
     return s;
@@ -68,6 +71,8 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
       const stored = s.offsets.get(p.offsetField) ?? -1;
       if (stored >= p.lastOffset) return { status: 'replayed' };
       if (stored >= p.firstOffset) return { status: 'partial', storedOffset: stored };
+      const dup = this.knownIds(s, p);
+      if (dup.length > 0) return { status: 'duplicates', ids: dup };
       for (const d of p.group.deltas.values()) {
         const cur = this.buckets.get(d.key);
         if (cur === undefined) this.buckets.set(d.key, { data: deltaBucket(d.data), expireAt: d.expireAt });
@@ -79,6 +84,8 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
       for (const [f, t] of p.group.lastSeen) if ((s.series.get(f) ?? -Infinity) < t) s.series.set(f, t);
       s.dropped.late += p.group.droppedLate;
       s.dropped.future += p.group.droppedFuture;
+      s.dropped.duplicates += p.group.dedup.duplicates;
+      this.rememberIds(s, p);
       if (p.group.touchesSettled) s.generation++;
       s.offsets.set(p.offsetField, p.lastOffset);
       return { status: 'applied' };
@@ -86,11 +93,35 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
     return { outcomes, calls: 1 };
   }
 
+  /** Identities of the group the connector already holds (unexpired), as the Redis script finds them. */
+  private knownIds(s: ConnectorState, p: PreparedGroup): string[] {
+    const now = this.clock();
+    const out: string[] = [];
+    for (const [minute, ids] of p.group.dedup.byMinute) {
+      const set = s.dedup.get(minute);
+      if (set === undefined || set.expireAt <= now) continue;
+      for (const id of ids) if (set.ids.has(id)) out.push(id);
+    }
+    return out;
+  }
+
+  private rememberIds(s: ConnectorState, p: PreparedGroup): void {
+    const now = this.clock();
+    for (const [minute, ids] of p.group.dedup.byMinute) {
+      const expireAt = dedupExpireAt(minute, now, this.cfg.dedupHorizonMs);
+      let set = s.dedup.get(minute);
+      if (set === undefined || set.expireAt <= now) s.dedup.set(minute, (set = { ids: new Set(), expireAt }));
+      for (const id of ids) set.ids.add(id);
+      set.expireAt = Math.max(set.expireAt, expireAt);
+    }
+  }
+
   /** Expiry by TTL, like Redis: expired buckets are invisible at once and freed at most once a minute. */
   private sweep(now: number): void {
     if (now - this.lastSweep < MINUTE_MS) return;
     this.lastSweep = now;
     for (const [k, v] of this.buckets) if (v.expireAt <= now) this.buckets.delete(k);
+    for (const c of this.connectors.values()) for (const [m, v] of c.dedup) if (v.expireAt <= now) c.dedup.delete(m);
   }
 
   async getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>> {
@@ -123,7 +154,7 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
 
   async dropped(tenant: string, connector: string): Promise<DroppedCounts> {
     const s = this.connectors.get(connectorTag(tenant, connector));
-    return s === undefined ? { late: 0, future: 0 } : { ...s.dropped };
+    return s === undefined ? { late: 0, future: 0, duplicates: 0 } : { ...s.dropped };
   }
 
   async putCatalog(event: CatalogEvent): Promise<void> {

@@ -5,6 +5,7 @@ import { emptyBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
 import { keySlot, MINUTE_MS, parseSeriesField, redisKey, type Resolution, type SeriesId } from './keys';
 import { APPLY_LUA, CATALOG_LUA, INDEX_LUA } from './lua';
+import { identitiesAt, IdentityArgs } from './dedup';
 import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
 /** Where the Redis store connects: one server (URL) or a cluster (seed nodes). */
@@ -23,7 +24,7 @@ export interface RedisWindowStoreOptions {
 
 type Client = Redis | Cluster;
 interface ScriptClient {
-  pgApply(numKeys: number, ...args: string[]): Promise<number[]>;
+  pgApply(numKeys: number, ...args: Array<string | Buffer>): Promise<Array<number | number[]>>;
   pgIndex(numKeys: number, ...args: string[]): Promise<number>;
   pgCatalog(numKeys: number, ...args: string[]): Promise<number>;
 }
@@ -127,7 +128,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       let cur: number[] = [];
       let keys = 0;
       groups.forEach((p, i) => {
-        const n = p.group.deltas.size + 4;
+        const n = p.group.deltas.size + p.group.dedup.byMinute.size + 4;
         if (cur.length > 0 && keys + n > this.maxKeysPerCall) {
           calls.push(cur);
           cur = [];
@@ -139,6 +140,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       if (cur.length > 0) calls.push(cur);
     }
     const outcomes: GroupOutcome[] = new Array(groups.length);
+    const now = this.clock();
     await Promise.all(
       calls.map(async (idx) => {
         const keys: string[] = [];
@@ -154,6 +156,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
           at += Buffer.byteLength(text);
           return [from, at - 1];
         };
+        const identities = new IdentityArgs();
         const payload = {
           f: groups[idx[0]!]!.offsetField,
           g: idx.map((i) => {
@@ -169,14 +172,16 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
               lo: p.lastOffset,
               d: [...p.group.deltas.values()].map((d) => [keyIndex(d.key), d.expireAt, ...segmentRange(d.data)]),
               s: [...p.group.lastSeen],
-              x: [p.group.droppedLate, p.group.droppedFuture],
+              x: [p.group.droppedLate, p.group.droppedFuture, p.group.dedup.duplicates],
+              dd: identities.entries(p.group.dedup, p.group.tag, keyIndex, now, this.cfg.dedupHorizonMs),
             };
           }),
         };
-        const res = await this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''));
+        const res = await this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''), identities.buffer());
         idx.forEach((gi, j) => {
-          const r = Number(res[j]);
-          outcomes[gi] = r === -1 ? { status: 'applied' } : r === -2 ? { status: 'replayed' } : { status: 'partial', storedOffset: r };
+          const r = res[j];
+          if (Array.isArray(r)) outcomes[gi] = { status: 'duplicates', ids: identitiesAt(groups[gi]!.group.dedup, r.map(Number)) };
+          else outcomes[gi] = Number(r) === -1 ? { status: 'applied' } : Number(r) === -2 ? { status: 'replayed' } : { status: 'partial', storedOffset: Number(r) };
         });
       }),
     );
@@ -215,7 +220,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
 
   async dropped(tenant: string, connector: string): Promise<DroppedCounts> {
     const h = await this.client.hgetall(redisKey({ type: 'dropped', tenant, connector }));
-    return { late: Number(h.late ?? 0), future: Number(h.future ?? 0) };
+    return { late: Number(h.late ?? 0), future: Number(h.future ?? 0), duplicates: Number(h.duplicates ?? 0) };
   }
 
   async putCatalog(event: CatalogEvent): Promise<void> {

@@ -15,10 +15,12 @@ export interface ConnectorInfo {
   lastSeen: number;
 }
 
-/** Events dropped for arriving too late or too far in the future (weighted counts). */
+/** Events dropped for arriving too late or too far in the future (weighted counts), and duplicates. */
 export interface DroppedCounts {
   late: number;
   future: number;
+  /** Events (spans, unweighted) not counted because their (tenant, traceId, spanId) was already counted within the dedup horizon. */
+  duplicates: number;
 }
 
 /**

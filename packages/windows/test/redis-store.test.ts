@@ -21,7 +21,7 @@ describe.skipIf(single.skip)('RedisWindowStore on one server', () => {
     await redis?.stop();
   });
 
-  windowStoreContract('redis', async ({ config, clock, namespace }) => new RedisWindowStore({ target: { url: redis!.url }, config, clock, keyPrefix: `${namespace}:` }));
+  windowStoreContract('redis', async ({ config, clock, namespace }) => new RedisWindowStore({ target: { url: redis!.url }, config, clock, keyPrefix: `${namespace}:` }), { persistent: true });
 
   it('appends deltas to a series-bucket and compacts it past the threshold: bounded bytes, the same bucket as exact merging', async () => {
     const now = Date.now();
@@ -92,7 +92,7 @@ describe.skipIf(clustered.skip)('RedisWindowStore on a 3-master Redis Cluster', 
     await cluster?.stop();
   });
 
-  windowStoreContract('redis-cluster', async ({ config, clock, namespace }) => new RedisWindowStore({ target: { clusterNodes: cluster!.nodes }, config, clock, keyPrefix: `${namespace}:` }));
+  windowStoreContract('redis-cluster', async ({ config, clock, namespace }) => new RedisWindowStore({ target: { clusterNodes: cluster!.nodes }, config, clock, keyPrefix: `${namespace}:` }), { persistent: true });
 
   it('computes the same slots as the cluster and keeps a connector in one slot', async () => {
     const client = new Redis(cluster!.nodes[0]!);

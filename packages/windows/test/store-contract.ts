@@ -49,12 +49,12 @@ function expectClose(got: number | null, want: number | null, what: string): voi
 }
 
 /** The window-store contract: every implementation must pass it. */
-export function windowStoreContract(name: string, factory: StoreFactory, opts: { skip?: boolean } = {}): void {
+export function windowStoreContract(name: string, factory: StoreFactory, opts: { skip?: boolean; /** the store keeps its data across a new instance on the same namespace (Redis) */ persistent?: boolean } = {}): void {
   describe.skipIf(opts.skip ?? false)(`WindowStore contract: ${name}`, () => {
     let n = 0;
     const stores: WindowStore[] = [];
-    const make = async (o: { config?: Partial<WindowConfig>; clock?: () => number } = {}): Promise<WindowStore> => {
-      const s = await factory({ ...o, namespace: `${name}-${process.pid}-${n++}-${Date.now()}` });
+    const make = async (o: { config?: Partial<WindowConfig>; clock?: () => number; namespace?: string } = {}): Promise<WindowStore> => {
+      const s = await factory({ ...o, namespace: o.namespace ?? `${name}-${process.pid}-${n++}-${Date.now()}` });
       stores.push(s);
       return s;
     };
@@ -132,14 +132,84 @@ export function windowStoreContract(name: string, factory: StoreFactory, opts: {
       expect(again).toMatchObject({ appliedEvents: 0, replayedEvents: 500 });
       const overlap = await s.apply(batch('g|inv', 0, recs.slice(4, 20)));
       expect(overlap).toMatchObject({ appliedEvents: 500, replayedEvents: 300 });
-      // Another partition has its own offsets.
-      const other = await s.apply(batch('g|inv', 1, recs.slice(0, 1)));
+      // Another partition has its own offsets (other spans: the same ones would be duplicates).
+      const other = await s.apply(batch('g|inv', 1, records(traffic(50, 6, now - 10 * MINUTE_MS, now, { connectors: ['crm'] }), 50)));
       expect(other.appliedEvents).toBe(50);
       const series = await s.listSeries('acme', 'crm');
       const plan = planRange(now - 20 * MINUTE_MS, now, now, DEFAULT_WINDOW_CONFIG);
       const [merged] = await readRanges(s, 'acme', 'crm', series, [plan]);
       const calls = merged!.reduce((a, b) => a + b.c, 0);
       expect(calls).toBe(1_000 + 50);
+    });
+
+    it('counts a span once: duplicates within one batch, across batches, re-batched, and replayed through another partition', async () => {
+      // A horizon of 2 h keeps the identity sets alive past the fixed `now` by the real clock too
+      // (Redis expires by its own clock).
+      const config = { dedupHorizonMs: 2 * HOUR_MS };
+      const s = await make({ clock: () => now, config });
+      const evs = traffic(600, 31, now - 20 * MINUTE_MS, now, { connectors: ['crm', 'billing'], weights: true });
+      // Batch 1: events 0-399 plus a retry of 0-49 inside the same batch (another record).
+      const b1 = [...records(evs.slice(0, 400), 100, 0), { offset: '4', events: evs.slice(0, 50) }];
+      const r1 = await s.apply(batch('g|inv', 0, b1));
+      expect(r1).toMatchObject({ appliedEvents: 400, duplicateEvents: 50, eventsWithoutIds: 0 });
+      // Batch 2: events 300-599 re-batched (records of 37, columns), so 300-399 are retries.
+      const r2 = await s.apply(batch('g|inv', 0, records(evs.slice(300), 37, 5).map(inColumns)));
+      expect(r2).toMatchObject({ appliedEvents: 200, duplicateEvents: 100 });
+      // Partition 2 (new offsets) carries everything again, shuffled: all duplicates.
+      const shuffled = [...evs].sort((a, b) => (a.spanId < b.spanId ? 1 : -1));
+      const r3 = await s.apply(batch('g|inv', 2, records(shuffled, 64, 0)));
+      expect(r3).toMatchObject({ appliedEvents: 0, duplicateEvents: 600 });
+      expect(r1.byTenant.get('acme')).toEqual({ duplicates: 50, withoutIds: 0 });
+      // A replay of batch 2's offsets is a replay (offsets), not a duplicate.
+      expect(await s.apply(batch('g|inv', 0, records(evs.slice(300), 37, 5)))).toMatchObject({ appliedEvents: 0, replayedEvents: 300, duplicateEvents: 0 });
+      for (const connector of ['crm', 'billing']) {
+        const series = await s.listSeries('acme', connector);
+        const plan = planRange(now - 30 * MINUTE_MS, now, now, DEFAULT_WINDOW_CONFIG);
+        const [merged] = await readRanges(s, 'acme', connector, series, [plan]);
+        const m = metricsOf(mergeAll(merged!), '30m', plan.from, plan.to);
+        const ref = reference(evs, 'acme', connector, {}, plan.from, plan.to);
+        expect(m.calls).toBe(ref.calls);
+        expect(m.successes).toBe(ref.successes);
+        expect(m.errorCodes).toEqual(ref.errorCodes);
+      }
+      const dups = (await s.dropped('acme', 'crm')).duplicates + (await s.dropped('acme', 'billing')).duplicates;
+      expect(dups).toBe(750);
+    });
+
+    it('counts spans with invalid (all-zero) ids every time and reports them; dedup off counts every copy', async () => {
+      const s = await make({ clock: () => now, config: { dedupHorizonMs: 2 * HOUR_MS } });
+      const zero = [invocation({ eventTime: now - MINUTE_MS, traceId: '0'.repeat(32) }), invocation({ eventTime: now - MINUTE_MS, spanId: '0'.repeat(16) })];
+      expect(await s.apply(batch('g|inv', 0, records([...zero, ...zero], 1)))).toMatchObject({ appliedEvents: 4, duplicateEvents: 0, eventsWithoutIds: 4 });
+      const off = await make({ clock: () => now, config: { dedupHorizonMs: 0 } });
+      const evs = traffic(50, 4, now - 5 * MINUTE_MS, now, { connectors: ['crm'] });
+      expect(await off.apply(batch('g|inv', 0, records([...evs, ...evs], 25)))).toMatchObject({ appliedEvents: 100, duplicateEvents: 0 });
+    });
+
+    it('forgets identities after the horizon: a later copy counts again (the documented limit)', async () => {
+      let t = now;
+      // 2 h, so that Redis (expiring by its own clock, not this fake one) keeps the sets past `now`.
+      const s = await make({ clock: () => t, config: { dedupHorizonMs: 2 * HOUR_MS } });
+      const evs = traffic(20, 6, now - 2 * MINUTE_MS, now, { connectors: ['crm'] });
+      expect((await s.apply(batch('g|inv', 0, records(evs, 10)))).appliedEvents).toBe(20);
+      t = now + 90 * MINUTE_MS;
+      expect(await s.apply(batch('g|inv', 1, records(evs, 10)))).toMatchObject({ appliedEvents: 0, duplicateEvents: 20 });
+      if (s.kind === 'memory') {
+        // The memory store expires by the store clock: 2 h after the last write (now + 90 min).
+        t = now + 90 * MINUTE_MS + 2 * HOUR_MS + 1;
+        expect(await s.apply(batch('g|inv', 2, records(evs, 10)))).toMatchObject({ appliedEvents: 20, duplicateEvents: 0 });
+      }
+    });
+
+    it.skipIf(!(opts.persistent ?? false))('remembers identities across a restart of the store client', async () => {
+      const namespace = `${name}-${process.pid}-restart-${Date.now()}`;
+      const config = { dedupHorizonMs: 2 * HOUR_MS };
+      const evs = traffic(200, 8, now - 10 * MINUTE_MS, now, { connectors: ['crm'] });
+      const a = await make({ clock: () => now, config, namespace });
+      expect((await a.apply(batch('g|inv', 0, records(evs, 50)))).appliedEvents).toBe(200);
+      await a.close();
+      const b = await make({ clock: () => now, config, namespace });
+      expect(await b.apply(batch('g|inv', 1, records(evs.slice(100), 30)))).toMatchObject({ appliedEvents: 0, duplicateEvents: 100 });
+      expect((await b.dropped('acme', 'crm')).duplicates).toBe(100);
     });
 
     it('counts late and future events as dropped instead of losing them silently', async () => {
@@ -153,7 +223,7 @@ export function windowStoreContract(name: string, factory: StoreFactory, opts: {
       ];
       const r = await s.apply(batch('g|inv', 0, records(evs, 10)));
       expect(r).toMatchObject({ appliedEvents: 4, droppedLate: 2, droppedFuture: 1 });
-      expect(await s.dropped('acme', 'crm')).toEqual({ late: 2, future: 1 });
+      expect(await s.dropped('acme', 'crm')).toEqual({ late: 2, future: 1, duplicates: 0 });
       const [series] = await s.listSeries('acme', 'crm');
       const old = Math.floor((now - DEFAULT_WINDOW_CONFIG.minuteRetentionMs - 3 * HOUR_MS) / HOUR_MS) * HOUR_MS;
       const [[hour, recent]] = (await s.getBuckets('acme', 'crm', 'h', [series!], [old, Math.floor(now / HOUR_MS) * HOUR_MS])) as [[unknown, unknown]];

@@ -12,7 +12,10 @@
  *     into main and other threads); BENCH_AGG_STORE=aggregate|none swaps the aggregator's store to
  *     see where its time goes; BENCH_CPU_PROFILE=<dir> writes a CPU profile of each aggregator round;
  *  4. P95 latency of a 30-day metrics query over HTTP;
- *  5. Redis bytes per series-minute (MEMORY USAGE).
+ *  5. Redis bytes per series-minute (MEMORY USAGE);
+ *  6. dedup of span identities (AGGREGATOR_DEDUP_HORIZON_MINUTES): sections 1 and 3 run with dedup on
+ *     (the default) and off in the same run, and Redis bytes of dedup state per 1 000 events/s at the
+ *     default horizon (MEMORY USAGE of the identity sets).
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -81,8 +84,11 @@ const rand = (): number => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
 
+/** 16 random hex characters (exporters draw span ids at random; unique over the run in practice). */
+const hex16 = (): string => Math.floor(rand() * 2 ** 32).toString(16).padStart(8, '0') + Math.floor(rand() * 2 ** 32).toString(16).padStart(8, '0');
+
 function events(n: number, from: number, to: number, connectors = SERIES_CONNECTORS): InvocationEvent[] {
-  return Array.from({ length: n }, (_, i) => {
+  return Array.from({ length: n }, () => {
     const a = Math.floor(rand() * ACTIONS.length);
     const status = rand() < 0.95 ? 200 : rand() < 0.5 ? 429 : 500;
     const outcome = outcomeFor(status, false);
@@ -100,8 +106,8 @@ function events(n: number, from: number, to: number, connectors = SERIES_CONNECT
       latencyMs: Math.round(Math.exp(Math.log(150) + 0.7 * (rand() + rand() + rand() - 1.5) * 2) * 1000) / 1000,
       eventTime: from + Math.floor(rand() * (to - from)),
       correlationId: null,
-      traceId: (i + 1).toString(16).padStart(32, '0'),
-      spanId: (i + 1).toString(16).padStart(16, '0'),
+      traceId: hex16() + hex16(),
+      spanId: hex16(),
       sampleWeight: 1,
     };
   });
@@ -189,13 +195,15 @@ type Out = { push(line: string): void };
 
 /** 1, 2, 5: store throughput, commands per event, bytes per series-minute, the redis-benchmark ceiling. */
 async function storeSection(url: string, admin: Redis, now: number, out: Out): Promise<void> {
-  {
-    // 1. Store throughput and commands per event.
+  for (const dedup of [false, true]) {
+    // 1. Store throughput and commands per event, dedup off then on (the default), other keys each.
     const evs = events(STORE_EVENTS, now - 60_000, now);
     const batches = partitionBatches(evs, PER_MESSAGE, 6); // ~3 000 events per partition batch (≈1 MB, kafkajs' default)
-    const store = new RedisWindowStore({ target: { url } });
+    const keyPrefix = dedup ? 'on:' : 'off:';
+    const store = new RedisWindowStore({ target: { url }, keyPrefix, config: dedup ? {} : { dedupHorizonMs: 0 } });
     await store.ping();
     const before = await commandTotal(admin);
+    const usecBefore = await scriptUsec(admin);
     let calls = 0;
     const t0 = process.hrtime.bigint();
     for (const b of batches) {
@@ -204,22 +212,40 @@ async function storeSection(url: string, admin: Redis, now: number, out: Out): P
     }
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const after = await commandTotal(admin);
+    const luaUsec = (await scriptUsec(admin)) - usecBefore;
     const series = new Set(evs.map((e) => `${e.connector}|${e.action}|${e.connectorVersion}`)).size;
-    out.push(`store apply (1 process, ${fmt(series)} active series, ${fmt(batches.length)} partition batches): ${fmt(STORE_EVENTS / secs)} events/s`);
+    out.push(`store apply, dedup ${dedup ? 'on' : 'off'} (1 process, ${fmt(series)} active series, ${fmt(batches.length)} partition batches): ${fmt(STORE_EVENTS / secs)} events/s, of which Redis scripts ${fmt(luaUsec / STORE_EVENTS, 2)} µs per event`);
     out.push(`Redis client commands per event: ${(calls / STORE_EVENTS).toFixed(5)}  (all commands incl. inside Lua, minus INFO: ${((after - before - 1) / STORE_EVENTS).toFixed(4)})`);
 
     // 5. Bytes per series-minute.
-    const keys = (await admin.keys('pg:w1:*:b:m:*')).slice(0, 500);
+    const keys = (await admin.keys(`${keyPrefix}pg:w1:*:b:m:*`)).slice(0, 500);
     let bytes = 0;
     for (const k of keys) bytes += Number(await admin.memory('USAGE', k));
     const perMinuteEvents = STORE_EVENTS / series; // all events fall in ≤ 2 minutes
     out.push(`Redis bytes per series-minute: ${fmt(bytes / keys.length)} (MEMORY USAGE of ${keys.length} minute keys, ~${fmt(perMinuteEvents / 2)} events each)`);
+    if (dedup) {
+      // 6. Dedup state: every identity of the run sits in its connector-minute set. A minute's set
+      // lives until the horizon after the later of its end and its last write, so at a steady rate
+      // an identity is kept between the horizon and the horizon + 1 min: bytes at 1 000 events/s =
+      // bytes per identity × 1 000 × (horizon + 60 s).
+      const ddKeys = await admin.keys(`${keyPrefix}pg:w1:*:dd:*`);
+      let ddBytes = 0;
+      let members = 0;
+      for (const k of ddKeys) {
+        ddBytes += Number(await admin.memory('USAGE', k, 'SAMPLES', '0'));
+        members += await admin.scard(k);
+      }
+      const horizonS = DEFAULT_WINDOW_CONFIG.dedupHorizonMs / 1000;
+      const perId = ddBytes / members;
+      out.push(`Redis bytes of dedup state: ${fmt(perId, 1)} per identity (${fmt(members)} identities in ${ddKeys.length} connector-minute sets of ~${fmt(members / ddKeys.length)}); at 1 000 events/s and the default ${horizonS / 60}-min horizon: ${fmt((perId * 1_000 * horizonS) / 1e6, 1)} – ${fmt((perId * 1_000 * (horizonS + 60)) / 1e6, 1)} MB`);
+    }
+    await store.close();
+    if (dedup) continue;
 
     // 2. Ceiling of the same server.
     const port = new URL(url).port;
     const rb = execFileSync('redis-benchmark', ['-p', port, '-P', '64', '-q', '-n', '1000000', '-t', 'set,incr'], { encoding: 'utf8' });
     for (const line of rb.split(/\r|\n/).filter((l) => /requests per second/.test(l))) out.push(`redis-benchmark -P 64: ${line.trim()}`);
-    await store.close();
   }
 }
 
@@ -278,15 +304,21 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
     const aggGroup = `bench-agg-${Date.now()}`;
     const logger = createLogger({ name: 'bench', level: 'silent' });
     const aggConfig = loadConfig({ ...process.env, KAFKA_BROKERS: brokers.join(','), AGGREGATOR_GROUP_ID: aggGroup, SNAPSHOT_INTERVAL_SECONDS: '3600' });
-    const aggStore = new RedisWindowStore({ target: { url } });
+    // The aggregator with dedup on (the default) and off, each its own consumer group and keys, on
+    // the same messages, alternating which goes first.
+    const sides = [true, false].map((dedup) => ({
+      dedup,
+      group: `${aggGroup}-${dedup ? 'on' : 'off'}`,
+      store: new RedisWindowStore({ target: { url }, keyPrefix: dedup ? 'kon:' : 'koff:', config: dedup ? {} : { dedupHorizonMs: 0 } }),
+      events: 0,
+      secs: 0,
+      calls: 0,
+      batches: 0,
+      commands: 0,
+    }));
     let rawEvents = 0;
     let rawMsgs = 0;
     let rawSecs = 0;
-    let aggEvents = 0;
-    let aggSecs = 0;
-    let aggCalls = 0;
-    let aggBatches = 0;
-    let aggCommands = 0;
     for (let round = 0; round < KAFKA_ROUNDS; round++) {
       const kevs = events(KAFKA_EVENTS, now - 60_000, now);
       const msgs: Array<{ key: string; value: Buffer }> = [];
@@ -308,83 +340,88 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
       colEvents += col.events;
       if (raw.events < KAFKA_EVENTS || col.events < KAFKA_EVENTS) console.error(`round ${round + 1}: the broker kept only ${raw.events} / ${col.events} of ${KAFKA_EVENTS} events (lower BENCH_KAFKA_EVENTS)`);
 
-      // The bus the way main.ts builds it. Timed from the first decoded record of the invocations
-      // topic (not the group join) to the end of the last apply.
-      const bus = createBus({ KAFKA_BROKERS: brokers.join(','), clientId: 'bench-agg' }, { kafka: { maxBatchRecords: 100_000, consumer: { maxBytesPerPartition: aggConfig.fetchMaxBytesPerPartition, maxWaitTimeMs: aggConfig.fetchMaxWaitMs } } });
-      let firstDecode = 0;
-      let lastDecode = 0;
-      // Process CPU (all threads) from the first decoded record to the end of the last apply.
-      let cpuAtFirstDecode = process.cpuUsage();
-      let cpuAtLastEnd = cpuAtFirstDecode;
-      let threadsAtFirstDecode = threadCpuMs();
-      let threadsAtLastEnd = threadsAtFirstDecode;
-      const subscribe = bus.subscribe.bind(bus);
-      bus.subscribe = <T>(opts: SubscribeOptions<T>) =>
-        opts.topic !== Topics.invocations
-          ? subscribe(opts)
-          : subscribe<T>({
-              ...opts,
-              ...(LINGER_MS === undefined ? {} : { lingerMs: LINGER_MS }),
-              decode: (r) => {
-                lastDecode = performance.now();
-                if (firstDecode === 0) {
-                  firstDecode = lastDecode;
-                  cpuAtFirstDecode = process.cpuUsage();
-                  threadsAtFirstDecode = threadCpuMs();
-                }
-                return opts.decode(r);
-              },
-            });
-      let firstStart = 0;
-      let lastEnd = 0;
-      let inApply = 0; // ms during which at least one apply was running
-      let running = 0;
-      let since = 0;
-      const timed: WindowStore = Object.assign(Object.create(aggStore) as WindowStore, {
-        apply: async (input: ApplyInput) => {
-          const t = performance.now();
-          if (firstStart === 0) firstStart = t;
-          if (running++ === 0) since = t;
-          try {
-            if (AGG_STORE === 'redis') return await aggStore.apply(input);
-            let events = 0;
-            for (const r of input.records) events += recordEvents(r);
-            if (AGG_STORE === 'aggregate') aggregateBatch(input.records, Date.now(), DEFAULT_WINDOW_CONFIG);
-            return { appliedEvents: events, replayedEvents: 0, droppedLate: 0, droppedFuture: 0, storeCalls: 0 };
-          } finally {
-            lastEnd = performance.now();
-            cpuAtLastEnd = process.cpuUsage();
-            threadsAtLastEnd = threadCpuMs();
-            if (--running === 0) inApply += lastEnd - since;
-          }
-        },
-      });
-      const svc = await createAggregatorService({ bus, logger, store: timed, config: aggConfig });
-      const usecBefore = await scriptUsec(admin);
-      const commandsBefore = await commandTotal(admin);
-      const profiler = PROFILE_DIR === undefined ? undefined : await startProfiler();
-      await svc.start();
-      for (let last = -1, idle = 0; svc.stats.appliedEvents < decoded && idle < 30; idle = svc.stats.appliedEvents === last ? idle + 1 : 0, last = svc.stats.appliedEvents) await new Promise((r) => setTimeout(r, 100));
-      // Everything Redis ran meanwhile (incl. inside Lua), minus the second INFO; the service's own
-      // few calls (ping at start) are counted too.
-      aggCommands += (await commandTotal(admin)) - commandsBefore - 1;
-      const luaMs = ((await scriptUsec(admin)) - usecBefore) / 1000;
-      aggSecs += (lastEnd - firstDecode) / 1000;
-      if (profiler !== undefined) writeFileSync(`${PROFILE_DIR}/aggregator-round-${round + 1}.cpuprofile`, JSON.stringify(await profiler.stop()));
-      aggEvents += svc.stats.appliedEvents;
-      aggCalls += svc.stats.storeCalls;
-      aggBatches += svc.stats.batches;
-      await svc.stop();
-      await bus.close();
-      const threads = threadsAtFirstDecode === undefined || threadsAtLastEnd === undefined ? '' : ` (main thread ${fmt(threadsAtLastEnd.main - threadsAtFirstDecode.main)} ms, other threads ${fmt(threadsAtLastEnd.others - threadsAtFirstDecode.others)} ms)`;
-      console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(raw.events / raw.secs)} events/s, aggregator ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, ${svc.stats.batches} applies; aggregator process CPU ${fmt((cpuAtLastEnd.user + cpuAtLastEnd.system - cpuAtFirstDecode.user - cpuAtFirstDecode.system) / 1000)} ms${threads}, raw ${fmt(raw.cpuMs)} ms)`);
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        const aggStore = side.store;
+        // The bus the way main.ts builds it. Timed from the first decoded record of the invocations
+        // topic (not the group join) to the end of the last apply.
+        const bus = createBus({ KAFKA_BROKERS: brokers.join(','), clientId: 'bench-agg' }, { kafka: { maxBatchRecords: 100_000, consumer: { maxBytesPerPartition: aggConfig.fetchMaxBytesPerPartition, maxWaitTimeMs: aggConfig.fetchMaxWaitMs } } });
+        let firstDecode = 0;
+        let lastDecode = 0;
+        // Process CPU (all threads) from the first decoded record to the end of the last apply.
+        let cpuAtFirstDecode = process.cpuUsage();
+        let cpuAtLastEnd = cpuAtFirstDecode;
+        let threadsAtFirstDecode = threadCpuMs();
+        let threadsAtLastEnd = threadsAtFirstDecode;
+        const subscribe = bus.subscribe.bind(bus);
+        bus.subscribe = <T>(opts: SubscribeOptions<T>) =>
+          opts.topic !== Topics.invocations
+            ? subscribe(opts)
+            : subscribe<T>({
+                ...opts,
+                ...(LINGER_MS === undefined ? {} : { lingerMs: LINGER_MS }),
+                decode: (r) => {
+                  lastDecode = performance.now();
+                  if (firstDecode === 0) {
+                    firstDecode = lastDecode;
+                    cpuAtFirstDecode = process.cpuUsage();
+                    threadsAtFirstDecode = threadCpuMs();
+                  }
+                  return opts.decode(r);
+                },
+              });
+        let firstStart = 0;
+        let lastEnd = 0;
+        let inApply = 0; // ms during which at least one apply was running
+        let running = 0;
+        let since = 0;
+        const timed: WindowStore = Object.assign(Object.create(aggStore) as WindowStore, {
+          apply: async (input: ApplyInput) => {
+            const t = performance.now();
+            if (firstStart === 0) firstStart = t;
+            if (running++ === 0) since = t;
+            try {
+              if (AGG_STORE === 'redis') return await aggStore.apply(input);
+              let events = 0;
+              for (const r of input.records) events += recordEvents(r);
+              if (AGG_STORE === 'aggregate') aggregateBatch(input.records, Date.now(), DEFAULT_WINDOW_CONFIG);
+              return { appliedEvents: events, replayedEvents: 0, droppedLate: 0, droppedFuture: 0, storeCalls: 0, duplicateEvents: 0, eventsWithoutIds: 0, byTenant: new Map() };
+            } finally {
+              lastEnd = performance.now();
+              cpuAtLastEnd = process.cpuUsage();
+              threadsAtLastEnd = threadCpuMs();
+              if (--running === 0) inApply += lastEnd - since;
+            }
+          },
+        });
+        const svc = await createAggregatorService({ bus, logger, store: timed, config: { ...aggConfig, groupId: side.group, dedupHorizonMs: side.dedup ? aggConfig.dedupHorizonMs : 0 } });
+        const usecBefore = await scriptUsec(admin);
+        const commandsBefore = await commandTotal(admin);
+        const profiler = PROFILE_DIR === undefined ? undefined : await startProfiler();
+        await svc.start();
+        for (let last = -1, idle = 0; svc.stats.appliedEvents < decoded && idle < 30; idle = svc.stats.appliedEvents === last ? idle + 1 : 0, last = svc.stats.appliedEvents) await new Promise((r) => setTimeout(r, 100));
+        // Everything Redis ran meanwhile (incl. inside Lua), minus the second INFO; the service's own
+        // few calls (ping at start) are counted too.
+        side.commands += (await commandTotal(admin)) - commandsBefore - 1;
+        const luaMs = ((await scriptUsec(admin)) - usecBefore) / 1000;
+        side.secs += (lastEnd - firstDecode) / 1000;
+        if (profiler !== undefined) writeFileSync(`${PROFILE_DIR}/aggregator-round-${round + 1}.cpuprofile`, JSON.stringify(await profiler.stop()));
+        side.events += svc.stats.appliedEvents;
+        side.calls += svc.stats.storeCalls;
+        side.batches += svc.stats.batches;
+        await svc.stop();
+        await bus.close();
+        const threads = threadsAtFirstDecode === undefined || threadsAtLastEnd === undefined ? '' : ` (main thread ${fmt(threadsAtLastEnd.main - threadsAtFirstDecode.main)} ms, other threads ${fmt(threadsAtLastEnd.others - threadsAtFirstDecode.others)} ms)`;
+        console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(raw.events / raw.secs)} events/s, aggregator (dedup ${side.dedup ? 'on' : 'off'}) ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, ${svc.stats.batches} applies; aggregator process CPU ${fmt((cpuAtLastEnd.user + cpuAtLastEnd.system - cpuAtFirstDecode.user - cpuAtFirstDecode.system) / 1000)} ms${threads}, raw ${fmt(raw.cpuMs)} ms)`);
+      }
     }
-    await aggStore.close();
+    for (const side of sides) await side.store.close();
     const rawRate = rawEvents / rawSecs;
-    const aggRate = aggEvents / aggSecs;
     out.push(`kafkajs consume + columnar decode (decodeInvocationColumns, the aggregator's decoder), for reference: ${fmt(colEvents / colSecs)} events/s`);
     out.push(`kafkajs consume + decode alone: ${fmt(rawRate)} events/s (${fmt(rawMsgs / rawSecs)} msgs/s of ≤ ${PER_MESSAGE} events; ${fmt(rawEvents)} events in ${KAFKA_ROUNDS} rounds)`);
-    out.push(`${AGG_STORE === 'redis' ? 'aggregator end to end (KafkaBus → Redis, exactly-once)' : `NOT the aggregator: KafkaBus with BENCH_AGG_STORE=${AGG_STORE}`}: ${fmt(aggRate)} events/s = ${(aggRate / rawRate).toFixed(2)} × kafkajs alone, over ${fmt(aggEvents)} events in ${fmt(aggBatches)} applies (${(aggCalls / aggEvents).toFixed(5)} Redis client commands per event, ${(aggCommands / aggEvents).toFixed(3)} incl. inside Lua; linger ${LINGER_MS === undefined ? 'default' : `${LINGER_MS} ms`}; concurrency ${aggConfig.partitionConcurrency}, ≤ ${fmt(aggConfig.maxBatchEvents)} events per apply)`);
+    for (const side of sides) {
+      const aggRate = side.events / side.secs;
+      out.push(`${AGG_STORE === 'redis' ? `aggregator end to end, dedup ${side.dedup ? 'on' : 'off'} (KafkaBus → Redis, exactly-once)` : `NOT the aggregator: KafkaBus with BENCH_AGG_STORE=${AGG_STORE}`}: ${fmt(aggRate)} events/s = ${(aggRate / rawRate).toFixed(2)} × kafkajs alone, over ${fmt(side.events)} events in ${fmt(side.batches)} applies (${(side.calls / side.events).toFixed(5)} Redis client commands per event, ${(side.commands / side.events).toFixed(3)} incl. inside Lua; linger ${LINGER_MS === undefined ? 'default' : `${LINGER_MS} ms`}; concurrency ${aggConfig.partitionConcurrency}, ≤ ${fmt(aggConfig.maxBatchEvents)} events per apply)`);
+    }
   }
 }
 

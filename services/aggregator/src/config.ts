@@ -35,6 +35,8 @@ export interface AggregatorConfig {
   minuteRetentionMs: number;
   hourRetentionMs: number;
   maxFutureSkewMs: number;
+  /** How long span identities are remembered to absorb exporter retries, ms; 0 = dedup off. Default 10 min. */
+  dedupHorizonMs: number;
   /** A series with no calls for this many days is stale. Default 90. */
   staleAfterDays: number;
   /** Most series the connector KPI gauges of /metrics report per scrape. Default 1000. */
@@ -67,6 +69,7 @@ const schema = z.object({
   MINUTE_RETENTION_HOURS: intVar('MINUTE_RETENTION_HOURS', 48, 1, 24 * 14),
   HOUR_RETENTION_DAYS: intVar('HOUR_RETENTION_DAYS', 35, 1, 400),
   MAX_FUTURE_SKEW_SECONDS: intVar('MAX_FUTURE_SKEW_SECONDS', 300, 0, 86_400),
+  AGGREGATOR_DEDUP_HORIZON_MINUTES: intVar('AGGREGATOR_DEDUP_HORIZON_MINUTES', 10, 0, 1_440),
   STALE_AFTER_DAYS: intVar('STALE_AFTER_DAYS', 90, 1, 3_650),
   AGGREGATOR_METRICS_MAX_SERIES: intVar('AGGREGATOR_METRICS_MAX_SERIES', 1_000, 0, 1_000_000),
   AGGREGATOR_STUCK_AFTER_SECONDS: intVar('AGGREGATOR_STUCK_AFTER_SECONDS', 60, 1, 86_400),
@@ -114,6 +117,7 @@ export function loadConfig(env: Record<string, string | undefined>): AggregatorC
     minuteRetentionMs: e.MINUTE_RETENTION_HOURS * 3_600_000,
     hourRetentionMs: e.HOUR_RETENTION_DAYS * 86_400_000,
     maxFutureSkewMs: e.MAX_FUTURE_SKEW_SECONDS * 1_000,
+    dedupHorizonMs: e.AGGREGATOR_DEDUP_HORIZON_MINUTES * 60_000,
     staleAfterDays: e.STALE_AFTER_DAYS,
     metricsMaxSeries: e.AGGREGATOR_METRICS_MAX_SERIES,
     stuckAfterMs: e.AGGREGATOR_STUCK_AFTER_SECONDS * 1_000,

@@ -11,6 +11,10 @@ export interface ConsumerStats {
   droppedLate: number;
   droppedFuture: number;
   storeCalls: number;
+  /** Per tenant: events not counted because their (tenant, traceId, spanId) was already counted (retried exports). */
+  duplicates: Record<string, number>;
+  /** Per tenant: events with an invalid (all-zero) trace or span id, counted without dedup. */
+  withoutIds: Record<string, number>;
 }
 
 /** Called with each applied batch's tenants/connectors (used by the snapshot publisher). */
@@ -66,6 +70,10 @@ export async function startConsumers(deps: {
       stats.droppedLate += r.droppedLate;
       stats.droppedFuture += r.droppedFuture;
       stats.storeCalls += r.storeCalls;
+      for (const [tenant, t] of r.byTenant) {
+        if (t.duplicates > 0) stats.duplicates[tenant] = (stats.duplicates[tenant] ?? 0) + t.duplicates;
+        if (t.withoutIds > 0) stats.withoutIds[tenant] = (stats.withoutIds[tenant] ?? 0) + t.withoutIds;
+      }
       if (r.droppedLate + r.droppedFuture > 0) logger.warn({ partition: batch.partition, late: r.droppedLate, future: r.droppedFuture }, 'dropped events outside the accepted event-time range');
       if (deps.onApplied !== undefined) {
         const seen = new Map<string, { tenant: string; connector: string }>();

@@ -65,6 +65,20 @@ export class AggregatorMetrics {
       labelNames: ['reason'],
       read: () => samplesOf({ late: s.droppedLate, future: s.droppedFuture }, 'reason'),
     });
+    registerReadout(r, {
+      name: 'pulsegate_aggregator_events_duplicate_total',
+      help: 'Events not counted because the same (tenant, traceId, spanId) was already counted within the dedup horizon (retried exports), by tenant.',
+      type: 'counter',
+      labelNames: ['tenant'],
+      read: () => samplesOf(s.duplicates, 'tenant'),
+    });
+    registerReadout(r, {
+      name: 'pulsegate_aggregator_events_without_ids_total',
+      help: 'Events counted without deduplication because their trace or span id is invalid (all zeros), by tenant.',
+      type: 'counter',
+      labelNames: ['tenant'],
+      read: () => samplesOf(s.withoutIds, 'tenant'),
+    });
     counter('pulsegate_aggregator_store_calls_total', 'Window-store round trips made by applies (Redis script calls).', () => s.storeCalls);
     registerReadout(r, {
       name: 'pulsegate_aggregator_redis_errors_total',

@@ -206,7 +206,8 @@ export interface ConnectorSummary {
   throttleRate: number | null;
   p95LatencyMs: number | null;
   errorMappingCoverage: number | null;
-  dropped: { late: number; future: number };
+  /** Weighted calls dropped as late or future; duplicates: spans not counted again (retried exports). */
+  dropped: { late: number; future: number; duplicates: number };
 }
 
 export interface StaleAnswer {

@@ -35,7 +35,7 @@ export interface AggregatorService {
 
 /** Window settings of a configuration. */
 export function windowConfigOf(config: AggregatorConfig): WindowConfig {
-  return { minuteRetentionMs: config.minuteRetentionMs, hourRetentionMs: config.hourRetentionMs, maxFutureSkewMs: config.maxFutureSkewMs };
+  return { minuteRetentionMs: config.minuteRetentionMs, hourRetentionMs: config.hourRetentionMs, maxFutureSkewMs: config.maxFutureSkewMs, dedupHorizonMs: config.dedupHorizonMs };
 }
 
 /** Builds the store the configuration asks for. */
@@ -52,7 +52,7 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
   const ownsStore = deps.store === undefined;
   const store = deps.store ?? createStore(deps.config, clock);
   const queries = new MetricsQueries(store, windowConfigOf(deps.config), clock, deps.config.queryDayCacheEntries);
-  const stats: ConsumerStats = { batches: 0, appliedEvents: 0, replayedEvents: 0, droppedLate: 0, droppedFuture: 0, storeCalls: 0 };
+  const stats: ConsumerStats = { batches: 0, appliedEvents: 0, replayedEvents: 0, droppedLate: 0, droppedFuture: 0, storeCalls: 0, duplicates: {}, withoutIds: {} };
   const snapshots = new SnapshotPublisher({ bus: deps.bus, queries, logger: deps.logger, intervalMs: deps.config.snapshotIntervalMs, clock });
   let subs: Subscription[] = [];
   let started = false;

@@ -72,7 +72,7 @@ describe('aggregator service, embedded (MemoryBus + memory window store)', () =>
     const list = await get(svc.app, '/v1/connectors?window=30d');
     const crm = (list.connectors as Array<{ connector: string; dropped: { late: number; future: number } }>).find((c) => c.connector === 'crm')!;
     const expectLate = [...events, ...dropped].filter((e) => e.tenant === DEFAULT_TENANT && e.connector === 'crm' && Math.floor(e.eventTime / HOUR) * HOUR + HOUR + 35 * DAY <= NOW).reduce((a, e) => a + e.sampleWeight, 0);
-    expect(crm.dropped).toEqual({ late: expectLate, future: 1 });
+    expect(crm.dropped).toEqual({ late: expectLate, future: 1, duplicates: 0 });
     const dlq = bus.recordsIn(Topics.invocationsDeadLetter);
     expect(dlq).toHaveLength(1);
     expect(dlq[0]!.headers['x-dlq-reason']).toMatch(/event 0/);

@@ -8,7 +8,8 @@ import type { EffectiveRule, RuleMetric } from './rules/defaults';
 import type { RuleBook, Scope } from './rules/rule-book';
 import type { Receiver } from './rules/rules-file';
 import { silencedBy, type Silence } from './silences/matchers';
-import { bucketOf, computeBaseline, historyBuckets, judge, type Baseline } from './stats/baseline';
+import { bucketOf, historyBuckets } from './stats/baseline';
+import { assessEvidence, EVIDENCE_FIELDS, EvidenceHistory, prepareEvidence, type EvidenceNature, type Observation, type Prepared } from './stats/evidence';
 import type { DetectorStore, OutboxItem } from './store/types';
 
 /** What the detector needs; every time comes from `clock` or the snapshot's own `at`. */
@@ -58,6 +59,18 @@ export function windowValue(w: WindowMetrics, metric: RuleMetric): number | null
   }
 }
 
+/** The figures an anomaly rule judges: the '5m' window's counts (rates) or the '5m' and '1h' P95s. */
+export function observe(s: SeriesSnapshot, metric: RuleMetric): Observation {
+  const w5 = s.windows['5m'];
+  const w1h = s.windows['1h'];
+  if (metric === 'p95') {
+    return { nature: 'latency', calls5m: w5?.calls ?? 0, p95_5m: w5?.latencyMs.p95 ?? null, p50_5m: w5?.latencyMs.p50 ?? null, calls1h: w1h?.calls ?? 0, p95_1h: w1h?.latencyMs.p95 ?? null, p50_1h: w1h?.latencyMs.p50 ?? null };
+  }
+  const calls = w5?.calls ?? 0;
+  const bad = w5 === undefined ? 0 : metric === 'throttleRate' ? w5.throttled : Math.max(0, w5.calls - w5.successes - w5.throttled);
+  return { nature: 'rate', calls, bad };
+}
+
 function breaches(value: number, op: '<' | '>', limit: number): boolean {
   return op === '<' ? value < limit : value > limit;
 }
@@ -87,7 +100,7 @@ interface Verdict {
  * AlertEvents for firing and resolved transitions.
  */
 export class Detector {
-  private readonly baselines = new Map<string, { bucket: number; baseline: Baseline | null }>();
+  private readonly prepared = new Map<string, { bucket: number; prepared: Prepared }>();
 
   constructor(private readonly o: DetectorOptions) {}
 
@@ -119,7 +132,7 @@ export class Detector {
       const value = w === undefined ? null : windowValue(w, rule.metric);
       const calls = w?.calls ?? 0;
       const labels = { alertname: rule.name, tenant: s.tenant, connector: s.connector, action: s.action, version: s.version, kind: s.kind, severity: rule.severity };
-      const common = { rule, labels, value, window: rule.window, generatorURL: this.generatorURL(scope, rule.metric, rule.window) };
+      const common = { rule, labels, value: value as number | null, window: rule.window, generatorURL: this.generatorURL(scope, rule.metric, rule.window) };
       if (rule.type === 'threshold') {
         const limit = rule.threshold?.[s.kind] ?? null;
         const clear = rule.clearThreshold?.[s.kind] ?? limit;
@@ -127,29 +140,33 @@ export class Detector {
         out.push({ ...common, threshold: limit, breachFire: ok && breaches(value, rule.op, limit), breachClear: ok && breaches(value, rule.op, clear!), extra: { calls: fmt(calls) } });
         continue;
       }
-      // Anomaly rule: baseline from earlier 5-minute buckets, then record this bucket's value.
+      // Anomaly rule: bucket-level preparation from the stored history (once per bucket), then the
+      // verdict on this snapshot's counts / P95s and the bucket's points stored: the same two
+      // steps eval/evaluate.ts scores.
       const bucket = bucketOf(s.at);
       const histId = `${seriesId}\u001f${rule.metric}`;
       const cacheKey = `${s.tenant}\u001f${histId}`;
-      let cached = this.baselines.get(cacheKey);
+      const nature: EvidenceNature = rule.metric === 'p95' ? 'latency' : 'rate';
+      const options = { sensitivity: rule.sensitivity, minDelta: rule.minDelta, minCalls: rule.minCalls, warmupPoints: rule.warmupPoints };
+      let cached = this.prepared.get(cacheKey);
       if (cached === undefined || cached.bucket !== bucket) {
-        const history = await this.o.store.history(s.tenant, histId);
-        cached = { bucket, baseline: computeBaseline(history, bucket, { warmupPoints: rule.warmupPoints }) };
-        this.baselines.set(cacheKey, cached);
+        const fields = EVIDENCE_FIELDS[nature];
+        const maps = await Promise.all(fields.map((f) => this.o.store.history(s.tenant, `${histId}\u001f${f}`)));
+        const history = EvidenceHistory.fromMaps(Object.fromEntries(fields.map((f, i) => [f, maps[i]!])), historyBuckets());
+        cached = { bucket, prepared: prepareEvidence(nature, history, bucket, options) };
+        this.prepared.set(cacheKey, cached);
       }
-      if (value !== null) await this.o.store.recordPoint(s.tenant, histId, bucket, value, historyBuckets());
-      const b = cached.baseline;
-      let breach = false;
-      let threshold: number | null = null;
-      const extra: Record<string, string> = { calls: fmt(calls) };
-      if (b !== null && value !== null && calls >= rule.minCalls) {
-        const j = judge(b, value, calls, { sensitivity: rule.sensitivity, minDelta: rule.minDelta, nature: rule.metric === 'p95' ? 'latency' : 'ratio' });
-        breach = j.anomalous;
-        threshold = j.upper;
-        Object.assign(extra, { baseline: fmt(b.median), score: fmt(j.score), baselineMode: b.mode, sensitivity: fmt(rule.sensitivity) });
-      } else if (b === null) {
+      const a = assessEvidence(cached.prepared, observe(s, rule.metric), options);
+      for (const [field, point] of a.record) await this.o.store.recordPoint(s.tenant, `${histId}\u001f${field}`, bucket, point, historyBuckets());
+      const breach = a.anomalous;
+      const threshold = a.threshold;
+      const extra: Record<string, string> = { calls: fmt(a.calls) };
+      if (a.window !== null) {
+        Object.assign(extra, { baseline: fmt(a.baseline), score: fmt(a.score), evidenceWindow: a.window, sensitivity: fmt(rule.sensitivity) });
+      } else if (!cached.prepared.ready) {
         extra.baselineMode = 'warming-up';
       }
+      common.value = a.value;
       out.push({ ...common, threshold, breachFire: breach, breachClear: breach, extra });
     }
     return out;
@@ -299,6 +316,6 @@ export class Detector {
       }
     }
     const current = bucketOf(now);
-    for (const [k, v] of this.baselines) if (v.bucket < current - 1) this.baselines.delete(k);
+    for (const [k, v] of this.prepared) if (v.bucket < current - 1) this.prepared.delete(k);
   }
 }

@@ -6,6 +6,7 @@ import { authenticate, badRequest, correlation, errorBody, correlationIdOf, erro
 import type { Logger } from '@pulsegate/logging';
 import { metricsHandler, type Registry } from '@pulsegate/telemetry';
 import { runAssessment } from './assess/assessor';
+import { runGate, type GateRequest } from './gate/run';
 import type { LevelCutoffs } from './assess/levels';
 import { ConnectorBody, connectorName, semverString, VersionBody, type ConnectorEntry } from './catalog/types';
 import { FEATURE_NAMES, isFeatureName, type FeatureName, type FeatureValues } from './model/features';
@@ -13,7 +14,8 @@ import { MAX_TRAINING_RECORDS, trainModel, TrainingError, type TrainingRecord } 
 import type { ModelStore } from './model/store';
 import { countAssessment, createRiskCounters, type RiskCounters } from './metrics';
 import { computeSpecFeatures, SpecError } from './spec/features';
-import type { RiskStore } from './store/types';
+import { checkOverrides, type RuleOverrides } from './spec/rules';
+import type { Decision, GateDecision, RiskLevel, RiskStore } from './store/types';
 import { parseWith } from './validation';
 
 export interface AppDeps {
@@ -32,6 +34,13 @@ export interface AppDeps {
   counters?: RiskCounters;
   /** Served at GET /metrics (admin scope when keys are configured); omitted = no /metrics route. */
   metrics?: Registry;
+  /** Spec rule severity overrides per tenant (RISK_RULE_OVERRIDES); default none. */
+  ruleOverrides?: Record<string, RuleOverrides>;
+}
+
+/** A SpecError as an HTTP error: 422 SPEC_TOO_COMPLEX over a budget, else 400. */
+export function specHttpError(err: SpecError): HttpError {
+  return err.tooComplex ? new HttpError(422, 'SPEC_TOO_COMPLEX', err.message) : badRequest(err.message);
 }
 
 /** Body size limits: most bodies are small; spec pairs and training sets are not. */
@@ -48,9 +57,52 @@ const AssessmentBody = z.strictObject({
   features: FeatureMap.optional(),
 });
 
+const SpecInput = z.union([z.string(), z.record(z.string(), z.unknown())]);
+const Overrides = z.record(z.string().max(128), z.enum(['error', 'warning', 'info', 'off'])).refine((o) => Object.keys(o).length <= 256, 'at most 256 overrides');
+
 const SpecPair = z.strictObject({
-  oldSpec: z.union([z.string(), z.record(z.string(), z.unknown())]),
-  newSpec: z.union([z.string(), z.record(z.string(), z.unknown())]),
+  oldSpec: SpecInput,
+  newSpec: SpecInput,
+  overrides: Overrides.optional(),
+});
+
+const Telemetry = z.strictObject({
+  calls: z.number().min(0),
+  errors: z.number().min(0),
+  throttled: z.number().min(0),
+  latency: z
+    .record(z.string().regex(/^(z|-?\d{1,5})$/, 'sketch bucket keys are "z" or a bucket index'), z.number().min(0))
+    .refine((o) => Object.keys(o).length <= 4096, 'at most 4096 buckets')
+    .optional(),
+});
+const ActionsTelemetry = z.record(z.string().min(1).max(256), Telemetry).refine((o) => Object.keys(o).length <= 500, 'at most 500 actions');
+
+const GateBody = z.strictObject({
+  connector: connectorName,
+  version: semverString,
+  previousVersion: semverString.optional(),
+  oldSpec: SpecInput.optional(),
+  newSpec: SpecInput.optional(),
+  overrides: Overrides.optional(),
+  features: FeatureMap.optional(),
+  canary: z
+    .strictObject({
+      baseline: ActionsTelemetry,
+      candidate: ActionsTelemetry,
+      options: z
+        .strictObject({ minCalls: z.number().int().min(1).optional(), alpha: z.number().gt(0).lt(0.5).optional(), minP95Increase: z.number().min(0).optional(), minRateIncrease: z.number().min(0).max(1).optional() })
+        .optional(),
+    })
+    .optional(),
+});
+
+/** Flagger's webhook payload (https://docs.flagger.app/usage/webhooks); metadata carries the question. */
+const FlaggerBody = z.object({
+  name: z.string().max(253),
+  namespace: z.string().max(253),
+  phase: z.string().max(64).optional(),
+  checksum: z.string().max(256).optional(),
+  metadata: z.object({ connector: connectorName, version: semverString, previousVersion: semverString.optional() }).passthrough(),
 });
 
 const TrainBody = z.strictObject({
@@ -180,10 +232,16 @@ export function createApp(deps: AppDeps): Express {
     json(SPEC_BODY),
     route(async (req, res) => {
       const body = parseWith(SpecPair, req.body);
+      const overrides = { ...deps.ruleOverrides?.[principalOf(req).tenant], ...body.overrides };
       try {
-        res.json(computeSpecFeatures(body.oldSpec, body.newSpec));
+        checkOverrides(overrides, 'overrides');
       } catch (err) {
-        if (err instanceof SpecError) throw badRequest(err.message);
+        throw badRequest((err as Error).message);
+      }
+      try {
+        res.json(computeSpecFeatures(body.oldSpec, body.newSpec, { overrides }));
+      } catch (err) {
+        if (err instanceof SpecError) throw specHttpError(err);
         throw err;
       }
     }),
@@ -220,6 +278,71 @@ export function createApp(deps: AppDeps): Express {
       const a = await store.getAssessment(principalOf(req).tenant, connector, version);
       if (a === null) throw notFound(`no assessment for ${connector} ${version}`);
       res.json(a);
+    }),
+  );
+
+  // Release gate: one decision from every check, usable by pipelines, Argo Rollouts and Flagger.
+  const gate = async (req: Request, body: GateRequest, via: string): Promise<GateDecision> => {
+    const principal = principalOf(req);
+    const entry = await store.getConnector(principal.tenant, body.connector);
+    if (entry === null) throw notFound(`connector ${body.connector} is not in the catalog; register it before asking for promotion`);
+    const overrides = { ...deps.ruleOverrides?.[principal.tenant], ...body.overrides };
+    try {
+      checkOverrides(overrides, 'overrides');
+    } catch (err) {
+      throw badRequest((err as Error).message);
+    }
+    const decision = await runGate(
+      { store, models, bus, logger: deps.logger, cutoffs: deps.cutoffs, now },
+      { tenant: principal.tenant, keyName: principal.keyName, via },
+      entry,
+      { ...body, features: knownFeatures(body.features), overrides },
+    ).catch((err: unknown) => {
+      if (err instanceof SpecError) throw specHttpError(err);
+      if (err instanceof HttpError) throw err;
+      deps.logger.error({ err }, 'gate decision failed');
+      throw new HttpError(503, 'UNAVAILABLE', 'the decision could not be stored or published; repeat the request', { retryAfterSeconds: 5 });
+    });
+    countAssessment(counters, (decision.details.assessment as { decision: Decision }).decision, (decision.details.assessment as { level: RiskLevel }).level);
+    return decision;
+  };
+  app.post(
+    '/v1/risk/gate',
+    authenticate(keys, 'risk.write'),
+    json(SPEC_BODY),
+    route(async (req, res) => {
+      const body = parseWith(GateBody, req.body);
+      res.json(await gate(req, body as GateRequest, 'api'));
+    }),
+  );
+  // Flagger sends no custom headers; the key may come in metadata.apiKey (see README).
+  app.post(
+    '/v1/risk/flagger/confirm-promotion',
+    json(SMALL_BODY),
+    (req, _res, next) => {
+      const key = (req.body as { metadata?: { apiKey?: unknown } } | undefined)?.metadata?.apiKey;
+      if (typeof key === 'string' && req.headers.authorization === undefined && req.headers['x-api-key'] === undefined) req.headers['x-api-key'] = key;
+      next();
+    },
+    authenticate(keys, 'risk.write'),
+    route(async (req, res) => {
+      const body = parseWith(FlaggerBody, req.body);
+      const { connector, version, previousVersion } = body.metadata;
+      const decision = await gate(req, { connector, version, previousVersion }, `flagger ${body.namespace}/${body.name}`);
+      // Flagger promotes on 2xx only and retries later on anything else.
+      if (decision.outcome === 'promote') res.json(decision);
+      else throw new HttpError(409, decision.outcome === 'reject' ? 'PROMOTION_REJECTED' : 'PROMOTION_HELD', decision.reasons.join(' | '), { details: { outcome: decision.outcome, checks: decision.checks } });
+    }),
+  );
+  app.get(
+    '/v1/risk/decisions/:connector',
+    authenticate(keys, 'risk.read'),
+    route(async (req, res) => {
+      const connector = pathParam(req, 'connector', connectorName);
+      const raw = req.query.limit;
+      const limit = raw === undefined ? 50 : Number(raw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest('limit: must be an integer 1-1000');
+      res.json({ decisions: await store.decisions(principalOf(req).tenant, connector, limit) });
     }),
   );
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { hostPortListVar, redisUrlVar } from '@pulsegate/env';
 import { isNonLoopback, parseApiKeys, type ApiKeyEntry, serverLimitsFromEnv, type ServerLimits } from '@pulsegate/http-kit';
+import { checkOverrides, type RuleOverrides } from './spec/rules';
 
 /** The risk scorer's settings, read once from the environment (see README for the table). */
 export interface RiskScorerConfig {
@@ -25,6 +26,29 @@ export interface RiskScorerConfig {
   modelDir: string;
   /** Gradient steps per training run. Default 100. */
   trainSteps: number;
+  /** Spec rule severity overrides per tenant (RISK_RULE_OVERRIDES, JSON); default none. */
+  ruleOverrides: Record<string, RuleOverrides>;
+}
+
+/** RISK_RULE_OVERRIDES: `{"<tenant>": {"<rule id>": "error|warning|info|off"}}`; errors name the variable. */
+function parseRuleOverrides(text: string | undefined): Record<string, RuleOverrides> {
+  if (text === undefined || text.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`risk-scorer configuration: RISK_RULE_OVERRIDES is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('risk-scorer configuration: RISK_RULE_OVERRIDES must be a JSON object of tenant to {rule id: severity}');
+  for (const [tenant, o] of Object.entries(parsed)) {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`risk-scorer configuration: RISK_RULE_OVERRIDES.${tenant} must be an object of rule id to severity`);
+    try {
+      checkOverrides(o as RuleOverrides, `RISK_RULE_OVERRIDES.${tenant}`);
+    } catch (err) {
+      throw new Error(`risk-scorer configuration: ${(err as Error).message}`);
+    }
+  }
+  return parsed as Record<string, RuleOverrides>;
 }
 
 const probability = (name: string, dflt: number) =>
@@ -57,6 +81,7 @@ const Env = z
     RISK_MEDIUM_CUTOFF: probability('RISK_MEDIUM_CUTOFF', 0.3),
     RISK_HIGH_CUTOFF: probability('RISK_HIGH_CUTOFF', 0.7),
     RISK_MODEL_DIR: z.string().optional(),
+    RISK_RULE_OVERRIDES: z.string().optional(),
     RISK_TRAIN_STEPS: z
       .string()
       .optional()
@@ -93,5 +118,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cutoffs: { medium: e.RISK_MEDIUM_CUTOFF, high: e.RISK_HIGH_CUTOFF },
     modelDir: e.RISK_MODEL_DIR !== undefined && e.RISK_MODEL_DIR !== '' ? e.RISK_MODEL_DIR : join(tmpdir(), 'pulsegate', 'risk-models'),
     trainSteps: e.RISK_TRAIN_STEPS !== undefined && e.RISK_TRAIN_STEPS !== '' ? Number(e.RISK_TRAIN_STEPS) : 100,
+    ruleOverrides: parseRuleOverrides(e.RISK_RULE_OVERRIDES),
   };
 }

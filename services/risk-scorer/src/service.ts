@@ -66,6 +66,7 @@ export async function createRiskScorerService(deps: RiskScorerDeps): Promise<Ris
     keys: new KeyRing(config.apiKeys),
     cutoffs: config.cutoffs,
     trainSteps: config.trainSteps,
+    ruleOverrides: config.ruleOverrides,
     isReady,
     now: deps.now,
     counters,

@@ -94,7 +94,38 @@ describe('POST /v1/risk/features', () => {
     expect(r.status).toBe(200);
     expect(r.body).toEqual(computeSpecFeatures(fixture('contoso-sales-1.0.0.json'), fixture('contoso-sales-1.1.0.yaml')));
     const objects = await ctx.call('post', '/v1/risk/features', { oldSpec: JSON.parse(fixture('contoso-sales-1.0.0.json')), newSpec: JSON.parse(fixture('contoso-sales-2.0.0.json')) });
-    expect(objects.body.features.breakingChanges).toBe(4);
+    expect(objects.body.features.breakingChanges).toBe(6);
+  });
+
+  it('applies tenant overrides, then the request\'s; unknown rules are 400', async () => {
+    ctx = makeApp({ keys: true, ruleOverrides: { 'tenant-a': { 'operation-removed': 'warning', 'request-enum-narrowed': 'off' } } });
+    const pair = { oldSpec: fixture('contoso-sales-1.0.0.json'), newSpec: fixture('contoso-sales-2.0.0.json') };
+    const rules = (body: { findings: Array<{ rule: string; severity: string }> }) => Object.fromEntries(body.findings.map((f) => [f.rule, f.severity]));
+    const a = await ctx.call('post', '/v1/risk/features', pair, { 'x-api-key': 'key-a' });
+    expect(rules(a.body)).toMatchObject({ 'operation-removed': 'warning' });
+    expect(rules(a.body)['request-enum-narrowed']).toBeUndefined();
+    expect(a.body.features.breakingChanges).toBe(4);
+    const b = await ctx.call('post', '/v1/risk/features', pair, { 'x-api-key': 'key-b' });
+    expect(rules(b.body)).toMatchObject({ 'operation-removed': 'error', 'request-enum-narrowed': 'error' });
+    const run = await ctx.call('post', '/v1/risk/features', { ...pair, overrides: { 'operation-removed': 'error' } }, { 'x-api-key': 'key-a' });
+    expect(rules(run.body)['operation-removed']).toBe('error');
+    const bad = await ctx.call('post', '/v1/risk/features', { ...pair, overrides: { nope: 'off' } }, { 'x-api-key': 'key-a' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toBe('overrides: unknown rule "nope"');
+  });
+
+  it('answers hostile specs: reference fan-out is analysed, over-deep documents get 422 SPEC_TOO_COMPLEX', async () => {
+    ctx = makeApp();
+    const schemas: Record<string, unknown> = {};
+    for (let i = 0; i < 24; i++) schemas[`S${i}`] = { type: 'object', properties: { a: { $ref: `#/components/schemas/S${(i + 1) % 24}` }, b: { $ref: `#/components/schemas/S${(i + 1) % 24}` } } };
+    const spec = { openapi: '3.1.0', info: { title: 'x', version: '1' }, paths: { '/x': { get: { responses: { '200': { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/S0' } } } } } } } }, components: { schemas } };
+    const ok = await ctx.call('post', '/v1/risk/features', { oldSpec: JSON.stringify(spec), newSpec: spec });
+    expect(ok.status).toBe(200);
+    expect(ok.body.findings).toEqual([]);
+    const deep = '{"openapi":"3.1.0","x":' + '['.repeat(5000) + ']'.repeat(5000) + '}';
+    const r = await ctx.call('post', '/v1/risk/features', { oldSpec: spec, newSpec: deep });
+    expect(r.status).toBe(422);
+    expect(r.body.error).toMatchObject({ code: 'SPEC_TOO_COMPLEX', message: 'newSpec: document nests deeper than 64 levels' });
   });
 
   it('names the broken document and refuses partial bodies', async () => {

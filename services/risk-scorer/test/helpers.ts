@@ -7,7 +7,7 @@ import { MemoryBus } from '@pulsegate/bus';
 import { KeyRing, parseApiKeys } from '@pulsegate/http-kit';
 import { createLogger } from '@pulsegate/logging';
 import { OpenApiChecker } from '@pulsegate/testkit';
-import { createApp } from '../src/app';
+import { createApp, type AppDeps } from '../src/app';
 import { FileModelStore } from '../src/model/store';
 import { MemoryRiskStore } from '../src/store/memory-store';
 
@@ -27,7 +27,7 @@ export const KEYS = [
 ];
 
 /** An app on memory state and a temporary model directory; `keys` switches authentication on. */
-export function makeApp(options: { keys?: boolean; now?: () => number } = {}) {
+export function makeApp(options: { keys?: boolean; now?: () => number; ruleOverrides?: AppDeps['ruleOverrides'] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'risk-scorer-test-'));
   const bus = new MemoryBus();
   const store = new MemoryRiskStore();
@@ -44,6 +44,7 @@ export function makeApp(options: { keys?: boolean; now?: () => number } = {}) {
     trainSteps: 100,
     isReady: () => ready,
     now: options.now,
+    ruleOverrides: options.ruleOverrides,
   });
   /** Sends a request and checks the answer against openapi.yaml. */
   const call = async (method: 'get' | 'put' | 'post', path: string, body?: unknown, headers: Record<string, string> = {}) => {

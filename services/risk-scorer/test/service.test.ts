@@ -131,4 +131,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/PULSEGATE_API_KEYS is empty/);
     expect(loadConfig({ HOST: '0.0.0.0', PULSEGATE_ALLOW_ANONYMOUS: 'true' }).allowAnonymous).toBe(true);
   });
+
+  it('RISK_RULE_OVERRIDES: per-tenant rule severities, errors name the variable', () => {
+    expect(loadConfig({}).ruleOverrides).toEqual({});
+    expect(loadConfig({ RISK_RULE_OVERRIDES: '{"t":{"operation-added":"off"}}' }).ruleOverrides).toEqual({ t: { 'operation-added': 'off' } });
+    expect(() => loadConfig({ RISK_RULE_OVERRIDES: '{' })).toThrow(/RISK_RULE_OVERRIDES is not valid JSON/);
+    expect(() => loadConfig({ RISK_RULE_OVERRIDES: '{"t":{"nope":"off"}}' })).toThrow(/RISK_RULE_OVERRIDES.t: unknown rule "nope"/);
+    expect(() => loadConfig({ RISK_RULE_OVERRIDES: '{"t":{"operation-added":"loud"}}' })).toThrow(/RISK_RULE_OVERRIDES.t: operation-added must be error, warning, info or off/);
+  });
 });

@@ -29,7 +29,7 @@ export interface EffectiveRule {
   threshold: KindValue | null;
   /** Hysteresis: a firing alert resolves only once the value is back past this (null: same as threshold). */
   clearThreshold: KindValue | null;
-  /** Fewer calls than this in the window: no verdict (the window says too little). */
+  /** Fewer calls than this in the window: no verdict (anomaly rules judge longer windows instead). */
   minCalls: number;
   /** Time in breach before pending becomes firing, ms. */
   forMs: number;
@@ -37,9 +37,9 @@ export interface EffectiveRule {
   keepFiringForMs: number;
   /** Adoption rules: the latest minor / the deprecation notice must be at least this old, ms. */
   minAgeMs: number;
-  /** Anomaly rules: robust z-score (deviation / robust sigma) above which a point is anomalous. */
+  /** Anomaly rules: evidence needed, as a one-sided normal z (rates: exact test at level P(Z > z); P95: deviation / robust sigma). */
   sensitivity: number;
-  /** Anomaly rules: baseline points (5-minute buckets) needed before the rule may fire. */
+  /** Anomaly rules: 5-minute buckets of history a series needs before the rule may fire (864 = 3 days). */
   warmupPoints: number;
   /** Anomaly rules: smallest increase over the baseline worth an alert, in the metric's unit. */
   minDelta: number;
@@ -169,12 +169,12 @@ export const BUILTIN_RULES: readonly EffectiveRule[] = [
     window: '5m',
     op: '>',
     threshold: null,
-    minCalls: 30,
+    minCalls: 50,
     forMs: 10 * MIN,
     keepFiringForMs: 10 * MIN,
     sensitivity: 4,
-    warmupPoints: 36,
-    minDelta: 50,
+    warmupPoints: 864,
+    minDelta: 10,
     severity: 'warning',
     summary: 'P95 latency far above its usual level',
   },
@@ -191,8 +191,8 @@ export const BUILTIN_RULES: readonly EffectiveRule[] = [
     forMs: 10 * MIN,
     keepFiringForMs: 10 * MIN,
     sensitivity: 4,
-    warmupPoints: 36,
-    minDelta: 0.02,
+    warmupPoints: 864,
+    minDelta: 0.005,
     severity: 'warning',
     summary: 'error rate far above its usual level',
   },
@@ -209,8 +209,8 @@ export const BUILTIN_RULES: readonly EffectiveRule[] = [
     forMs: 10 * MIN,
     keepFiringForMs: 10 * MIN,
     sensitivity: 4,
-    warmupPoints: 36,
-    minDelta: 0.01,
+    warmupPoints: 864,
+    minDelta: 0.005,
     severity: 'warning',
     summary: 'throttle rate far above its usual level',
   },

@@ -3,7 +3,7 @@
  * computeSpecFeatures; telemetry ones describe the prior version in production.
  */
 export const FEATURE_DESCRIPTIONS = {
-  lintWarnings: 'lint warnings reported on the new spec (count)',
+  lintWarnings: 'Pulsegate connector lint findings (errors and warnings) on the new spec (count)',
   operationsModifiedShare: 'modified operations / operations in both versions (ratio 0-1)',
   newScopesAdded: 'OAuth scopes the new version adds (count)',
   payloadSizeIncrease: 'relative change of the 2xx response schema field count (ratio)',
@@ -24,7 +24,7 @@ export const FEATURE_NAMES = Object.keys(FEATURE_DESCRIPTIONS) as FeatureName[];
 export const TELEMETRY_FEATURES: readonly FeatureName[] = ['priorSuccessRate', 'priorP95Ms', 'priorThrottleRate', 'priorAlertsPer1000Calls'];
 
 /** Features taken from a spec comparison. */
-export const SPEC_FEATURES: readonly FeatureName[] = ['operationsModifiedShare', 'newScopesAdded', 'payloadSizeIncrease', 'breakingChanges'];
+export const SPEC_FEATURES: readonly FeatureName[] = ['lintWarnings', 'operationsModifiedShare', 'newScopesAdded', 'payloadSizeIncrease', 'breakingChanges'];
 
 /** Feature values by name; absent = unknown. */
 export type FeatureValues = Partial<Record<FeatureName, number>>;

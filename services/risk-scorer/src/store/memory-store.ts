@@ -1,7 +1,7 @@
 import type { ConnectorEntry, VersionInput } from '../catalog/types';
 import { sortVersions } from './sort';
-import { MAX_ALERTS_KEPT, MAX_RELEASES_KEPT } from './types';
-import type { AlertRecord, Assessment, ReleaseRecord, RiskStore, SeriesRecord } from './types';
+import { MAX_ALERTS_KEPT, MAX_DECISIONS_KEPT, MAX_RELEASES_KEPT } from './types';
+import type { AlertRecord, Assessment, GateDecision, ReleaseRecord, RiskStore, SeriesRecord } from './types';
 
 const SEP = '\u001f';
 
@@ -12,6 +12,7 @@ export class MemoryRiskStore implements RiskStore {
   private readonly series = new Map<string, Map<string, SeriesRecord>>();
   private readonly alerts = new Map<string, Map<string, AlertRecord>>();
   private readonly releaseLog = new Map<string, ReleaseRecord[]>();
+  private readonly decisionLog = new Map<string, GateDecision[]>();
 
   private static copy<T>(v: T): T {
     return structuredClone(v);
@@ -84,6 +85,17 @@ export class MemoryRiskStore implements RiskStore {
 
   async releases(tenant: string): Promise<ReleaseRecord[]> {
     return (this.releaseLog.get(tenant) ?? []).map((r) => MemoryRiskStore.copy(r));
+  }
+
+  async appendDecision(tenant: string, decision: GateDecision): Promise<void> {
+    const key = [tenant, decision.connector].join(SEP);
+    const next = [MemoryRiskStore.copy(decision), ...(this.decisionLog.get(key) ?? [])];
+    if (next.length > MAX_DECISIONS_KEPT) next.length = MAX_DECISIONS_KEPT;
+    this.decisionLog.set(key, next);
+  }
+
+  async decisions(tenant: string, connector: string, limit: number): Promise<GateDecision[]> {
+    return (this.decisionLog.get([tenant, connector].join(SEP)) ?? []).slice(0, limit).map((d) => MemoryRiskStore.copy(d));
   }
 
   async ping(): Promise<boolean> {

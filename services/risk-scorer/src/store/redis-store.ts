@@ -1,8 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { ConnectorEntry, VersionInput } from '../catalog/types';
 import { sortVersions } from './sort';
-import { MAX_ALERTS_KEPT, MAX_RELEASES_KEPT } from './types';
-import type { AlertRecord, Assessment, ReleaseRecord, RiskStore, SeriesRecord } from './types';
+import { MAX_ALERTS_KEPT, MAX_DECISIONS_KEPT, MAX_RELEASES_KEPT } from './types';
+import type { AlertRecord, Assessment, GateDecision, ReleaseRecord, RiskStore, SeriesRecord } from './types';
 
 /**
  * Every key of a tenant carries the tenant as a hash tag, so a tenant's keys share one Redis
@@ -112,6 +112,16 @@ export class RedisRiskStore implements RiskStore {
 
   async releases(tenant: string): Promise<ReleaseRecord[]> {
     return (await this.redis.lrange(riskKey(tenant, 'releases'), 0, -1)).map((v) => JSON.parse(v) as ReleaseRecord);
+  }
+
+  async appendDecision(tenant: string, decision: GateDecision): Promise<void> {
+    const key = riskKey(tenant, 'decisions', decision.connector);
+    await this.redis.multi().lpush(key, JSON.stringify(decision)).ltrim(key, 0, MAX_DECISIONS_KEPT - 1).exec();
+  }
+
+  async decisions(tenant: string, connector: string, limit: number): Promise<GateDecision[]> {
+    if (limit <= 0) return [];
+    return (await this.redis.lrange(riskKey(tenant, 'decisions', connector), 0, limit - 1)).map((v) => JSON.parse(v) as GateDecision);
   }
 
   async ping(): Promise<boolean> {

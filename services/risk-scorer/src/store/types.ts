@@ -59,6 +59,35 @@ export interface Assessment {
   assessedBy: { tenant: string; keyName: string };
 }
 
+/** One check of a gate decision. */
+export interface GateCheck {
+  check: 'semver' | 'lint' | 'canary' | 'model';
+  /** pass; hold = a person must look (or more data is needed); fail = promotion refused. */
+  status: 'pass' | 'hold' | 'fail';
+  message: string;
+}
+
+/** A release gate decision: every check and reason, who asked, the inputs and the answer. */
+export interface GateDecision {
+  connector: string;
+  version: string;
+  previousVersion: string | null;
+  /** promote only when every check passes; reject when any fails; otherwise hold (fail closed). */
+  outcome: 'promote' | 'hold' | 'reject';
+  checks: GateCheck[];
+  /** Every reason, one line each (failed and held checks first). */
+  reasons: string[];
+  /** What was asked: spec versions, overrides, canary source, supplied features. */
+  inputs: Record<string, unknown>;
+  /** The detail of each check (semver, lint counts, canary verdict, model assessment). */
+  details: Record<string, unknown>;
+  decidedAt: number;
+  decidedBy: { tenant: string; keyName: string; via: string };
+}
+
+/** Most gate decisions kept per connector (oldest dropped first). */
+export const MAX_DECISIONS_KEPT = 1000;
+
 /** Most releases kept per tenant for training (oldest dropped first). */
 export const MAX_RELEASES_KEPT = 200_000;
 /** Most distinct alerts kept per connector version. */
@@ -81,6 +110,10 @@ export interface RiskStore {
   addAlert(tenant: string, connector: string, version: string, alert: AlertRecord): Promise<void>;
   alertsOf(tenant: string, connector: string, version: string): Promise<AlertRecord[]>;
   appendReleases(tenant: string, records: ReleaseRecord[]): Promise<void>;
+  /** Adds a gate decision to the connector's history (at most MAX_DECISIONS_KEPT kept). */
+  appendDecision(tenant: string, decision: GateDecision): Promise<void>;
+  /** The connector's gate decisions, newest first, at most `limit`. */
+  decisions(tenant: string, connector: string, limit: number): Promise<GateDecision[]>;
   /** Newest first. */
   releases(tenant: string): Promise<ReleaseRecord[]>;
   ping(): Promise<boolean>;

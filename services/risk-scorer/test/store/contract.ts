@@ -126,5 +126,28 @@ export function riskStoreContract(name: string, make: () => RiskStore | Promise<
       expect(await s.releases(t2)).toEqual([]);
       expect(await s.ping()).toBe(true);
     });
+
+    it('keeps gate decisions per connector, newest first, per tenant', async () => {
+      const s = await make();
+      const [t1, t2] = tenants();
+      const decision = (version: string, outcome: 'promote' | 'hold' | 'reject') => ({
+        connector: 'C',
+        version,
+        previousVersion: '1.0.0',
+        outcome,
+        checks: [{ check: 'semver' as const, status: 'pass' as const, message: 'ok' }],
+        reasons: ['semver: ok'],
+        inputs: { oldSpecVersion: '1.0.0' },
+        details: {},
+        decidedAt: 5,
+        decidedBy: { tenant: t1, keyName: 'ci', via: 'api' },
+      });
+      await s.appendDecision(t1, decision('1.1.0', 'hold'));
+      await s.appendDecision(t1, decision('2.0.0', 'promote'));
+      await s.appendDecision(t1, { ...decision('9.0.0', 'reject'), connector: 'D' });
+      expect(await s.decisions(t1, 'C', 10)).toEqual([decision('2.0.0', 'promote'), decision('1.1.0', 'hold')]);
+      expect((await s.decisions(t1, 'C', 1)).map((d) => d.version)).toEqual(['2.0.0']);
+      expect(await s.decisions(t2, 'C', 10)).toEqual([]);
+    });
   });
 }

@@ -4,16 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runRiskCli } from '../../src/cli/risk-cli';
 import { listen as listenOn, type Listening } from '@pulsegate/http-kit';
-import { generateHistory } from '../../src/model/generator';
-import { computeSpecFeatures } from '../../src/spec/features';
-import { CONNECTOR, makeApp } from '../helpers';
+import { generateHistory, generateTraffic } from '@pulsegate/risk-scorer';
+import { runRiskCli } from '../../src/commands/risk';
+import { CONNECTOR, EXAMPLES, makeRiskApp } from '../support/risk';
 
-const fixtures = join(__dirname, '..', 'fixtures');
+const fixtures = join(__dirname, '..', '..', '..', '..', 'services', 'risk-scorer', 'test', 'fixtures');
 const v100 = join(fixtures, 'contoso-sales-1.0.0.json');
+const v120 = join(EXAMPLES, 'contoso-sales-1.2.0.json');
+const v130 = join(EXAMPLES, 'contoso-sales-1.3.0.json');
 const v110 = join(fixtures, 'contoso-sales-1.1.0.yaml');
-const v200 = join(fixtures, 'contoso-sales-2.0.0.json');
+const v200 = join(EXAMPLES, 'contoso-sales-2.0.0.json');
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -23,20 +24,19 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 describe('risk CLI against a running risk scorer', () => {
-  let ctx: ReturnType<typeof makeApp>;
+  let ctx: ReturnType<typeof makeRiskApp>;
   let server: Listening;
   let dir: string;
   const base = ['--connector', 'ContosoSales', '--version', '2.0.0', '--previous-version', '1.0.0'];
-  // A healthy prior version and a struggling one (the generating model makes the latter risky).
+  const v200old = join(fixtures, 'contoso-sales-2.0.0.json');
+  // A healthy prior version (the generating model scores it low).
   const healthy = { priorSuccessRate: 1, priorP95Ms: 200, priorThrottleRate: 0, priorAlertsPer1000Calls: 0, priorIncidentRate: 0, lintWarnings: 0 };
-  const struggling = { priorSuccessRate: 0.98, priorP95Ms: 1500, priorThrottleRate: 0.03, priorAlertsPer1000Calls: 2, priorIncidentRate: 1, lintWarnings: 6 };
 
   beforeAll(async () => {
-    ctx = makeApp({ keys: true });
+    ctx = makeRiskApp({ keys: true });
     server = await listenOn(ctx.app, '127.0.0.1', 0);
     dir = mkdtempSync(join(tmpdir(), 'risk-cli-'));
     writeFileSync(join(dir, 'healthy.json'), JSON.stringify(healthy));
-    writeFileSync(join(dir, 'struggling.json'), JSON.stringify(struggling));
     writeFileSync(join(dir, 'broken.json'), '{');
   });
   afterAll(async () => {
@@ -53,16 +53,18 @@ describe('risk CLI against a running risk scorer', () => {
     await fetch(`${server.url}/v1/catalog/connectors/ContosoSales`, { method: 'PUT', headers: { 'content-type': 'application/json', 'x-api-key': 'key-a' }, body: JSON.stringify(CONNECTOR) });
     r = await cli(['gate', '--url', server.url, ...base, ...key, '--old', v100, '--new', v200]);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/^decision: require-approval \(level unknown, probability n\/a, model none\)/);
-    expect(r.out).toMatch(/no trained risk model/);
-    expect(r.out).toMatch(/promotion blocked/);
+    expect(r.out).toMatch(/^outcome: hold \(ContosoSales 1\.0\.0 -> 2\.0\.0\)/);
+    expect(r.out).toMatch(/model hold: level unknown, probability n\/a, decision require-approval \(no trained risk model/);
+    expect(r.out).toMatch(/promotion blocked \(hold\)/);
 
     expect((await cli(['gate', '--url', server.url, ...base])).code).toBe(2); // no key: 401
     expect((await cli(['gate', '--url', server.url, ...base, '--api-key', 'key-a-read'])).code).toBe(2); // 403
     expect((await cli(['gate', '--url', 'http://127.0.0.1:1', ...base, ...key, '--timeout-ms', '2000'])).err).toMatch(/cannot reach/);
-    expect((await cli(['gate', '--url', server.url, ...base, ...key, '--old', v100])).code).toBe(2); // --new missing
+    expect((await cli(['gate', '--url', server.url, ...base, ...key, '--old', v100])).err).toMatch(/--old and --new go together/);
     expect((await cli(['gate', '--url', server.url, ...base, ...key, '--old', v100, '--new', join(dir, 'missing.json')])).err).toMatch(/ENOENT/);
     expect((await cli(['gate', '--url', server.url, ...base, ...key, '--features', join(dir, 'broken.json')])).err).toMatch(/--features: not valid JSON/);
+    expect((await cli(['gate', '--url', server.url, ...base, ...key, '--canary', join(dir, 'broken.json')])).err).toMatch(/--canary: not valid JSON/);
+    expect((await cli(['gate', '--url', server.url, ...base, ...key, '--rule', 'nope=off'])).err).toMatch(/400 INVALID_ARGUMENT: overrides: unknown rule "nope"/);
     expect((await cli(['gate', '--url', server.url, ...base, ...key, '--max-level', 'high'])).code).toBe(2);
     expect((await cli(['gate', '--url', server.url, '--connector', 'ContosoSales', '--version', 'v2', ...key])).err).toMatch(/400 INVALID_ARGUMENT: version: must be a strict semantic version/);
     expect((await cli(['gate', '--url', server.url, ...base, ...key, '--lint-warnings', 'many'])).code).toBe(2);
@@ -72,48 +74,45 @@ describe('risk CLI against a running risk scorer', () => {
     expect((await cli(['--help'])).code).toBe(0);
   });
 
-  it('exits 0 or 1 by the level against --max-level, printing the decision and top reasons', async () => {
+  it('exits 0 only when the gate promotes; writes the Markdown step summary; refuses 1.3.0', async () => {
     await fetch(`${server.url}/v1/risk/model:train`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer key-a' },
       body: JSON.stringify({ records: generateHistory({ records: 2000, seed: 12 }).records }),
     });
     const key = ['--api-key', 'key-a'];
-    // A patch release (no spec change) after a healthy version vs the MAJOR release with four
-    // breaking changes after a struggling one.
-    const patchArgs = [...key, '--features', join(dir, 'healthy.json'), '--old', v100, '--new', v100];
-    const majorArgs = [...key, '--features', join(dir, 'struggling.json'), '--old', v100, '--new', v200];
-    const patch = await cli(['gate', '--url', server.url, ...base, ...patchArgs, '--json']);
-    const major = await cli(['gate', '--url', server.url, ...base, ...majorArgs, '--json']);
-    const answer = (out: string) => JSON.parse(out.slice(0, out.indexOf('\ndecision:'))) as { level: string; probability: number; features: Record<string, number> };
-    const a = answer(patch.out);
-    const b = answer(major.out);
-    expect(b.features).toMatchObject({ ...struggling, ...computeSpecFeatures(readFileSync(v100, 'utf8'), readFileSync(v200, 'utf8')).features });
-    expect([a.level, b.level]).toEqual(['low', 'high']);
-    expect(patch.code).toBe(0);
-    expect(patch.out).toMatch(/^decision: auto-promote \(level low, probability 0\.\d{3}, model m-/m);
-    expect(patch.out).toMatch(/promotion may proceed \(level low <= max-level low\)/);
-    expect(major.code).toBe(1);
-    expect(major.out).toMatch(/^decision: require-security-architect-approval \(level high, probability \d\.\d{3}, model m-/m);
-    expect(major.out).toMatch(/top reasons:\n {2}\w+ = [\d.]+ \([+-]\d+\.\d{3} log-odds\)/);
-    // --max-level medium lets medium through but never high.
-    expect((await cli(['gate', '--url', server.url, ...base, ...majorArgs, '--max-level', 'medium'])).code).toBe(1);
-    expect((await cli(['gate', '--url', server.url, ...base, ...patchArgs, '--max-level', 'medium'])).code).toBe(0);
-    const mediumFeatures = { ...healthy, priorSuccessRate: 0.995, lintWarnings: 3 };
-    writeFileSync(join(dir, 'medium.json'), JSON.stringify(mediumFeatures));
-    const mid = await cli(['gate', '--url', server.url, ...base, ...key, '--features', join(dir, 'medium.json'), '--old', v100, '--new', v110, '--json']);
-    const m = answer(mid.out);
-    expect(m.level).toBe('medium');
-    expect(mid.code).toBe(1);
-    expect((await cli(['gate', '--url', server.url, ...base, ...key, '--features', join(dir, 'medium.json'), '--old', v100, '--new', v110, '--max-level', 'medium'])).code).toBe(0);
+    const patch = JSON.parse(readFileSync(v120, 'utf8')) as { info: { version: string } };
+    patch.info.version = '1.2.1';
+    writeFileSync(join(dir, 'patch.json'), JSON.stringify(patch));
+    writeFileSync(
+      join(dir, 'canary.json'),
+      JSON.stringify({ baseline: { ListInvoices: generateTraffic({ calls: 2000 }, 1) }, candidate: { ListInvoices: generateTraffic({ calls: 2000 }, 2) } }),
+    );
+    const summary = join(dir, 'summary.md');
+    const release = ['--connector', 'ContosoSales', '--previous-version', '1.2.0', ...key, '--features', join(dir, 'healthy.json'), '--canary', join(dir, 'canary.json')];
+    const ok = await cli(['gate', '--url', server.url, ...release, '--version', '1.2.1', '--old', v120, '--new', join(dir, 'patch.json'), '--summary', summary]);
+    expect(ok.out).toMatch(/^outcome: promote \(ContosoSales 1\.2\.0 -> 1\.2\.1\)/);
+    expect(ok.code).toBe(0);
+    const md = readFileSync(summary, 'utf8');
+    expect(md).toContain('### Release gate: ContosoSales 1.2.0 → 1.2.1: **promote**');
+    expect(md).toMatch(/\| semver \| ✅ pass \| 1\.2\.0 -> 1\.2\.1 is a PATCH bump; the changes need PATCH \|/);
+    const refused = await cli(['gate', '--url', server.url, ...release, '--version', '1.3.0', '--old', v120, '--new', v130, '--json']);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain('  semver fail: 3 breaking change(s) (operation-removed, request-parameter-required-added, request-enum-narrowed) need a MAJOR version; 1.2.0 -> 1.3.0 is a MINOR bump');
+    expect(JSON.parse(refused.out.slice(0, refused.out.indexOf('\noutcome:'))).outcome).toBe('reject');
+    // The 2.0.0 major passes semver; the model holds it, and --max-level medium lets a medium level through only.
+    const major = await cli(['gate', '--url', server.url, ...release, '--version', '2.0.0', '--old', v120, '--new', v200, '--max-level', 'medium', '--json']);
+    const d = JSON.parse(major.out.slice(0, major.out.indexOf('\noutcome:'))) as { outcome: string; details: { assessment: { level: string } } };
+    expect(d.outcome).toBe('hold');
+    expect(major.code).toBe(d.details.assessment.level === 'medium' ? 0 : 1);
   });
 
-  it('the bin script exits with the same codes', async () => {
-    const bin = join(__dirname, '..', '..', 'bin', 'pulsegate-risk.ts');
+  it('the pulsegate bin exits with the same codes', async () => {
+    const bin = join(__dirname, '..', '..', 'bin', 'pulsegate.mjs');
     const run = promisify(execFile);
-    const ok = await run(process.execPath, ['--import', 'tsx', bin, 'features', '--old', v100, '--new', v200]);
-    expect(JSON.parse(ok.stdout).features.breakingChanges).toBe(4);
-    const failed = await run(process.execPath, ['--import', 'tsx', bin, 'gate', '--url', server.url, ...base, '--api-key', 'nope']).then(
+    const ok = await run(process.execPath, [bin, 'risk', 'features', '--old', v100, '--new', v200old]);
+    expect(JSON.parse(ok.stdout).features.breakingChanges).toBe(6);
+    const failed = await run(process.execPath, [bin, 'risk', 'gate', '--url', server.url, ...base, '--api-key', 'nope']).then(
       () => 0,
       (e: { code: number }) => e.code,
     );
@@ -127,8 +126,8 @@ describe('risk features', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).newScopes).toEqual(['invoices.write']);
     expect((await cli(['features', '--old', v100])).code).toBe(2);
-    const broken = await cli(['features', '--old', v100, '--new', join(fixtures, '..', 'cli', 'risk-cli.test.ts')]);
+    const broken = await cli(['features', '--old', v100, '--new', join(__dirname, 'risk.test.ts')]);
     expect(broken.code).toBe(2);
-    expect(broken.err).toMatch(/--new .*risk-cli\.test\.ts/);
+    expect(broken.err).toMatch(/--new .*risk\.test\.ts/);
   });
 });

@@ -1,0 +1,102 @@
+import { dedupKey, MINUTE_MS } from './keys';
+
+/** Bytes of one stored span identity: trace id (16) + span id (8), binary. */
+export const IDENTITY_BYTES = 24;
+/** Default dedup horizon, ms: 10 min, longer than the OpenTelemetry exporters' and the Collector's default retry budget (300 s). */
+export const DEFAULT_DEDUP_HORIZON_MS = 10 * MINUTE_MS;
+
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
+
+/**
+ * The span identities of one tenant/connector group of a batch, for the store's duplicate check.
+ * Identity = traceId + spanId (hex, 48 characters); the tenant is the group's.
+ */
+export interface GroupDedup {
+  /** Identities seen in this batch (first occurrences). */
+  seen: Set<string>;
+  /** Event-time minute start → identities first seen in this batch, in order. */
+  byMinute: Map<number, string[]>;
+  /** Events not counted: their identity repeats one earlier in the batch or one the store already holds. */
+  duplicates: number;
+  /** Events with an invalid (all-zero) trace or span id: counted as always, never deduplicated. */
+  withoutIds: number;
+}
+
+/** An empty GroupDedup. */
+export function emptyGroupDedup(): GroupDedup {
+  return { seen: new Set(), byMinute: new Map(), duplicates: 0, withoutIds: 0 };
+}
+
+/**
+ * Whether an accepted event at event time `t` is a duplicate (then counted as one); otherwise its
+ * identity is remembered under its minute. `known` holds identities the store reported as already
+ * applied for this group.
+ */
+export function isDuplicate(d: GroupDedup, traceId: string, spanId: string, t: number, known: ReadonlySet<string> | undefined): boolean {
+  // All-zero ids are invalid (OpenTelemetry trace API); such spans cannot be told apart.
+  if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) {
+    d.withoutIds++;
+    return false;
+  }
+  const id = traceId + spanId;
+  // One hash lookup on the common path: add, and see whether the set grew.
+  const size = d.seen.size;
+  if (d.seen.add(id).size === size || (known !== undefined && known.has(id))) {
+    d.duplicates++;
+    return true;
+  }
+  const minute = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+  let list = d.byMinute.get(minute);
+  if (list === undefined) d.byMinute.set(minute, (list = []));
+  list.push(id);
+  return false;
+}
+
+/**
+ * When a minute's identity set expires, epoch ms: `horizonMs` after the later of the minute's end
+ * and `now`, so a retry arriving within the horizon of the first delivery is always recognised.
+ */
+export function dedupExpireAt(minute: number, now: number, horizonMs: number): number {
+  return Math.max(minute + MINUTE_MS, now) + horizonMs;
+}
+
+/** Writes identities (hex traceId + spanId) into `out` from `at` as 24 binary bytes each; returns the end. */
+export function writeIdentities(ids: readonly string[], out: Buffer, at: number): number {
+  for (const id of ids) at += out.write(id, at, IDENTITY_BYTES, 'hex');
+  return at;
+}
+
+/**
+ * The dedup arguments of one apply script call (see APPLY_LUA): per group, one entry per minute
+ * [key index, expireAt, first byte, last byte], and every identity in one binary argument.
+ */
+export class IdentityArgs {
+  private readonly parts: Buffer[] = [];
+  private at = 1;
+
+  /** Entries of one group; `keyIndex` registers a key of the call and gives its 1-based index. */
+  entries(d: GroupDedup, tag: string, keyIndex: (key: string) => number, now: number, horizonMs: number): Array<[number, number, number, number]> {
+    const out: Array<[number, number, number, number]> = [];
+    for (const [minute, ids] of d.byMinute) {
+      const buf = Buffer.allocUnsafe(ids.length * IDENTITY_BYTES);
+      writeIdentities(ids, buf, 0);
+      this.parts.push(buf);
+      out.push([keyIndex(dedupKey(tag, minute)), dedupExpireAt(minute, now, horizonMs), this.at, this.at + buf.length - 1]);
+      this.at += buf.length;
+    }
+    return out;
+  }
+
+  /** The identities of every entry, concatenated (ARGV[3]). */
+  buffer(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+/** Identities at the 1-based positions (over byMinute's lists, in order) the apply script reported. */
+export function identitiesAt(d: GroupDedup, positions: readonly number[]): string[] {
+  const all: string[] = [];
+  for (const ids of d.byMinute.values()) all.push(...ids);
+  return positions.map((p) => all[p - 1]!);
+}
