@@ -56,16 +56,17 @@ function isGzip(req: Request): boolean {
  * first appearance and, only when something must be folded, rewrites the affected events and
  * re-packs the records. Returns the records to publish and the folded event counts.
  */
-function guardRecords(guard: CardinalityGuard, tenant: string, decoded: DecodeOk): { records: EncodedRecord[]; folded: number; byLabel: { connector: number; action: number; version: number } } {
-  const byLabel = { connector: 0, action: 0, version: 0 };
+function guardRecords(guard: CardinalityGuard, tenant: string, decoded: DecodeOk): { records: EncodedRecord[]; folded: number; byLabel: { connector: number; action: number; version: number; series: number } } {
+  const byLabel = { connector: 0, action: 0, version: 0, series: 0 };
   let folded = 0;
   for (const l of decoded.labels) {
     const f = guard.check(tenant, l.connector, l.action, l.version);
-    if (!f.connector && !f.action && !f.version) continue;
+    if (!f.connector && !f.action && !f.version && !f.series) continue;
     folded += l.events;
     if (f.connector) byLabel.connector += l.events;
     if (f.action) byLabel.action += l.events;
     if (f.version) byLabel.version += l.events;
+    if (f.series) byLabel.series += l.events;
   }
   if (folded === 0) return { records: decoded.records, folded, byLabel };
   const events: InvocationEvent[] = [];
@@ -86,7 +87,13 @@ export function createApp(deps: IngestAppDeps): Express {
   const isReady = deps.isReady ?? (() => bus.isReady());
   const inFlight = deps.inFlight ?? new InFlight(config.maxInFlightRequests, config.maxInFlightBytes, { requests: config.maxInFlightRequestsPerTenant, bytes: config.maxInFlightBytesPerTenant });
   const ring = new KeyRing(config.apiKeys);
-  const guard = new CardinalityGuard({ maxConnectors: config.maxConnectorsPerTenant, maxActions: config.maxActionsPerConnector, maxVersions: config.maxVersionsPerConnector });
+  const guard = new CardinalityGuard({
+    maxConnectors: config.maxConnectorsPerTenant,
+    maxActions: config.maxActionsPerConnector,
+    maxVersions: config.maxVersionsPerConnector,
+    maxSeriesPerConnector: config.maxSeriesPerConnector,
+    maxSeriesPerTenant: config.maxSeriesPerTenant,
+  });
   const retryAfterSeconds = config.retryAfterSeconds;
   const publishes = new PublishTracker(config.publishStallMs ?? DEFAULT_PUBLISH_STALL_MS);
   // Requests that finish decoding while a publish is in flight share the next one.
@@ -145,6 +152,7 @@ export function createApp(deps: IngestAppDeps): Express {
       const folded = guarded.folded;
       counters.overflowed.connector += guarded.byLabel.connector;
       counters.overflowed.action += guarded.byLabel.action;
+      counters.overflowed.series += guarded.byLabel.series;
       counters.overflowed.version += guarded.byLabel.version;
       const records = guarded.records;
       // The packed events stay in memory until the bus acknowledges them: they count in the budget.

@@ -40,6 +40,10 @@ export interface IngestConfig {
   maxVersionsPerConnector: number;
   /** Distinct connectors kept per tenant before folding into __overflow__. Default 1000. */
   maxConnectorsPerTenant: number;
+  /** Distinct action × version series kept per tenant/connector before folding both into __overflow__. Default 2000. */
+  maxSeriesPerConnector: number;
+  /** Distinct action × version series kept per tenant over all its connectors. Default 20 000. */
+  maxSeriesPerTenant: number;
 }
 
 const MiB = 1024 * 1024;
@@ -68,6 +72,8 @@ const schema = z.object({
   INGEST_MAX_ACTIONS_PER_CONNECTOR: intVar('INGEST_MAX_ACTIONS_PER_CONNECTOR', 200, 1, 1_000_000),
   INGEST_MAX_VERSIONS_PER_CONNECTOR: intVar('INGEST_MAX_VERSIONS_PER_CONNECTOR', 50, 1, 1_000_000),
   INGEST_MAX_CONNECTORS_PER_TENANT: intVar('INGEST_MAX_CONNECTORS_PER_TENANT', 1000, 1, 1_000_000),
+  INGEST_MAX_SERIES_PER_CONNECTOR: intVar('INGEST_MAX_SERIES_PER_CONNECTOR', 2_000, 1, 10_000_000),
+  INGEST_MAX_SERIES_PER_TENANT: intVar('INGEST_MAX_SERIES_PER_TENANT', 20_000, 1, 100_000_000),
 });
 
 /**
@@ -101,6 +107,8 @@ export function loadConfig(env: Record<string, string | undefined>): IngestConfi
     maxActionsPerConnector: e.INGEST_MAX_ACTIONS_PER_CONNECTOR,
     maxVersionsPerConnector: e.INGEST_MAX_VERSIONS_PER_CONNECTOR,
     maxConnectorsPerTenant: e.INGEST_MAX_CONNECTORS_PER_TENANT,
+    maxSeriesPerConnector: e.INGEST_MAX_SERIES_PER_CONNECTOR,
+    maxSeriesPerTenant: e.INGEST_MAX_SERIES_PER_TENANT,
   };
   assertExposureAllowed(config);
   return config;
