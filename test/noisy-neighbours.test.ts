@@ -125,10 +125,10 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('noisy neighbours: one ten
     await tap.connect();
     // The dead-letter topic must exist before the tap subscribes, or the tap may not see it for
     // minutes (until its metadata refresh): a marker record creates it.
-    await tap.publish(Topics.deadLetter, [{ key: 'noisy-marker', value: Buffer.from('marker'), headers: { 'x-dlq-topic': 'noisy-marker' } }]);
+    await tap.publish(Topics.invocationsDeadLetter, [{ key: 'noisy-marker', value: Buffer.from('marker'), headers: { 'x-dlq-topic': 'noisy-marker' } }]);
     dlqSubscription = await tap.subscribe({
       groupId: `noisy-dlq-${Date.now()}`,
-      topic: Topics.deadLetter,
+      topic: Topics.invocationsDeadLetter,
       fromBeginning: true,
       decode: (r) => ({ key: r.key, headers: r.headers }),
       handle: async (batch) => {
@@ -238,12 +238,11 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('noisy neighbours: one ten
     // B: fresh throughout (span accepted by ingest → visible in B's metrics).
     const sorted = [...freshness].sort((a, b) => a - b);
     process.stdout.write(`noisy neighbours: B freshness ms p50=${nearestRank(sorted, 0.5)} p99=${nearestRank(sorted, 0.99)} (rounds: ${freshness.join(' ')}); A flood answers ${JSON.stringify(floodStatuses.reduce<Record<number, number>>((m, s) => ((m[s] = (m[s] ?? 0) + 1), m), {}))}\n`);
-    // Every round of B was counted (each waited at most 60 s above, and the totals are exact).
-    // The issue's bound, freshness P99 under 2 s, is not asserted yet: A's combination flood makes
-    // thousands of series whose periodic snapshots and Redis writes delay B's partitions by
-    // seconds now and then, which the series-combination caps and bounded snapshot / query work
-    // (issue 14, part A) remove. The figures are printed above for that comparison.
+    // The issue's bound: B's freshness P99 under 2 s throughout A's attack (the one timing
+    // assertion here; with the series-combination caps and bounded snapshot work it holds with
+    // room, e.g. P99 1.06 s on a loaded 2-core machine).
     expect(freshness).toHaveLength(12);
+    expect(nearestRank(sorted, 0.99)).toBeLessThan(2_000);
 
     // A's flood was served or pushed back, never failed.
     expect(floodStatuses.length).toBeGreaterThan(0);
