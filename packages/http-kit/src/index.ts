@@ -7,4 +7,6 @@ export type { Scope, ApiKeyEntry, Principal, KeyRingOptions } from './auth';
 export { RateLimiter, DEFAULT_RATE_LIMIT_PER_MINUTE } from './rate-limit';
 export type { RateLimit, TakeResult } from './rate-limit';
 export { listen } from './listen';
-export type { Listening } from './listen';
+export type { Listening, ListenOptions } from './listen';
+export { DEFAULT_SERVER_LIMITS, serverLimitsFromEnv, onClientError, withBodyIdleTimeout, applyServerLimits } from './server-limits';
+export type { ServerLimits } from './server-limits';

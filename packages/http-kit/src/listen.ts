@@ -1,6 +1,8 @@
-import type { Server, ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { Express } from 'express';
+import type { Logger } from '@pulsegate/logging';
+import { applyServerLimits, DEFAULT_SERVER_LIMITS, withBodyIdleTimeout, type ServerLimits } from './server-limits';
 
 /** Longest a close waits for open requests before cutting their connections, ms. */
 export const CLOSE_GRACE_MS = 10_000;
@@ -35,10 +37,26 @@ const FRESH_CONNECTION_MS = 1_000;
 /** Probes and scrapes, left out of requests(). */
 const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
-/** Starts an HTTP server for `app` on host:port (0 = any free port). */
-export function listen(app: Express, host: string, port: number): Promise<Listening> {
+/** `listen` options. */
+export interface ListenOptions {
+  /** Client time limits. Default DEFAULT_SERVER_LIMITS. */
+  limits?: ServerLimits;
+  /** Where client (HTTP parse) errors are logged, at debug. Default: not logged. */
+  logger?: Logger;
+}
+
+/**
+ * Starts an HTTP server for `app` on host:port (0 = any free port) with the client time limits
+ * applied and HTTP-level errors answered in the error schema.
+ */
+export function listen(app: Express, host: string, port: number, options: ListenOptions = {}): Promise<Listening> {
+  const limits = options.limits ?? DEFAULT_SERVER_LIMITS;
   return new Promise((resolve, reject) => {
-    const server: Server = app.listen(port, host);
+    // Node checks the headers and request timeouts only every connectionsCheckingInterval (30 s by
+    // default): check often enough that the limits hold to within a second.
+    const server: Server = createServer({ connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(limits.headersTimeoutMs / 2))) }, withBodyIdleTimeout(app, limits.bodyIdleTimeoutMs));
+    applyServerLimits(server, limits, options.logger);
+    server.listen(port, host);
     let closing: Promise<void> | undefined;
     // Once closing, every answer not yet sent says `Connection: close`, so no client sends another
     // request on a connection the server is about to close (that request would be reset, not answered).

@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { serializeError } from './scrub';
 
 export type { Logger } from 'pino';
 
@@ -25,6 +26,11 @@ export const REDACT_PATHS: readonly string[] = [
   'req.headers.cookie',
   'headers.authorization',
   'headers["x-api-key"]',
+  'headers.cookie',
+  '*.headers.authorization',
+  '*.headers["x-api-key"]',
+  '*.headers.cookie',
+
   '*.pii',
 ];
 
@@ -44,7 +50,7 @@ export interface LoggerOptions {
   servicePerChild?: boolean;
 }
 
-/** JSON logger with redaction; one per service. */
+/** JSON logger with redaction (REDACT_PATHS, and `err` through serializeError); one per service. */
 export function createLogger(options: LoggerOptions): Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info');
   // `service` is the one name key of a line (pino's own `name` would repeat it).
@@ -52,6 +58,8 @@ export function createLogger(options: LoggerOptions): Logger {
     level,
     redact: { paths: [...REDACT_PATHS, ...(options.redact ?? [])], censor: '[redacted]' },
     base: options.servicePerChild === true ? {} : { service: options.name },
+    // Errors keep what explains them and lose what may hold request data (see serializeError).
+    serializers: { err: serializeError },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return options.destination === undefined ? pino(opts) : pino(opts, options.destination);

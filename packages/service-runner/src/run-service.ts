@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import { z } from 'zod';
 import type { Bus, CreateBusOptions } from '@pulsegate/bus';
 import { intVar } from '@pulsegate/env';
-import { listen, type Listening } from '@pulsegate/http-kit';
+import { listen, type Listening, type ServerLimits } from '@pulsegate/http-kit';
 import { createLogger, type Logger } from '@pulsegate/logging';
 import { startTelemetry, type Telemetry } from '@pulsegate/telemetry';
 
@@ -82,6 +82,8 @@ export interface BaseConfig {
   port: number;
   /** Kafka bootstrap brokers; empty = the in-memory bus. */
   kafkaBrokers: string[];
+  /** Client time limits (HTTP_*_TIMEOUT_MS). Default DEFAULT_SERVER_LIMITS. */
+  http?: ServerLimits;
 }
 
 export interface RunServiceOptions<C extends BaseConfig> {
@@ -159,7 +161,7 @@ export async function runService<C extends BaseConfig>(options: RunServiceOption
     const { createBus } = await import('@pulsegate/bus');
     bus = createBus({ KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId }, { ...options.busOptions?.(config), logger });
     service = await options.create({ config, runner, logger, bus });
-    server = await listen(service.app, config.host, config.port);
+    server = await listen(service.app, config.host, config.port, { limits: config.http, logger });
   } catch (err) {
     logger.fatal({ err }, startFailureMessage(err, config, options.portVariable ?? 'PORT'));
     await closeQuietly([service, bus, telemetry], logger);

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { hostPortListVar, intVar, redisUrlVar } from '@pulsegate/env';
-import { isNonLoopback, parseApiKeys, type ApiKeyEntry } from '@pulsegate/http-kit';
+import { isNonLoopback, parseApiKeys, type ApiKeyEntry, serverLimitsFromEnv, type ServerLimits } from '@pulsegate/http-kit';
 
 /** Aggregator configuration, parsed once from the environment. Durations are ms unless named otherwise. */
 export interface AggregatorConfig {
   host: string;
+  /** Client time limits of the HTTP server (HTTP_* variables, see serverLimitsFromEnv). */
+  http: ServerLimits;
   /** Default 8081. */
   port: number;
   /** Kafka brokers; empty = embedded memory bus. */
@@ -93,6 +95,7 @@ export function loadConfig(env: Record<string, string | undefined>): AggregatorC
   }
   const cfg: AggregatorConfig = {
     host: e.HOST,
+    http: serverLimitsFromEnv(env),
     port: e.PORT,
     kafkaBrokers: (e.KAFKA_BROKERS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
     redisUrl: e.REDIS_URL === undefined || e.REDIS_URL === '' ? null : e.REDIS_URL,

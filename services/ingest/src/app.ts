@@ -85,7 +85,7 @@ export function createApp(deps: IngestAppDeps): Express {
   const { bus, logger, config } = deps;
   const counters = deps.counters ?? createCounters();
   const isReady = deps.isReady ?? (() => bus.isReady());
-  const inFlight = deps.inFlight ?? new InFlight(config.maxInFlightRequests, config.maxInFlightBytes);
+  const inFlight = deps.inFlight ?? new InFlight(config.maxInFlightRequests, config.maxInFlightBytes, { requests: config.maxInFlightRequestsPerTenant, bytes: config.maxInFlightBytesPerTenant });
   const ring = new KeyRing(config.apiKeys);
   const guard = new CardinalityGuard({
     maxConnectors: config.maxConnectorsPerTenant,
@@ -130,18 +130,18 @@ export function createApp(deps: IngestAppDeps): Express {
     // A publish that has waited past the stall threshold means the broker is not answering: refuse
     // new work at once (nothing of it is published, so the client's retry cannot double it).
     if (publishes.stalled()) throw new HttpError(503, 'UNAVAILABLE', 'the event bus is not acknowledging; retry later', { retryAfterSeconds });
+    const tenant = principalOf(req).tenant;
     // Spread retries over [r, 2r] seconds so refused clients do not all come back in the same instant.
-    if (!inFlight.tryEnter()) throw new HttpError(429, 'OVERLOADED', 'too many requests in flight; retry later', { retryAfterSeconds: retryAfterSeconds + Math.floor(Math.random() * (retryAfterSeconds + 1)) });
+    if (!inFlight.tryEnter(tenant)) throw new HttpError(429, 'OVERLOADED', 'too many requests in flight; retry later', { retryAfterSeconds: retryAfterSeconds + Math.floor(Math.random() * (retryAfterSeconds + 1)) });
     const progress = { received: 0, decompressed: 0, reserved: 0 };
     try {
       let body: Buffer;
       try {
-        body = await readBody(req, gzip, { maxBodyBytes: config.maxBodyBytes, maxDecompressedBytes: config.maxDecompressedBytes, retryAfterSeconds }, inFlight, progress);
+        body = await readBody(req, gzip, { maxBodyBytes: config.maxBodyBytes, maxDecompressedBytes: config.maxDecompressedBytes, retryAfterSeconds }, inFlight, tenant, progress);
       } catch (err) {
         res.setHeader('Connection', 'close');
         throw err;
       }
-      const tenant = principalOf(req).tenant;
       const out = decodeRequest({ body, gzip, format, tenant, maxDecompressedBytes: config.maxDecompressedBytes });
       progress.decompressed = out.decompressedBytes;
       if (!out.ok) throw new HttpError(out.status, out.code, out.message);
@@ -158,7 +158,7 @@ export function createApp(deps: IngestAppDeps): Express {
       // The packed events stay in memory until the bus acknowledges them: they count in the budget.
       let packed = 0;
       for (const r of records) packed += r.value.length;
-      if (!inFlight.tryReserve(packed)) throw new HttpError(429, 'OVERLOADED', 'too much data in flight; retry later', { retryAfterSeconds });
+      if (!inFlight.tryReserve(tenant, packed)) throw new HttpError(429, 'OVERLOADED', 'too much data in flight; retry later', { retryAfterSeconds });
       progress.reserved += packed;
       if (records.length > 0) {
         try {
@@ -186,7 +186,7 @@ export function createApp(deps: IngestAppDeps): Express {
     } finally {
       counters.bytesReceived += progress.received;
       counters.bytesDecompressed += progress.decompressed;
-      inFlight.leave(progress.reserved);
+      inFlight.leave(tenant, progress.reserved);
     }
   });
 
