@@ -55,6 +55,8 @@ export interface AnomalyDetectorService {
   slo: SloEngine;
   /** Pushes alerts to ALERTMANAGER_URLS (idle when none are configured). */
   alertmanager: AlertmanagerPusher;
+  /** Alert history behind GET /v1/alerts/history. */
+  history: AlertHistoryStore;
 }
 
 function buildStore(deps: AnomalyDetectorDeps, clock: () => number): { store: DetectorStore; client: Redis | Cluster | null; owned: boolean } {
@@ -144,6 +146,7 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
     store,
     slo,
     alertmanager,
+    history,
     isReady,
     async start() {
       if (started) return;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 
 /** One alert state transition (pending / firing / resolved / inactive). Times are epoch ms. */
@@ -92,19 +91,26 @@ export class MemoryAlertHistoryStore implements AlertHistoryStore {
   }
 }
 
-// KEYS[1]: the tenant's sorted set. ARGV: cutoff, maxEntries, then score/member pairs.
+// KEYS: the tenant's sorted set, its sequence counter. ARGV: cutoff, maxEntries, then score/entry
+// pairs. Members start with a 16-digit sequence number: Redis orders equal scores by member, so
+// entries of one millisecond stay in insertion order and equal entries stay distinct.
 const APPEND = `
-for i = 3, #ARGV, 2 do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 3, #ARGV, 2 do
+  local seq = redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[1], ARGV[i], string.format('%016d', seq) .. ARGV[i + 1])
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[2]) + 1))
 return 1`;
 
 /** Most entries scanned by one query (a connector filter reads at most this many before filtering). */
 const MAX_SCAN = 20_000;
+/** Length of the sequence prefix of a member. */
+const SEQ = 16;
 
 /**
  * History in Redis: one sorted set per tenant scored by time, under the tenant's hash tag
- * `{t:<tenant>}` (the same slot as its alerts). Members carry a unique id so equal entries both stay.
+ * `{t:<tenant>}` (the same slot as its alerts), with a sequence counter next to it.
  */
 export class RedisAlertHistoryStore implements AlertHistoryStore {
   constructor(
@@ -123,8 +129,8 @@ export class RedisAlertHistoryStore implements AlertHistoryStore {
     const cutoff = this.clock() - this.limits.retentionMs;
     for (const [tenant, list] of byTenant(entries)) {
       const args: (string | number)[] = [cutoff, this.limits.maxEntries];
-      for (const e of list) args.push(e.at, JSON.stringify({ id: randomUUID(), e }));
-      await this.client.eval(APPEND, 1, this.key(tenant), ...args);
+      for (const e of list) args.push(e.at, JSON.stringify(e));
+      await this.client.eval(APPEND, 2, this.key(tenant), `${this.key(tenant)}:seq`, ...args);
     }
   }
 
@@ -134,7 +140,7 @@ export class RedisAlertHistoryStore implements AlertHistoryStore {
     const raw = await this.client.zrangebyscore(this.key(tenant), from, q.to, 'LIMIT', 0, q.connector === undefined ? q.limit : MAX_SCAN);
     const out: HistoryEntry[] = [];
     for (const m of raw) {
-      const e = (JSON.parse(m) as { e: HistoryEntry }).e;
+      const e = JSON.parse(m.slice(SEQ)) as HistoryEntry;
       if (matches(e, q)) out.push(e);
       if (out.length >= q.limit) break;
     }
