@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, string> = {
   aggregator: 'services/aggregator/bench/aggregator.ts',
   risk: 'services/risk-scorer/bench/risk.ts',
   anomaly: 'services/anomaly-detector/bench/anomaly-eval.ts',
+  startup: 'bench/startup.ts',
 };
 
 const wanted = process.argv.slice(2);

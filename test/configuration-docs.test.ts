@@ -30,6 +30,12 @@ function variablesRead(): Set<string> {
       for (const m of text.matchAll(/\benv(?:\?)?\.([A-Z][A-Z0-9_]{2,})\b/g)) found.add(m[1]!);
       for (const m of text.matchAll(/\benv\[['"]([A-Z][A-Z0-9_]{2,})['"]\]/g)) found.add(m[1]!);
       if (/config\.ts$/.test(file)) for (const m of text.matchAll(/^\s+([A-Z][A-Z0-9_]{2,}):/gm)) found.add(m[1]!);
+      // Schema helpers name their variable wherever they are used (packages/service-runner, …).
+      for (const m of text.matchAll(/\b(?:intVar|redisUrlVar|hostPortListVar)\(\s*'([A-Z][A-Z0-9_]{2,})'/g)) found.add(m[1]!);
+      // The embedded start builds its port variables from the service names.
+      if (text.includes('`PULSEGATE_${name.toUpperCase()')) {
+        for (const name of ['INGEST', 'AGGREGATOR', 'ANOMALY_DETECTOR', 'RISK_SCORER', 'DASHBOARD']) found.add(`PULSEGATE_${name}_PORT`);
+      }
     }
   }
   // Read by Node, the OpenTelemetry SDK or the test harness rather than by a service's settings.

@@ -20,9 +20,13 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<number | null>;
 }
 
-/** Starts `services/<name>/src/main.ts` as its own process and waits until /readyz answers 200. */
-export async function startService(name: string, port: number, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [tsxCli, join(root, 'services', name, 'src', 'main.ts')], {
+/**
+ * Starts `services/<name>/src/main.ts` (through tsx) as its own process, or with `compiled` the built
+ * `services/<name>/dist/main.js` with plain node, and waits until /readyz answers 200.
+ */
+export async function startService(name: string, port: number, env: Record<string, string>, readyTimeoutMs = 60_000, compiled = false): Promise<ServiceProcess> {
+  const args = compiled ? [join(root, 'services', name, 'dist', 'main.js')] : [tsxCli, join(root, 'services', name, 'src', 'main.ts')];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

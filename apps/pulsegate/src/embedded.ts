@@ -6,7 +6,7 @@ import { createAggregatorService, loadConfig as loadAggregatorConfig } from '@pu
 import { createAnomalyDetectorService, loadConfig as loadDetectorConfig } from '@pulsegate/anomaly-detector';
 import { createRiskScorerService, loadConfig as loadRiskConfig } from '@pulsegate/risk-scorer';
 import { createDashboardApp } from './dashboard';
-import { listen, type Listening } from '@pulsegate/http-kit';
+import { listen, type Listening, type ServerLimits } from '@pulsegate/http-kit';
 
 /** What the launcher needs of a service; every service factory returns at least this. */
 interface Runnable {
@@ -44,7 +44,8 @@ export interface EmbeddedOptions {
  */
 export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embedded> {
   const env = options.env ?? process.env;
-  const logger = options.logger ?? createLogger({ name: 'pulsegate' });
+  // JSON log lines go to stderr so the start-up banner on stdout stays readable (and parseable).
+  const logger = options.logger ?? createLogger({ name: 'pulsegate', servicePerChild: true, destination: process.stderr });
   const bus = createBus({ KAFKA_BROKERS: env.KAFKA_BROKERS, clientId: 'pulsegate-embedded' }, { logger });
   // Each service reads its own PORT; the shared env must not pin them all to one port.
   const envFor = (port: number): NodeJS.ProcessEnv => ({ ...env, PORT: String(options.ephemeralPorts === true ? 0 : port) });
@@ -65,16 +66,16 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     const aggregator = loadAggregatorConfig(envFor(portOf('aggregator', 8081)));
     const detector = loadDetectorConfig(envFor(portOf('anomaly-detector', 8082)));
     const ingest = loadIngestConfig(envFor(portOf('ingest', 4318)));
-    const plan: Array<{ name: string; host: string; port: number; make: () => Promise<Runnable> }> = [
-      { name: 'risk-scorer', host: risk.host, port: risk.port, make: () => createRiskScorerService({ bus, logger: logger.child({ service: 'risk-scorer' }), config: risk }) },
-      { name: 'aggregator', host: aggregator.host, port: aggregator.port, make: () => createAggregatorService({ bus, logger: logger.child({ service: 'aggregator' }), config: aggregator }) },
-      { name: 'anomaly-detector', host: detector.host, port: detector.port, make: () => createAnomalyDetectorService({ bus, logger: logger.child({ service: 'anomaly-detector' }), config: detector }) },
-      { name: 'ingest', host: ingest.host, port: ingest.port, make: () => createIngestService({ bus, logger: logger.child({ service: 'ingest' }), config: ingest }) },
+    const plan: Array<{ name: string; host: string; port: number; make: () => Promise<Runnable>; limits: ServerLimits }> = [
+      { name: 'risk-scorer', host: risk.host, port: risk.port, limits: risk.http, make: () => createRiskScorerService({ bus, logger: logger.child({ service: 'risk-scorer' }), config: risk }) },
+      { name: 'aggregator', host: aggregator.host, port: aggregator.port, limits: aggregator.http, make: () => createAggregatorService({ bus, logger: logger.child({ service: 'aggregator' }), config: aggregator }) },
+      { name: 'anomaly-detector', host: detector.host, port: detector.port, limits: detector.http, make: () => createAnomalyDetectorService({ bus, logger: logger.child({ service: 'anomaly-detector' }), config: detector }) },
+      { name: 'ingest', host: ingest.host, port: ingest.port, limits: ingest.http, make: () => createIngestService({ bus, logger: logger.child({ service: 'ingest' }), config: ingest }) },
     ];
     for (const step of plan) {
       const service = await step.make();
       await service.start();
-      const listening = await listen(service.app, step.host, step.port);
+      const listening = await listen(service.app, step.host, step.port, { limits: step.limits, logger });
       started.push({ name: step.name, url: listening.url, service, listening });
     }
     // The dashboard holds an API key and shows that tenant's data to whoever reaches it: loopback

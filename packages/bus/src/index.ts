@@ -10,3 +10,5 @@ export { backoffDelay, sleep, RETRY_DEFAULTS } from './retry';
 export type { BackoffOptions } from './retry';
 export { partitionFor, DEFAULT_PARTITIONS } from './partition';
 export { patchKafkajsRequestQueue, PATCHED_KAFKAJS_VERSION } from './kafkajs-patches';
+export { handleIsolating, DEFAULT_MAX_ATTEMPTS, DEFAULT_ISOLATE_AFTER } from './isolate';
+export type { FailingBatch, Rejected, IsolationDeps } from './isolate';

@@ -1,3 +1,4 @@
+import type { FailingBatch } from './isolate';
 import { Kafka, logLevel as KafkaLogLevel, Partitioners } from 'kafkajs';
 import type { LogEntry, Producer } from 'kafkajs';
 import { patchKafkajsRequestQueue } from './kafkajs-patches';
@@ -37,6 +38,8 @@ export interface KafkaConsumerTuning {
    * ms. Default 5 000. After that it gives up (logging a warning): nothing is committed for the
    * unfinished batch, and the broker drops the member after sessionTimeoutMs.
    */
+  /** How often a subscription reads the broker's high watermarks for its lag, ms. Default 5 000. */
+  lagRefreshMs?: number;
   stopTimeoutMs?: number;
 }
 
@@ -268,8 +271,7 @@ export class KafkaBus implements Bus {
       retry: { restartOnFailure: async () => !stopping },
     });
     const abort = new AbortController();
-    // Lag per partition after its last handled batch; a rebalance may move partitions away.
-    const lag = new Map<number, number>();
+    const failing = new Map<number, FailingBatch>();
     const runner = new BatchRunner<T>({
       consumer,
       options,
@@ -279,15 +281,33 @@ export class KafkaBus implements Bus {
       publish: (topic, records) => this.publish(topic, records),
       isStopping: () => stopping,
       signal: abort.signal,
-      lag,
+      failing,
     });
     // A new generation starts every assigned partition again from its committed offset, so
     // records read but not handled yet (linger) are dropped, never committed by the old owner.
     consumer.on(consumer.events.REBALANCING, () => runner.reset());
     consumer.on(consumer.events.GROUP_JOIN, () => {
       runner.reset();
-      lag.clear();
+      runner.forgetPositions();
     });
+    // The high watermark of a fetch is stale while the runner holds back (a batch being retried
+    // stops fetching): ask the broker for it now and then, so lag keeps growing while stuck.
+    const lagRefreshMs = tuning.lagRefreshMs ?? 5_000;
+    const admin = this.kafka.admin();
+    let adminConnected: Promise<void> | undefined;
+    const refreshHighWatermarks = async (): Promise<void> => {
+      if (runner.ownedPartitions().length === 0) return;
+      adminConnected ??= admin.connect();
+      await adminConnected;
+      for (const o of await admin.fetchTopicOffsets(options.topic)) runner.observeHighWatermark(o.partition, o.high);
+    };
+    const lagTimer = setInterval(() => {
+      refreshHighWatermarks().catch((err: unknown) => {
+        adminConnected = undefined;
+        this.log?.warn({ topic: options.topic, err: (err as Error).message }, 'could not read high watermarks for consumer lag');
+      });
+    }, lagRefreshMs);
+    lagTimer.unref();
     const where = { topic: options.topic, groupId: options.groupId };
     const start = async (): Promise<void> => {
       await consumer.connect();
@@ -351,10 +371,13 @@ export class KafkaBus implements Bus {
     const stopTimeoutMs = tuning.stopTimeoutMs ?? 5_000;
     let stopped: Promise<void> | undefined;
     const subscription: Subscription = {
-      lag: () => [...lag].sort(([a], [b]) => a - b).map(([partition, n]) => ({ topic: options.topic, partition, lag: n })),
+      lag: () => runner.lag(),
+      failing: () => [...failing.values()].map((f) => ({ ...f })),
       stop: () => {
         stopped ??= (async () => {
           stopping = true;
+          clearInterval(lagTimer);
+          void adminConnected?.then(() => admin.disconnect()).catch(() => undefined);
           abort.abort();
           runner.stopTimers();
           // First the batches in the handler finish and commit while kafkajs still runs (it skips

@@ -1,10 +1,9 @@
 import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
 import { Topics } from '@pulsegate/events';
-import { isRetriable } from './errors';
+import { DEFAULT_ISOLATE_AFTER, DEFAULT_MAX_ATTEMPTS, handleIsolating, type FailingBatch } from './isolate';
 import { deadLetter } from './memory-bus';
-import { backoffDelay, sleep } from './retry';
 import type { BackoffOptions } from './retry';
-import type { BusRecord, DecodedBatch, OutgoingRecord, SubscribeOptions } from './types';
+import type { BusRecord, DecodedBatch, OutgoingRecord, PartitionLag, SubscribeOptions } from './types';
 
 /** The slice of a pino logger the runner uses. */
 interface RunnerLogger {
@@ -60,7 +59,10 @@ interface PartitionState<T> {
   /** The batch being handled (at most one per partition), resolving when it is committed or given up. */
   inFlight: Promise<void> | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** The broker's high watermark as last seen (fetch or admin), offset. */
   highWatermark: string;
+  /** Next offset to handle: committed offset, or the first offset read since assignment. */
+  next: bigint | undefined;
   /** From the partition's latest eachBatch payload; flushes outside eachBatch use them too. */
   heartbeat: () => Promise<void>;
   isRunning: () => boolean;
@@ -87,8 +89,8 @@ export interface BatchRunnerDeps<T> {
   isStopping(): boolean;
   /** Aborted by stop(): ends a backoff wait. */
   signal: AbortSignal;
-  /** Lag per partition after its last handled batch. */
-  lag: Map<number, number>;
+  /** Batches of this subscription being retried, by partition. */
+  failing: Map<number, FailingBatch>;
 }
 
 /**
@@ -134,7 +136,7 @@ export class BatchRunner<T> {
     let st = this.partitions.get(partition);
     if (st === undefined) {
       const never = (): boolean => false;
-      st = { partition, lock: Promise.resolve(), pending: undefined, inFlight: undefined, timer: undefined, highWatermark: '0', heartbeat: async () => undefined, isRunning: never, isStale: never };
+      st = { partition, lock: Promise.resolve(), pending: undefined, inFlight: undefined, timer: undefined, highWatermark: '0', next: undefined, heartbeat: async () => undefined, isRunning: never, isStale: never };
       this.partitions.set(partition, st);
     }
     return st;
@@ -183,6 +185,34 @@ export class BatchRunner<T> {
       this.clearTimer(st);
       st.pending = undefined;
     }
+  }
+
+  /** Raises a partition's known high watermark (from a fetch or the admin API); never lowers it. */
+  observeHighWatermark(partition: number, highWatermark: string): void {
+    const st = this.state(partition);
+    if (BigInt(highWatermark) > BigInt(st.highWatermark)) st.highWatermark = highWatermark;
+  }
+
+  /** A new group generation: the positions of partitions we may no longer own are unknown. */
+  forgetPositions(): void {
+    for (const st of this.partitions.values()) st.next = undefined;
+  }
+
+  /** Partitions with a known position, for admin high-watermark refreshes. */
+  ownedPartitions(): number[] {
+    return [...this.partitions.values()].filter((st) => st.next !== undefined).map((st) => st.partition);
+  }
+
+  /**
+   * Lag of each partition read since the last rebalance: the broker's high watermark (as last
+   * seen) minus the next offset to handle, so a batch that does not get handled shows as growing
+   * lag, not as 0.
+   */
+  lag(): PartitionLag[] {
+    return [...this.partitions.values()]
+      .filter((st) => st.next !== undefined)
+      .sort((a, b) => a.partition - b.partition)
+      .map((st) => ({ topic: this.deps.options.topic, partition: st.partition, lag: Math.max(0, Number(BigInt(st.highWatermark) - st.next!)) }));
   }
 
   /** Stops the linger timers (stop() then drains). */
@@ -235,7 +265,8 @@ export class BatchRunner<T> {
       st.heartbeat = heartbeat;
       st.isRunning = isRunning;
       st.isStale = isStale;
-      st.highWatermark = batch.highWatermark;
+      this.observeHighWatermark(batch.partition, batch.highWatermark);
+      if (st.next === undefined && batch.messages.length > 0) st.next = BigInt(batch.messages[0]!.offset);
       for (const message of batch.messages) {
         const record = toRecord(message);
         let pending = st.pending;
@@ -361,35 +392,41 @@ export class BatchRunner<T> {
         throw err;
       }
     };
-    for (let attempt = 0; decoded.items.length > 0; attempt++) {
-      if (gone()) return 'abandoned';
+    if (decoded.items.length > 0) {
+      let result: Awaited<ReturnType<typeof handleIsolating<T>>>;
       try {
-        await options.handle(decoded, { heartbeat: guardedHeartbeat });
-        break;
-      } catch (err) {
-        if (membershipLost !== undefined) {
-          log?.warn({ topic, partition, err: (membershipLost as Error).message }, 'lost group membership during a batch; leaving it uncommitted for the next owner');
-          throw new MembershipLost(membershipLost);
-        }
-        if (!isRetriable(err)) {
-          log?.warn({ topic, partition, records: decoded.items.length, err: (err as Error).message }, 'handler rejected batch; dead-lettering it');
-          await this.deps.publish(this.dlq, decoded.items.map((i) => deadLetter(topic, partition, i.record, err)));
-          break;
-        }
-        const delay = backoffDelay(Math.min(attempt, 10), this.deps.retry);
-        log?.warn({ topic, partition, attempt, delayMs: delay, err: (err as Error).message }, 'handler failed; retrying batch');
-        await sleep(delay, this.deps.signal);
-        try {
-          await st.heartbeat();
-        } catch (hbErr) {
-          throw new MembershipLost(hbErr);
-        }
+        result = await handleIsolating(decoded, {
+          handle: (b) => options.handle(b, { heartbeat: guardedHeartbeat }),
+          maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+          isolateAfter: options.isolateAfter ?? DEFAULT_ISOLATE_AFTER,
+          retry: this.deps.retry,
+          signal: this.deps.signal,
+          gone,
+          isFatal: () => membershipLost !== undefined,
+          onFailure: (f, err, delayMs) => {
+            this.deps.failing.set(partition, { ...f });
+            log?.warn({ topic, partition, failures: f.failures, delayMs, err: err.message }, 'handler failed; retrying');
+            // A wait must not cost the group membership (kafkajs' session timeout).
+            void st.heartbeat().catch((hbErr: unknown) => (membershipLost ??= hbErr));
+          },
+        });
+      } finally {
+        this.deps.failing.delete(partition);
+      }
+      if (membershipLost !== undefined) {
+        log?.warn({ topic, partition, err: (membershipLost as Error).message }, 'lost group membership during a batch; leaving it uncommitted for the next owner');
+        throw new MembershipLost(membershipLost);
+      }
+      if (result === 'abandoned') return 'abandoned';
+      if (result.length > 0) {
+        log?.warn({ topic, partition, records: result.length, err: result[0]!.err.message }, 'handler rejected records; dead-lettering them');
+        await this.deps.publish(this.dlq, result.map((r) => deadLetter(topic, partition, r.record, r.err)));
       }
     }
     // Handled, but a new generation may have given the partition to another member.
     if (generation !== this.generation) return 'abandoned';
     await consumer.commitOffsets([{ topic, partition, offset: String(BigInt(pending.lastOffset) + 1n) }]);
-    this.deps.lag.set(partition, Math.max(0, Number(BigInt(st.highWatermark) - BigInt(pending.lastOffset) - 1n)));
+    st.next = BigInt(pending.lastOffset) + 1n;
     await st.heartbeat().catch(() => undefined); // a lost membership is kafkajs' to notice
     return 'done';
   }

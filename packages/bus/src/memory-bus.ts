@@ -1,7 +1,6 @@
 import { Topics } from '@pulsegate/events';
-import { isRetriable } from './errors';
+import { DEFAULT_ISOLATE_AFTER, DEFAULT_MAX_ATTEMPTS, handleIsolating, type FailingBatch } from './isolate';
 import { DEFAULT_PARTITIONS, partitionFor } from './partition';
-import { backoffDelay, sleep } from './retry';
 import type { Bus, BusRecord, DecodedBatch, OutgoingRecord, SubscribeOptions, Subscription } from './types';
 
 export interface MemoryBusOptions {
@@ -11,12 +10,21 @@ export interface MemoryBusOptions {
   maxBatchRecords?: number;
   /** Records kept per partition once every group has consumed them. Default 10 000. */
   retainRecords?: number;
+  /** Bytes (record values) a partition may hold before consumed records are dropped, however few. Default 4 MiB. */
+  retainBytes?: number;
+  /**
+   * Bytes a partition of a consumed topic may hold before publish() waits for the consumers (the
+   * broker's backpressure: ingest then answers 503 instead of buffering without bound). Default 64 MiB.
+   */
+  maxPartitionBytes?: number;
 }
 
 interface PartitionLog {
   /** Offset of records[0]. */
   base: number;
   records: BusRecord[];
+  /** Sum of the held records' value sizes. */
+  bytes: number;
 }
 
 interface Member {
@@ -40,6 +48,10 @@ export class MemoryBus implements Bus {
   private readonly partitions: number;
   private readonly maxBatch: number;
   private readonly retain: number;
+  private readonly retainBytes: number;
+  private readonly maxPartitionBytes: number;
+  /** Publishers waiting for consumers to make room. */
+  private readonly roomWaiters = new Set<() => void>();
   private readonly topics = new Map<string, PartitionLog[]>();
   private readonly groups = new Map<string, Group>();
   private readonly subscriptions = new Set<Subscription>();
@@ -53,6 +65,8 @@ export class MemoryBus implements Bus {
     this.partitions = options.partitions ?? DEFAULT_PARTITIONS;
     this.maxBatch = options.maxBatchRecords ?? 500;
     this.retain = options.retainRecords ?? 10_000;
+    this.retainBytes = options.retainBytes ?? 4 * 1024 * 1024;
+    this.maxPartitionBytes = options.maxPartitionBytes ?? 64 * 1024 * 1024;
   }
 
   isReady(): boolean {
@@ -62,27 +76,38 @@ export class MemoryBus implements Bus {
   private log(topic: string): PartitionLog[] {
     let logs = this.topics.get(topic);
     if (logs === undefined) {
-      logs = Array.from({ length: this.partitions }, () => ({ base: 0, records: [] }));
+      logs = Array.from({ length: this.partitions }, () => ({ base: 0, records: [], bytes: 0 }));
       this.topics.set(topic, logs);
     }
     return logs;
   }
 
+  /** True while some partition of a consumed `topic` holds more than maxPartitionBytes. */
+  private full(topic: string): boolean {
+    const consumed = [...this.groups.values()].some((g) => g.committed.has(topic));
+    return consumed && this.log(topic).some((l) => l.bytes > this.maxPartitionBytes);
+  }
+
   async publish(topic: string, records: OutgoingRecord[]): Promise<void> {
+    while (!this.closed && this.full(topic)) await new Promise<void>((resolve) => this.roomWaiters.add(resolve));
     if (this.closed) throw new Error('bus is closed');
     const logs = this.log(topic);
     const now = Date.now();
     for (const r of records) {
       const p = logs[partitionFor(r.key, this.partitions)]!;
+      const value = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+      p.bytes += value.length;
       p.records.push({
         key: r.key,
-        value: typeof r.value === 'string' ? Buffer.from(r.value) : r.value,
+        value,
         headers: { ...(r.headers ?? {}) },
         offset: String(p.base + p.records.length),
         timestamp: now,
       });
     }
     this.generation++;
+    // Topics nobody consumes (or consumes slowly) are bounded here too, not only when a group commits.
+    this.trim(topic);
     for (const w of [...this.waiters]) w();
   }
 
@@ -110,12 +135,23 @@ export class MemoryBus implements Bus {
         const c = g.committed.get(topic);
         if (c !== undefined) min = Math.min(min, c[p] ?? 0);
       }
-      const keepFrom = Math.min(min, log.base + log.records.length) - this.retain;
+      const consumedEnd = Math.min(min, log.base + log.records.length);
+      let keepFrom = Math.max(log.base, consumedEnd - this.retain);
+      // Consumed records past the byte budget go too: after a flood they would otherwise keep
+      // up to retainRecords large batches per partition alive for good.
+      let bytes = log.bytes;
+      for (let i = log.base; i < keepFrom; i++) bytes -= log.records[i - log.base]!.value.length;
+      while (keepFrom < consumedEnd && bytes > this.retainBytes) bytes -= log.records[keepFrom++ - log.base]!.value.length;
       if (keepFrom > log.base) {
         log.records.splice(0, keepFrom - log.base);
         log.base = keepFrom;
+        log.bytes = bytes;
       }
     }
+    // Publishers held back by a full partition look again (each re-checks and waits again if need be).
+    const waiting = [...this.roomWaiters];
+    this.roomWaiters.clear();
+    for (const w of waiting) w();
   }
 
   async subscribe<T>(options: SubscribeOptions<T>): Promise<Subscription> {
@@ -132,6 +168,7 @@ export class MemoryBus implements Bus {
     }
     const committed = group.committed.get(options.topic)!;
     const dlq = options.deadLetterTopic ?? Topics.deadLetter;
+    const failing = new Map<number, FailingBatch>();
     let wakeUp: () => void = () => undefined;
     const member: Member = { id: this.nextMemberId++, stopped: false, assigned: new Set(), wake: () => wakeUp() };
     group.members.push(member);
@@ -169,18 +206,18 @@ export class MemoryBus implements Bus {
         firstOffset: slice[0]!.offset,
         lastOffset: slice[slice.length - 1]!.offset,
       };
-      for (let attempt = 0; ; attempt++) {
-        if (member.stopped || !member.assigned.has(p)) return false;
-        try {
-          if (items.length > 0) await options.handle(batch, { heartbeat: async () => undefined });
-          break;
-        } catch (err) {
-          if (!isRetriable(err)) {
-            await this.publish(dlq, items.map((i) => deadLetter(options.topic, p, i.record, err)));
-            break;
-          }
-          await sleep(backoffDelay(Math.min(attempt, 10)));
-        }
+      if (member.stopped || !member.assigned.has(p)) return false;
+      if (items.length > 0) {
+        const result = await handleIsolating(batch, {
+          handle: (b) => options.handle(b, { heartbeat: async () => undefined }),
+          maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+          isolateAfter: options.isolateAfter ?? DEFAULT_ISOLATE_AFTER,
+          gone: () => member.stopped || !member.assigned.has(p),
+          onFailure: (f) => failing.set(p, { ...f }),
+        });
+        failing.delete(p);
+        if (result === 'abandoned') return false;
+        if (result.length > 0) await this.publish(dlq, result.map((r) => deadLetter(options.topic, p, r.record, r.err)));
       }
       // A stopped member's batch is still committed when the handler finished: it was applied.
       committed[p] = Number(batch.lastOffset) + 1;
@@ -207,6 +244,7 @@ export class MemoryBus implements Bus {
           const log = logs[p]!;
           return { topic: options.topic, partition: p, lag: log.base + log.records.length - Math.max(committed[p] ?? 0, log.base) };
         }),
+      failing: () => [...failing.values()].map((f) => ({ ...f })),
       stop: async () => {
         if (member.stopped) return loop;
         member.stopped = true;
@@ -225,6 +263,8 @@ export class MemoryBus implements Bus {
     if (this.closed) return;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     this.closed = true;
+    for (const w of this.roomWaiters) w();
+    this.roomWaiters.clear();
   }
 }
 

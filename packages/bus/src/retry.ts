@@ -22,13 +22,19 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}): num
   return Math.max(0, Math.round(base + spread));
 }
 
+/** Waits `ms`, or less when `signal` aborts first. Leaves no listener on `signal` behind. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = (): void => {
       clearTimeout(t);
       resolve();
-    }, { once: true });
+    };
+    // A long-lived signal (one per subscription) would otherwise collect one listener per retry.
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

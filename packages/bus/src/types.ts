@@ -1,3 +1,5 @@
+import type { FailingBatch } from './isolate';
+
 /** A record as read from a topic partition. Offsets are decimal strings (Kafka int64). */
 export interface BusRecord {
   key: string | null;
@@ -43,9 +45,17 @@ export interface SubscribeOptions<T> {
   decode(record: BusRecord): T;
   /**
    * Processes a batch. Resolving acknowledges every record of it (offsets are committed after).
-   * Throwing a retriable error retries the same batch with backoff; the process never skips it.
+   * A failure is isolated to the records that cause it (see handleIsolating): the batch is split
+   * by record key and then in halves, and the other records are handed over again; a record
+   * failing with a non-retriable error is dead-lettered at once, one failing with retriable errors
+   * after `maxAttempts` tries (or `isolateAfter` tries while the rest of its batch succeeds). So a
+   * handler must be idempotent for records it already handled (the window store is).
    */
   handle(batch: DecodedBatch<T>, ctx: BatchContext): Promise<void>;
+  /** Tries of one unit (batch, key group, half, record) with retriable errors before it is dead-lettered. Default 30. */
+  maxAttempts?: number;
+  /** Failed tries with a retriable error before a unit is split to find the record at fault. Default 3. */
+  isolateAfter?: number;
   /** Where undecodable records go. Default: Topics.deadLetter. */
   deadLetterTopic?: string;
   /** Start at the earliest offset when the group has no committed offset. Default true. */
@@ -93,6 +103,8 @@ export interface Subscription {
    * partitions handled since the last rebalance.
    */
   lag?(): PartitionLag[];
+  /** Batches being retried now (failed at least once, not handled or dead-lettered yet). */
+  failing?(): FailingBatch[];
 }
 
 /** The message bus every service talks to: Kafka in distributed mode, memory when embedded. */

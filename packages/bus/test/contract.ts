@@ -128,6 +128,9 @@ export function busContract(name: string, makeBus: () => Bus, options: { concurr
         const crashing = await bus.subscribe<string>({
           topic,
           groupId: 'g-crash',
+          // Never split or give up within this test: it is about redelivery of the whole batch.
+          isolateAfter: 1_000,
+          maxAttempts: 1_000,
           decode: text,
           handle: async (batch) => {
             attempts.push({ partition: batch.partition, firstOffset: batch.firstOffset, lastOffset: batch.lastOffset });
@@ -196,6 +199,119 @@ export function busContract(name: string, makeBus: () => Bus, options: { concurr
         expect(handled).toEqual(after);
         expect(dead.map(text)).toEqual(['reject-me']);
         expect(dead[0]!.headers['x-dlq-reason']).toBe('violates a business rule');
+        await Promise.all([dlqSub.stop(), sub.stop()]);
+      });
+    });
+
+    it('dead-letters only the record a handler rejects as non-retriable; the rest of its batch, its key included, is handled in order', async () => {
+      await withBus(async (bus) => {
+        const topic = unique();
+        const dlqTopic = `${topic}.dlq`;
+        const handled: string[] = [];
+        const dead: BusRecord[] = [];
+        const dlqSub = await bus.subscribe<BusRecord>({ topic: dlqTopic, groupId: 'g-iso-reader', decode: (r) => r, handle: async (b) => void dead.push(...b.items.map((i) => i.value)) });
+        const records = Array.from({ length: 60 }, (_, i) => ({ key: `tenant-${i % 3}`, value: i === 31 ? 'poison' : `r${i}` }));
+        await bus.publish(topic, records);
+        const sub = await bus.subscribe<string>({
+          topic,
+          groupId: 'g-iso',
+          deadLetterTopic: dlqTopic,
+          decode: text,
+          handle: async (batch) => {
+            if (batch.items.some((i) => i.value === 'poison')) throw new NonRetriableError('label cannot be stored');
+            handled.push(...batch.items.map((i) => i.value));
+          },
+        });
+        await waitFor('every good record and the poison one', () => new Set(handled).size >= 59 && dead.length >= 1);
+        const good = records.filter((r) => r.value !== 'poison');
+        expect(new Set(handled)).toEqual(new Set(good.map((r) => r.value)));
+        for (const key of ['tenant-0', 'tenant-1', 'tenant-2']) {
+          const want = good.filter((r) => r.key === key).map((r) => r.value);
+          const got = handled.filter((v) => want.includes(v));
+          // At least once: a split batch may hand a record over again, but never out of order.
+          expect([...new Set(got)]).toEqual(want);
+        }
+        expect(dead.map(text)).toEqual(['poison']);
+        expect(dead[0]!.headers['x-dlq-reason']).toBe('label cannot be stored');
+        expect(dead[0]!.key).toBe('tenant-1');
+        await Promise.all([dlqSub.stop(), sub.stop()]);
+      });
+    });
+
+    it('isolates a record that keeps failing with a retriable error: other keys are handled meanwhile, it is dead-lettered with its reason and reported while it fails', async () => {
+      await withBus(async (bus) => {
+        const topic = unique();
+        const dlqTopic = `${topic}.dlq`;
+        const handled: string[] = [];
+        const dead: BusRecord[] = [];
+        const failingSeen: number[] = [];
+        const dlqSub = await bus.subscribe<BusRecord>({ topic: dlqTopic, groupId: 'g-stuck-reader', decode: (r) => r, handle: async (b) => void dead.push(...b.items.map((i) => i.value)) });
+        // One key, one partition: the poison record shares its batch with the good ones.
+        await bus.publish(topic, [
+          { key: 'a', value: 'a0' },
+          { key: 'b', value: 'b0' },
+          { key: 'a', value: 'poison' },
+          { key: 'b', value: 'b1' },
+          { key: 'a', value: 'a1' },
+        ]);
+        const box: { sub?: Subscription } = {};
+        const sub = await bus.subscribe<string>({
+          topic,
+          groupId: 'g-stuck',
+          deadLetterTopic: dlqTopic,
+          isolateAfter: 2,
+          maxAttempts: 50,
+          decode: text,
+          handle: async (batch) => {
+            if (batch.items.some((i) => i.value === 'poison')) {
+              failingSeen.push(box.sub?.failing?.().length ?? 0);
+              throw new URIError('URI malformed');
+            }
+            handled.push(...batch.items.map((i) => i.value));
+          },
+        });
+        box.sub = sub;
+        await waitFor('the good records and the dead-lettered poison', () => new Set(handled).size >= 4 && dead.length >= 1);
+        expect(new Set(handled)).toEqual(new Set(['a0', 'b0', 'b1', 'a1']));
+        expect(handled.indexOf('a1')).toBeGreaterThan(handled.indexOf('a0'));
+        expect(dead.map(text)).toEqual(['poison']);
+        expect(dead[0]!.headers['x-dlq-reason']).toMatch(/^URI malformed \(gave up after \d+ attempts\)$/);
+        // While it failed, the subscription said so.
+        expect(failingSeen.some((n) => n === 1)).toBe(true);
+        await waitFor('no failing batch once it is dead-lettered', () => (sub.failing?.() ?? []).length === 0);
+        await Promise.all([dlqSub.stop(), sub.stop()]);
+      });
+    });
+
+    it('dead-letters a lone batch that keeps failing with a retriable error after maxAttempts, then keeps consuming', async () => {
+      await withBus(async (bus) => {
+        const topic = unique();
+        const dlqTopic = `${topic}.dlq`;
+        const handled: string[] = [];
+        const dead: BusRecord[] = [];
+        let tries = 0;
+        const dlqSub = await bus.subscribe<BusRecord>({ topic: dlqTopic, groupId: 'g-max-reader', decode: (r) => r, handle: async (b) => void dead.push(...b.items.map((i) => i.value)) });
+        await bus.publish(topic, [{ key: 'k', value: 'always-fails' }]);
+        const sub = await bus.subscribe<string>({
+          topic,
+          groupId: 'g-max',
+          deadLetterTopic: dlqTopic,
+          maxAttempts: 4,
+          decode: text,
+          handle: async (batch) => {
+            if (batch.items.some((i) => i.value === 'always-fails')) {
+              tries++;
+              throw new Error('downstream rejects it');
+            }
+            handled.push(...batch.items.map((i) => i.value));
+          },
+        });
+        await waitFor('the dead-lettered record', () => dead.length >= 1);
+        expect(tries).toBe(4);
+        expect(dead[0]!.headers['x-dlq-reason']).toBe('downstream rejects it (gave up after 4 attempts)');
+        await bus.publish(topic, [{ key: 'k', value: 'next' }]);
+        await waitFor('the next record', () => handled.length >= 1);
+        expect(handled).toEqual(['next']);
         await Promise.all([dlqSub.stop(), sub.stop()]);
       });
     });

@@ -51,7 +51,7 @@ function fake(overrides: Partial<SubscribeOptions<string>> = {}, maxBatchRecords
     publish: async (_t, records) => void f.published.push(...records),
     isStopping: () => f.stopping.value,
     signal: new AbortController().signal,
-    lag: new Map(),
+    failing: new Map(),
   });
   f.batch = (offsets, highWatermark) => {
     const messages = offsets.map((o) => ({ key: Buffer.from('k'), value: Buffer.from(`v${o}`), headers: {}, offset: String(o), timestamp: '0', attributes: 0 }));

@@ -3,7 +3,7 @@ export type { TopicName } from './topics';
 export { UNMAPPED, ERROR_CODE_PATTERN, errorCodeForStatus } from './error-codes';
 export { INVOCATION_SCHEMA_VERSION, kindForMethod, outcomeFor, errorCodeFor } from './invocation';
 export type { InvocationEvent, ActionKind, Outcome } from './invocation';
-export { validateInvocation, isInvocation, MAX_LABEL_LENGTH, MAX_LATENCY_MS, MAX_SAMPLE_WEIGHT } from './validate';
+export { validateInvocation, isInvocation, labelProblem, MAX_LABEL_LENGTH, MAX_LATENCY_MS, MAX_SAMPLE_WEIGHT } from './validate';
 export type { ValidationProblem } from './validate';
 export {
   encodeInvocationBatch,

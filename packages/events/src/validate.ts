@@ -19,9 +19,33 @@ const KINDS = new Set(['read', 'write']);
 // The field rules, one predicate each, shared by validateInvocation and the columnar decoder
 // (columns.ts), so both accept exactly the same events.
 
-/** A label: a string of at most MAX_LABEL_LENGTH characters, not empty unless `allowEmpty`. */
+// C0 controls (NUL, newlines, tabs, escape …), DEL and C1 controls: they break log lines,
+// terminals and line-based tools downstream, and no connector, action or version needs them.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// In a /u pattern a surrogate pair is one code point; only a lone surrogate is category Cs.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Why `v` cannot be a label, or null when it can. The one label rule of ingest (packages/otlp)
+ * and the store (the decoders of the bus records): a string of 1 – MAX_LABEL_LENGTH UTF-16 code
+ * units (0 allowed when `allowEmpty`), well-formed Unicode (no lone surrogate: it has no UTF-8
+ * form, so Redis, JSON and URL encoders would corrupt it or throw) and no control character.
+ * Everything else ('|', ':', '{', '}', '%', non-BMP characters …) is a legal label; the key
+ * builder escapes it.
+ */
+export function labelProblem(v: unknown, allowEmpty = false): string | null {
+  if (typeof v !== 'string') return 'must be a string';
+  if (v.length === 0) return allowEmpty ? null : 'must not be empty';
+  if (v.length > MAX_LABEL_LENGTH) return `longer than ${MAX_LABEL_LENGTH} characters`;
+  if (LONE_SURROGATE.test(v)) return 'not well-formed Unicode (lone surrogate)';
+  if (CONTROL.test(v)) return 'contains a control character';
+  return null;
+}
+
+/** A label by labelProblem's rule. */
 export function isLabel(v: unknown, allowEmpty = false): boolean {
-  return typeof v === 'string' && (allowEmpty || v.length > 0) && v.length <= MAX_LABEL_LENGTH;
+  return labelProblem(v, allowEmpty) === null;
 }
 
 export function isKind(v: unknown): boolean {
@@ -64,11 +88,8 @@ export interface ValidationProblem {
 }
 
 function label(o: Record<string, unknown>, field: string, problems: ValidationProblem[], allowEmpty = false): void {
-  const v = o[field];
-  if (isLabel(v, allowEmpty)) return;
-  if (typeof v !== 'string') problems.push({ field, message: 'must be a string' });
-  else if (v.length === 0) problems.push({ field, message: 'must not be empty' });
-  else problems.push({ field, message: `longer than ${MAX_LABEL_LENGTH} characters` });
+  const message = labelProblem(o[field], allowEmpty);
+  if (message !== null) problems.push({ field, message });
 }
 
 function finite(o: Record<string, unknown>, field: string, min: number, max: number, problems: ValidationProblem[]): void {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BatchDecodeError,
   decodeInvocationBatch,
+  decodeInvocationColumns,
   encodeInvocationBatch,
   encodeInvocationBatchV1,
   encodeInvocationBatchV2,
@@ -18,18 +19,26 @@ import { anEvent } from './builders';
 const format = INVOCATION_BATCH_FORMAT;
 const row = (e: InvocationEvent): unknown[] => INVOCATION_BATCH_FIELDS.map((f) => e[f as keyof InvocationEvent]);
 
-// Every C0 control, both quote characters, backslash, lone and paired surrogates, line/paragraph
-// separators, non-ASCII letters and a 4-byte UTF-8 character.
+// Both quote characters, backslash, paired surrogates, line/paragraph separators, non-ASCII
+// letters, key separators and a 4-byte UTF-8 character: legal, so they must round-trip exactly.
+/** Strings that are legal labels (labelProblem) although they look hostile. */
 const HOSTILE = [
-  Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)).join(''),
   'say "hi" \\ o/ \' `',
-  '\ud800 lone high',
-  'lone low \udfff',
-  'reversed \udc00\ud800 pair',
   'paired 😀 emoji',
-  'line\u2028para\u2029 del\u007f',
+  'line\u2028para\u2029 sep',
   'Grüße, 東京, עברית',
   '</script><!--',
+  '{tag}|sep:%41',
+];
+
+/** Strings no label may be: the decoder rejects them like ingest does, so they never reach the store. */
+const ILLEGAL: Array<[string, string]> = [
+  [Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).join(''), 'contains a control character'],
+  ['nul \u0000', 'contains a control character'],
+  ['del\u007f', 'contains a control character'],
+  ['\ud800 lone high', 'not well-formed Unicode (lone surrogate)'],
+  ['lone low \udfff', 'not well-formed Unicode (lone surrogate)'],
+  ['reversed \udc00\ud800 pair', 'not well-formed Unicode (lone surrogate)'],
 ];
 
 describe('invocation batch codec', () => {
@@ -126,6 +135,15 @@ describe('invocation batch codec', () => {
     const [back] = decodeInvocationBatch(value);
     expect(back).toEqual(e);
     expect(back!.action === text && back!.correlationId === text).toBe(true);
+  });
+
+  it.each(ILLEGAL)('encodes the illegal label %j losslessly and rejects it on decode (%s)', (text, reason) => {
+    for (const field of ['tenant', 'connector', 'connectorVersion', 'action', 'correlationId'] as const) {
+      const value = encodeInvocationBatch([anEvent(), anEvent({ [field]: text })]);
+      expect(Buffer.from(value.toString('utf8'), 'utf8').equals(value)).toBe(true);
+      expect(() => decodeInvocationBatch(value)).toThrow(`event 1: ${field} ${reason}`);
+      expect(() => decodeInvocationColumns(value)).toThrow(BatchDecodeError);
+    }
   });
 
   it('writes non-finite numbers as null so the consumer rejects them rather than guessing', () => {

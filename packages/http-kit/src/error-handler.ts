@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { Logger } from '@pulsegate/logging';
+import { pathOnly, type Logger } from '@pulsegate/logging';
 import { correlationIdOf } from './correlation';
 import { errorBody, HttpError } from './errors';
 
@@ -17,6 +17,8 @@ export function notFoundHandler(): RequestHandler {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const correlationId = correlationIdOf(req);
+    // Already answered (e.g. 408 by the body idle timeout, whose abort then failed the handler).
+    if (res.headersSent) return;
     if (err instanceof HttpError) {
       if (err.extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.extra.retryAfterSeconds));
       res.status(err.status).json(errorBody(err.code, err.message, correlationId, err.extra));
@@ -33,7 +35,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(status !== undefined && status >= 400 && status < 500 ? status : 400).json(errorBody('INVALID_ARGUMENT', 'request body could not be read: ' + (e.type ?? 'malformed'), correlationId));
       return;
     }
-    logger.error({ err, correlationId }, 'unhandled error');
+    // Method and path only: the query string and headers may carry keys or personal data.
+    logger.error({ err, correlationId, method: req.method, path: pathOnly(req.originalUrl).slice(0, 200) }, 'unhandled error');
     res.status(500).json(errorBody('INTERNAL_ERROR', 'internal error; quote the correlation id to support', correlationId));
   };
 }

@@ -36,3 +36,29 @@ describe('createLogger redaction', () => {
     expect(JSON.parse(lines[0]!).receiver.name).toBe('ops');
   });
 });
+
+describe('query strings and errors', () => {
+  it('redactQuery scrubs secret parameters wherever a URL appears', async () => {
+    const { redactQuery, pathOnly } = await import('../src/index');
+    expect(redactQuery('/v1/x?api_key=K1&window=5m&Token=T2')).toBe('/v1/x?api_key=[redacted]&window=5m&Token=[redacted]');
+    expect(redactQuery('GET http://h/a?x-api-key=K&email=a%40b.c failed')).toBe('GET http://h/a?x-api-key=[redacted]&email=[redacted] failed');
+    expect(redactQuery('no query here')).toBe('no query here');
+    expect(pathOnly('/v1/connectors/a%3Fb/metrics?api_key=K#f')).toBe('/v1/connectors/a%3Fb/metrics');
+  });
+
+  it('logs an error without the request data libraries attach to it', () => {
+    const { lines, logger } = capture();
+    const err = Object.assign(new Error(`upstream http://agg/v1/metrics?api_key=${KEY} failed`), {
+      code: 'E_UPSTREAM',
+      body: `{"key":"${KEY}"}`,
+      rawPacket: Buffer.from(`Authorization: Bearer ${BEARER}`),
+      headers: { authorization: `Bearer ${BEARER}` },
+      cause: Object.assign(new Error('inner'), { config: { headers: { 'x-api-key': KEY } } }),
+    });
+    logger.error({ err }, 'failed');
+    const all = lines.join('');
+    for (const secret of [KEY, BEARER]) expect(all.includes(secret), `log contains ${secret}`).toBe(false);
+    const parsed = JSON.parse(lines[0]!) as { err: { type: string; message: string; code: string; cause: { message: string } } };
+    expect(parsed.err).toMatchObject({ type: 'Error', code: 'E_UPSTREAM', message: 'upstream http://agg/v1/metrics?api_key=[redacted] failed', cause: { message: 'inner' } });
+  });
+});

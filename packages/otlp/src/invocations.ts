@@ -1,6 +1,6 @@
 import {
   ERROR_CODE_PATTERN,
-  MAX_LABEL_LENGTH,
+  labelProblem,
   MAX_LATENCY_MS,
   MAX_SAMPLE_WEIGHT,
   errorCodeFor,
@@ -82,14 +82,19 @@ export function spanToInvocation(s: RawSpan, tenant: string): InvocationEvent | 
     return 'connector.error_code must be upper-case letters, digits and _ (at most 64)';
   }
   const correlationId = label(a[Attr.correlationId]) ?? firstLabel(a[Attr.headerCorrelationId]) ?? null;
-  if (
-    connector.length > MAX_LABEL_LENGTH ||
-    connectorVersion.length > MAX_LABEL_LENGTH ||
-    action.length > MAX_LABEL_LENGTH ||
-    httpMethod.length > MAX_LABEL_LENGTH ||
-    (correlationId !== null && correlationId.length > MAX_LABEL_LENGTH)
-  ) {
-    return `label longer than ${MAX_LABEL_LENGTH} characters`;
+  // The store's label rule (labelProblem): whatever is accepted here can be counted and queried.
+  const labels: Array<[string, string | null, boolean]> = [
+    ['tenant', tenant, false],
+    ['connector', connector, false],
+    ['connector version', connectorVersion, false],
+    ['action', action, false],
+    ['http method', httpMethod, true],
+    ['correlation id', correlationId, false],
+  ];
+  for (const [name, value, allowEmpty] of labels) {
+    if (value === null) continue;
+    const problem = labelProblem(value, allowEmpty);
+    if (problem !== null) return `${name} ${problem}`;
   }
   const weight = sampleWeight(s.traceState, a);
   if (!(weight > 0 && weight <= MAX_SAMPLE_WEIGHT)) return `sample weight not in (0, ${MAX_SAMPLE_WEIGHT}]`;

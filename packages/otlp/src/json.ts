@@ -23,6 +23,7 @@ const HEX32 = /^[0-9a-fA-F]{32}$/;
 const HEX16 = /^[0-9a-fA-F]{16}$/;
 const ZEROS = /^0+$/;
 const UINT64_TEXT = /^\d{1,20}$/;
+const UINT64_MAX = 2n ** 64n - 1n;
 
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -137,7 +138,8 @@ function readTime(v: unknown, which: 'start' | 'end', s: RawSpan): void {
     const cut = Math.max(0, v.length - 6);
     ms = cut === 0 ? 0 : Number(v.slice(0, cut));
     sub = Number(v.slice(cut));
-    if (ms > 18_446_744_073_709) {
+    // Compared as an integer: the millisecond part alone lets uint64 max + 1 through.
+    if (BigInt(v) > UINT64_MAX) {
       s.problem ??= `${which}TimeUnixNano is past the uint64 range`;
       return;
     }

@@ -37,8 +37,12 @@ export function adjustedCountFromTraceState(traceState: string): number | undefi
   return undefined;
 }
 
+// A plain decimal number: Number() alone would also read "0x10", "0b1", "Infinity" and " 5 ".
+const DECIMAL = /^\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 function positive(v: unknown): number {
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof v === 'string' && !DECIMAL.test(v)) return NaN;
+  const n = typeof v === 'string' ? Number(v) : v;
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : NaN;
 }
 

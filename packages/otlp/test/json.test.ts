@@ -54,6 +54,46 @@ describe('decodeJsonTraces', () => {
     });
   });
 
+  it.each([
+    ['uint64 max + 1', '18446744073709551616', 'endTimeUnixNano is past the uint64 range'],
+    ['21 digits', '100000000000000000000', 'endTimeUnixNano must be a non-negative integer (number or decimal string)'],
+    ['2^64 as a JSON number', 2 ** 64, 'endTimeUnixNano must be a non-negative integer (number or decimal string)'],
+  ])('rejects an end time of %s', (_n, end, reason) => {
+    const out = extractInvocations(decodeJsonTraces(body([{ ...SPAN, endTimeUnixNano: end }])), 't');
+    expect(out.events).toHaveLength(0);
+    expect(Object.fromEntries(out.reasons)).toEqual({ [reason]: 1 });
+  });
+
+  it('reads uint64 max itself as a time (then rejects it as a latency, not as a number)', () => {
+    const out = extractInvocations(decodeJsonTraces(body([{ ...SPAN, endTimeUnixNano: '18446744073709551615' }])), 't');
+    expect(Object.keys(Object.fromEntries(out.reasons))).toEqual([expect.stringMatching(/^latency over/)]);
+  });
+
+  // JSON escapes can carry what no UTF-8 body can: a lone surrogate. The rule is the store's (labelProblem).
+  it.each([
+    ['a lone high surrogate in the operation id', 'connector.operation_id', 'p\ud800x', 'action not well-formed Unicode (lone surrogate)'],
+    ['a lone low surrogate in the connector name', 'connector.name', '\udc00', 'connector not well-formed Unicode (lone surrogate)'],
+    ['NUL in the version', 'connector.version', '1\u0000', 'connector version contains a control character'],
+    ['a newline in the operation id', 'connector.operation_id', 'a\nb', 'action contains a control character'],
+    ['a C1 control in the correlation id', 'connector.correlation_id', 'x\u0085', 'correlation id contains a control character'],
+    ['a 257-character operation id', 'connector.operation_id', 'x'.repeat(257), 'action longer than 256 characters'],
+    ['a lone surrogate in the HTTP method', 'http.request.method', 'G\ud800', 'http method not well-formed Unicode (lone surrogate)'],
+  ])('rejects %s', (_n, key, value, reason) => {
+    const span = { ...SPAN, attributes: [...SPAN.attributes.filter((a) => a.key !== key), { key, value: { stringValue: value } }] };
+    const out = extractInvocations(decodeJsonTraces(body([span, SPAN])), 't');
+    expect(out.events).toHaveLength(1);
+    expect(Object.fromEntries(out.reasons)).toEqual({ [reason]: 1 });
+  });
+
+  it.each([['key separators', 'a|b:c%d'], ['hash-tag braces', '{x}'], ['non-BMP characters', 'ok\u{1F600}\u{10FFFF}'], ['a 256-character label', 'y'.repeat(256)]])(
+    'accepts %s in a label as it is',
+    (_n, value) => {
+      const span = { ...SPAN, attributes: [...SPAN.attributes.filter((a) => a.key !== 'connector.operation_id'), { key: 'connector.operation_id', value: { stringValue: value } }] };
+      const out = extractInvocations(decodeJsonTraces(body([span])), 't');
+      expect(out.events.map((e) => e.action)).toEqual([value]);
+    },
+  );
+
   it('counts malformed containers as rejected and reads the rest', () => {
     const text = JSON.stringify({ resourceSpans: [42, { scopeSpans: 'x' }, JSON.parse(body([SPAN])).resourceSpans[0]] });
     const out = extractInvocations(decodeJsonTraces(text), 't');

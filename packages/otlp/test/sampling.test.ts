@@ -37,4 +37,16 @@ describe('sampleWeight', () => {
     attrs[Attr.adjustedCount] = -1;
     expect(sampleWeight('', attrs)).toBeNaN();
   });
+
+  it.each([['0x10'], ['0b1'], ['0o7'], ['Infinity'], [' 5 '], ['1_000'], ['']])('SampleRate %j is not a decimal number: the span is rejected', (rate) => {
+    const attrs: Array<number | string | undefined> = [];
+    attrs[Attr.sampleRate] = rate;
+    expect(sampleWeight('', attrs)).toBeNaN();
+  });
+
+  it.each([['16', 16], ['2.5', 2.5], ['1e3', 1000], ['+4', 4], ['.5', 0.5]])('SampleRate %j reads as %d', (rate, want) => {
+    const attrs: Array<number | string | undefined> = [];
+    attrs[Attr.sampleRate] = rate;
+    expect(sampleWeight('', attrs)).toBe(want);
+  });
 });

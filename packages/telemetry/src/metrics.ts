@@ -30,6 +30,9 @@ export function processMetricsRegistry(): Registry {
   if (processRegistry === undefined) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry, prefix: 'pulsegate_' });
+    // prom-client names three gauges `_total`, which Prometheus reserves for counters (promtool
+    // rejects them); the same numbers by type remain as pulsegate_nodejs_active_{handles,requests,resources}.
+    for (const kind of ['handles', 'requests', 'resources']) processRegistry.removeSingleMetric(`pulsegate_nodejs_active_${kind}_total`);
   }
   return processRegistry;
 }

@@ -1,5 +1,9 @@
 import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { SECRET_QUERY_PARAMS } from '@pulsegate/logging';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+/** Query parameters whose values spans never carry: ours (SECRET_QUERY_PARAMS, as written and upper-case) and the instrumentation's cloud-signature defaults. */
+const REDACTED_QUERY_PARAMS = [...SECRET_QUERY_PARAMS, ...SECRET_QUERY_PARAMS.map((p) => p.toUpperCase()), 'apiKey', 'accessToken', 'Signature', 'AWSAccessKeyId', 'X-Goog-Signature', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token'];
 
 /** Resource `service.namespace` of Pulsegate's own spans; ingest never turns them into invocations. */
 export const PULSEGATE_NAMESPACE = 'pulsegate';
@@ -86,6 +90,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
+        // Spans leave the process: credentials in query strings must not ride along.
+        redactedQueryParamsServer: REDACTED_QUERY_PARAMS,
+        redactedQueryParams: REDACTED_QUERY_PARAMS,
       }),
       new KafkaJsInstrumentation(),
     ],

@@ -63,6 +63,19 @@ describe('startTelemetry with the SDK', () => {
     expect(resource['deployment.environment']).toBe('ci');
   });
 
+  it('never puts credentials from query strings on spans', async () => {
+    exporter.reset();
+    expect((await fetch(`${url}/work?api_key=sekrit-q1&token=sekrit-q2&x=1`)).status).toBe(200);
+    const span = await vi.waitFor(() => {
+      const done = exporter.getFinishedSpans().find((s) => s.kind === 1 /* SERVER */);
+      if (done === undefined) throw new Error('no server span yet');
+      return done;
+    });
+    const text = JSON.stringify(span.attributes);
+    expect(text).not.toContain('sekrit');
+    expect(text).toContain('x=1');
+  });
+
   it('shuts down once however often it is asked', async () => {
     const a = telemetry.shutdown();
     const b = telemetry.shutdown();

@@ -14,9 +14,10 @@ export {
 export type { SketchBuckets, BucketIndex } from './sketch';
 export { emptyBucket, mergeBucket, cloneBucket, MAX_ERROR_CODES_PER_BUCKET, OVERFLOW_CODE } from './bucket';
 export type { BucketData } from './bucket';
-export { KEY_PREFIX, MINUTE_MS, HOUR_MS, RESOLUTION_MS, redisKey, connectorTag, seriesField, parseSeriesField, keySlot } from './keys';
+export { KEY_PREFIX, MINUTE_MS, HOUR_MS, RESOLUTION_MS, redisKey, connectorTag, seriesField, parseSeriesField, keySlot, bucketKey, legacyBucketKey, minuteArchiveKey } from './keys';
 export type { Resolution, SeriesId, KeyParts } from './keys';
 export { DEFAULT_WINDOW_CONFIG } from './config';
+export { encodeRecord, decodeRecord, decodeBucketValue, archiveEntries, decodeMinuteArchive, encodeArchiveEntry } from './codec';
 export { DEFAULT_DEDUP_HORIZON_MS } from './dedup';
 export type { GroupDedup } from './dedup';
 export type { WindowConfig } from './config';
@@ -27,7 +28,7 @@ export type { BatchRecord, ApplyInput, ApplyResult, BucketDelta, DeltaData, Conn
 export type { WindowStore, SeriesInfo, ConnectorInfo, DroppedCounts } from './store';
 export { MemoryWindowStore } from './memory-store';
 export type { MemoryWindowStoreOptions } from './memory-store';
-export { RedisWindowStore } from './redis-store';
+export { RedisWindowStore, settledBucketStart } from './redis-store';
 export type { RedisWindowStoreOptions, RedisTarget } from './redis-store';
 export { planRange, readRanges, mergeAll, metricsOf, matches } from './reader';
 export type { RangePiece, RangePlan, SeriesFilter, ReadCache } from './reader';

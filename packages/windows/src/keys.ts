@@ -23,9 +23,51 @@ export type KeyParts =
   | { type: 'tenants' }
   | { type: 'connectors'; tenant: string };
 
-// encodeURIComponent escapes '{', '}', '|', ':' and '%', so no label can fake a separator or a
-// hash tag and the key → labels mapping is one-to-one.
-const esc = encodeURIComponent;
+const LONE_SURROGATE = /\p{Cs}/gu;
+
+/**
+ * A label as it appears in a key; never throws. encodeURIComponent escapes '{', '}', '|', ':' and
+ * '%', so no label can fake a separator or a hash tag and the key → labels mapping is one-to-one.
+ * It throws URIError on a lone surrogate, which ingest rejects (labelProblem) but which must not
+ * stop the store if one ever gets here: those are written `%uD800`, a form encodeURIComponent never
+ * produces ('u' is not a hex digit), so the mapping stays one-to-one.
+ */
+export function escapeLabel(label: string): string {
+  try {
+    return encodeURIComponent(label);
+  } catch {
+    let out = '';
+    let from = 0;
+    for (const m of label.matchAll(LONE_SURROGATE)) {
+      out += encodeURIComponent(label.slice(from, m.index)) + `%u${m[0].charCodeAt(0).toString(16).toUpperCase()}`;
+      from = m.index + m[0].length;
+    }
+    return out + encodeURIComponent(label.slice(from));
+  }
+}
+
+/** The label escapeLabel turned into `text`; malformed escapes are kept as they are (never throws). */
+export function unescapeLabel(text: string): string {
+  if (!text.includes('%')) return text;
+  try {
+    if (!text.includes('%u')) return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+  return text
+    .split(/(%u[0-9A-F]{4})/)
+    .map((part) => {
+      if (part.startsWith('%u') && part.length === 6) return String.fromCharCode(parseInt(part.slice(2), 16));
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        return part;
+      }
+    })
+    .join('');
+}
+
+const esc = escapeLabel;
 
 /** Hash tag of a tenant/connector: its keys live in one Redis Cluster slot. */
 export function connectorTag(tenant: string, connector: string): string {
@@ -39,11 +81,28 @@ export function seriesField(s: SeriesId): string {
 
 export function parseSeriesField(field: string): SeriesId {
   const [a, v, k] = field.split('|');
-  return { action: decodeURIComponent(a ?? ''), version: decodeURIComponent(v ?? ''), kind: k === 'write' ? 'write' : 'read' };
+  return { action: unescapeLabel(a ?? ''), version: unescapeLabel(v ?? ''), kind: k === 'write' ? 'write' : 'read' };
 }
 
-/** Key of a series-bucket from its connector's tag (connectorTag) and series field (seriesField), as redisKey builds it. */
+/**
+ * Key of a series-bucket in bucket layout 2 (binary records, codec.ts) from its connector's tag
+ * (connectorTag) and series field (seriesField), as redisKey builds it. Type `b2`, so the
+ * JSON-layout keys (legacyBucketKey) of writers before it never share a value with it.
+ */
 export function bucketKey(tag: string, resolution: Resolution, start: number, field: string): string {
+  return `${KEY_PREFIX}:${tag}:b2:${resolution}:${start}:${field}`;
+}
+
+/**
+ * Key of a series' settled minutes of one hour in layout 2: one string of entries
+ * `minute of the hour (1 byte) · varint length · record` (codec.ts), one entry per minute.
+ */
+export function minuteArchiveKey(tag: string, hourStart: number, field: string): string {
+  return `${KEY_PREFIX}:${tag}:b2:M:${hourStart}:${field}`;
+}
+
+/** Key of the same series-bucket in layout 1 (JSON segments), read until such keys expire. */
+export function legacyBucketKey(tag: string, resolution: Resolution, start: number, field: string): string {
   return `${KEY_PREFIX}:${tag}:b:${resolution}:${start}:${field}`;
 }
 

@@ -8,6 +8,67 @@ import { IDENTITY_BYTES } from './dedup';
 export const COMPACT_BUCKET_BYTES = 8_192;
 
 /**
+ * Lua of the dedup state (see dedup.ts), shared by APPLY_LUA and APPLY2_LUA: ARGV[3] holds the
+ * span identities; has_known_ids(g) checks a group's, remember_ids(g, chunks) stores them. Needs
+ * int() defined before it.
+ */
+const DEDUP_LUA = `
+local ids = ARGV[3]
+local IDB = ${IDENTITY_BYTES}
+local CHUNK = 4000
+-- The identities of dd entry d, positions first..last within the entry, as command arguments.
+local function id_args(d, first, last)
+  local args = {}
+  for j = first, last do
+    local at = d[3] + (j - 1) * IDB
+    args[#args + 1] = string.sub(ids, at, at + IDB - 1)
+  end
+  return args
+end
+-- Checks the group's identities; returns the positions of those already stored, and the argument
+-- chunks per dd entry (built once, reused by remember_ids).
+local function known_ids(g)
+  local found = {}
+  local chunks = {}
+  local pos = 0
+  for di, d in ipairs(g.dd) do
+    local k = KEYS[d[1]]
+    local n = (d[4] - d[3] + 1) / IDB
+    local exists = redis.call('EXISTS', k) == 1
+    chunks[di] = {}
+    for i = 1, n, CHUNK do
+      local last = math.min(n, i + CHUNK - 1)
+      local args = id_args(d, i, last)
+      chunks[di][#chunks[di] + 1] = args
+      if exists then
+        local r = redis.call('SMISMEMBER', k, unpack(args))
+        for j = i, last do if r[j - i + 1] == 1 then found[#found + 1] = pos + j end end
+      end
+    end
+    pos = pos + n
+  end
+  return found, chunks
+end
+-- The last known_ids answer (its positions and argument chunks), for the branch that follows.
+local found, chunks = {}, {}
+local function has_known_ids(g)
+  if g.dd == nil or #g.dd == 0 then
+    found, chunks = {}, {}
+  else
+    found, chunks = known_ids(g)
+  end
+  return #found > 0
+end
+local function remember_ids(g, chunks)
+  for di, d in ipairs(g.dd) do
+    local k = KEYS[d[1]]
+    for _, args in ipairs(chunks[di]) do redis.call('SADD', k, unpack(args)) end
+    if redis.call('PEXPIRETIME', k) < d[2] then redis.call('PEXPIREAT', k, int(d[2])) end
+  end
+end
+`;
+
+/**
  * Applies tenant/connector groups atomically, each idempotent on its own offset.
  * A bucket value is a log of JSON segments, each led by "\n": a delta is appended (APPEND, no
  * decoding), and once the value passes COMPACT_BUCKET_BYTES the script merges its segments into
@@ -63,59 +124,7 @@ local function compact(k)
   end
   if acc ~= nil then redis.call('SET', k, '\\n' .. cjson.encode(acc), 'KEEPTTL') end
 end
-local ids = ARGV[3]
-local IDB = ${IDENTITY_BYTES}
-local CHUNK = 4000
--- The identities of dd entry d, positions first..last within the entry, as command arguments.
-local function id_args(d, first, last)
-  local args = {}
-  for j = first, last do
-    local at = d[3] + (j - 1) * IDB
-    args[#args + 1] = string.sub(ids, at, at + IDB - 1)
-  end
-  return args
-end
--- Checks the group's identities; returns the positions of those already stored, and the argument
--- chunks per dd entry (built once, reused by remember_ids).
-local function known_ids(g)
-  local found = {}
-  local chunks = {}
-  local pos = 0
-  for di, d in ipairs(g.dd) do
-    local k = KEYS[d[1]]
-    local n = (d[4] - d[3] + 1) / IDB
-    local exists = redis.call('EXISTS', k) == 1
-    chunks[di] = {}
-    for i = 1, n, CHUNK do
-      local last = math.min(n, i + CHUNK - 1)
-      local args = id_args(d, i, last)
-      chunks[di][#chunks[di] + 1] = args
-      if exists then
-        local r = redis.call('SMISMEMBER', k, unpack(args))
-        for j = i, last do if r[j - i + 1] == 1 then found[#found + 1] = pos + j end end
-      end
-    end
-    pos = pos + n
-  end
-  return found, chunks
-end
--- The last known_ids answer (its positions and argument chunks), for the branch that follows.
-local found, chunks = {}, {}
-local function has_known_ids(g)
-  if g.dd == nil or #g.dd == 0 then
-    found, chunks = {}, {}
-  else
-    found, chunks = known_ids(g)
-  end
-  return #found > 0
-end
-local function remember_ids(g, chunks)
-  for di, d in ipairs(g.dd) do
-    local k = KEYS[d[1]]
-    for _, args in ipairs(chunks[di]) do redis.call('SADD', k, unpack(args)) end
-    if redis.call('PEXPIRETIME', k) < d[2] then redis.call('PEXPIREAT', k, int(d[2])) end
-  end
-end
+${DEDUP_LUA}
 local out = {}
 for gi, g in ipairs(p.g) do
   local okey = KEYS[g.o]
@@ -152,6 +161,272 @@ for gi, g in ipairs(p.g) do
   end
 end
 return out
+`;
+
+/**
+ * Layout-2 values (codec.ts) hold binary records; a value longer than this is compacted (its
+ * records merged into one) by the script that appended to it.
+ */
+export const COMPACT_RECORDS_BYTES = 1_024;
+
+/**
+ * Lua of the layout-2 record codec and merge (the rules of codec.ts and mergeBucket()), shared by
+ * APPLY2_LUA and MERGE2_LUA. rec_merge(acc, s, pos) reads one record at pos into acc (nil = empty)
+ * and returns acc and the next position; rec_encode(acc) gives the bytes of one record.
+ */
+const RECORD_LUA = `
+local MAXC = ${MAX_ERROR_CODES_PER_BUCKET}
+local byte, char, floor = string.byte, string.char, math.floor
+local function rdvar(s, p)
+  local v, m = 0, 1
+  while true do
+    local b = byte(s, p)
+    p = p + 1
+    if b < 128 then return v + b * m, p end
+    v = v + (b - 128) * m
+    m = m * 128
+  end
+end
+local function rdnum(s, p)
+  local v
+  v, p = rdvar(s, p)
+  if v == 1 then return struct.unpack('<d', s, p) end
+  return v / 2, p
+end
+local function wrvar(t, v)
+  while v >= 128 do
+    local r = v % 128
+    t[#t + 1] = char(r + 128)
+    v = (v - r) / 128
+  end
+  t[#t + 1] = char(v)
+end
+local function wrnum(t, x)
+  if x >= 0 and x < 281474976710656 and x == floor(x) then wrvar(t, x * 2)
+  else t[#t + 1] = '\\1' .. struct.pack('<d', x) end
+end
+local function addcode(acc, code, w)
+  local e = acc.e
+  if e[code] ~= nil then e[code] = e[code] + w return end
+  if code ~= 'UNMAPPED' and code ~= '__overflow__' then
+    if acc.n >= MAXC then
+      code = '__overflow__'
+      if e[code] ~= nil then e[code] = e[code] + w return end
+    else
+      acc.n = acc.n + 1
+    end
+  end
+  e[code] = w
+  acc.order[#acc.order + 1] = code
+end
+local function rec_merge(acc, s, p)
+  if acc == nil then acc = { c = 0, s = 0, t = 0, e = {}, order = {}, n = 0, z = 0, l = {} } end
+  local x
+  x, p = rdnum(s, p) acc.c = acc.c + x
+  x, p = rdnum(s, p) acc.s = acc.s + x
+  x, p = rdnum(s, p) acc.t = acc.t + x
+  local nc
+  nc, p = rdvar(s, p)
+  for _ = 1, nc do
+    local len
+    len, p = rdvar(s, p)
+    local code = string.sub(s, p, p + len - 1)
+    x, p = rdnum(s, p + len)
+    addcode(acc, code, x)
+  end
+  x, p = rdnum(s, p)
+  if x > 0 then acc.z = acc.z + x end
+  local nb, idx
+  nb, p = rdvar(s, p)
+  local l = acc.l
+  for i = 1, nb do
+    local v
+    v, p = rdvar(s, p)
+    if i == 1 then
+      if v % 2 == 0 then idx = v / 2 else idx = -(v + 1) / 2 end
+    else
+      idx = idx + v
+    end
+    x, p = rdnum(s, p)
+    l[idx] = (l[idx] or 0) + x
+  end
+  return acc, p
+end
+local function rec_encode(acc)
+  local t = {}
+  wrnum(t, acc.c) wrnum(t, acc.s) wrnum(t, acc.t)
+  wrvar(t, #acc.order)
+  for _, code in ipairs(acc.order) do
+    wrvar(t, #code)
+    t[#t + 1] = code
+    wrnum(t, acc.e[code])
+  end
+  wrnum(t, acc.z)
+  local idx = {}
+  for i in pairs(acc.l) do idx[#idx + 1] = i end
+  table.sort(idx)
+  wrvar(t, #idx)
+  local prev = 0
+  for j, i in ipairs(idx) do
+    if j == 1 then
+      if i >= 0 then wrvar(t, 2 * i) else wrvar(t, -2 * i - 1) end
+    else
+      wrvar(t, i - prev)
+    end
+    prev = i
+    wrnum(t, acc.l[i])
+  end
+  return table.concat(t)
+end
+-- Merges every record of a stored value into one; returns nil when it already is one record.
+local function rec_compact(v)
+  local acc, p, n = nil, 1, 0
+  while p <= #v do
+    acc, p = rec_merge(acc, v, p)
+    n = n + 1
+  end
+  if n <= 1 then return nil end
+  return rec_encode(acc)
+end
+`;
+
+/**
+ * Applies tenant/connector groups atomically in bucket layout 2 (binary records, codec.ts), each
+ * group idempotent on its own offset. A delta into a hot bucket (bucketKey) is appended as one
+ * record (APPEND, nothing decoded), merged into one record when the value passes
+ * COMPACT_RECORDS_BYTES. Buckets the client saw settle are named in `st`: a settled hour is
+ * compacted in place; a settled minute is compacted and moved into its series' minute archive of
+ * that hour (minuteArchiveKey, one entry per minute). A delta into a settled minute goes straight
+ * into the archive, merged with the minute's entry; one into a settled hour is compacted at once.
+ * KEYS: every key the groups touch (one Redis Cluster slot per call).
+ * ARGV[1]: JSON {f: offset field, g: [{o, sk, dk, gk: key indexes, fo, lo: offsets,
+ *          d: [[key index, expireAt, first byte, last byte of the record in ARGV[2], mode, minute of
+ *              the hour]] (mode 0 append, 1 into the minute archive at key index, 2 append and compact),
+ *          st: [[hot hour key index] | [hot minute key index, archive key index, minute of the hour,
+ *              archive expireAt]], s: [[series field, lastSeen]], x: [late, future, duplicates], lw,
+ *          dd: the group's span identities per minute, as in APPLY_LUA}]}
+ * ARGV[2]: the delta records, concatenated. ARGV[3]: span identities (dedup), as in APPLY_LUA.
+ * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), a list of positions of
+ * identities already stored (nothing written, as in APPLY_LUA), else the stored offset.
+ */
+export const APPLY2_LUA = `${RECORD_LUA}
+local LIMIT = ${COMPACT_RECORDS_BYTES}
+local p = cjson.decode(ARGV[1])
+local records = ARGV[2]
+local field = p.f
+local function int(x) return string.format('%.0f', x) end
+local function compact(k)
+  local v = redis.call('GET', k)
+  if not v then return end
+  local merged = rec_compact(v)
+  if merged ~= nil then redis.call('SET', k, merged, 'KEEPTTL') end
+end
+local function entry(mi, rec)
+  local t = { char(mi) }
+  wrvar(t, #rec)
+  t[#t + 1] = rec
+  return table.concat(t)
+end
+-- Puts the records rec of minute mi (of the hour) into the minute archive a, keeping one entry per
+-- minute: appended when the minute has none, else merged with it (late writes) and rewritten.
+local function archive_put(a, mi, rec, exp)
+  local cur = redis.call('GET', a)
+  if not cur then
+    redis.call('SET', a, entry(mi, rec_compact(rec) or rec), 'PXAT', int(exp))
+    return
+  end
+  local p, n, found = 1, #cur, nil
+  local others = {}
+  while p <= n do
+    local m = byte(cur, p)
+    local len, q = rdvar(cur, p + 1)
+    if m == mi then found = string.sub(cur, q, q + len - 1)
+    else others[#others + 1] = string.sub(cur, p, q + len - 1) end
+    p = q + len
+  end
+  -- SET rather than APPEND: an appended string keeps spare room (up to its size again), an
+  -- archive is written about once per minute and then kept for the retention.
+  if found == nil then
+    redis.call('SET', a, cur .. entry(mi, rec_compact(rec) or rec), 'KEEPTTL')
+    return
+  end
+  others[#others + 1] = entry(mi, rec_compact(found .. rec))
+  redis.call('SET', a, table.concat(others), 'KEEPTTL')
+end
+-- Moves the settled hot minute h (minute mi of its hour) into the minute archive a.
+local function settle_minute(h, a, mi, exp)
+  local v = redis.call('GET', h)
+  if not v then return end
+  archive_put(a, mi, v, exp)
+  redis.call('DEL', h)
+end
+-- The steps of one group, in order, each its own function so further per-group state can be
+-- written in the same atomic step.
+local function apply_buckets(g)
+  for _, d in ipairs(g.d) do
+    local k = KEYS[d[1]]
+    local v = string.sub(records, d[3], d[4])
+    if d[5] == 1 then
+      archive_put(k, d[6], v, d[2])
+    else
+      local len = redis.call('APPEND', k, v)
+      if len == #v then
+        redis.call('PEXPIREAT', k, int(d[2]))
+      elseif len > LIMIT or d[5] == 2 then
+        compact(k)
+      end
+    end
+  end
+  for _, st in ipairs(g.st) do
+    if #st == 1 then compact(KEYS[st[1]]) else settle_minute(KEYS[st[1]], KEYS[st[2]], st[3], st[4]) end
+  end
+end
+local function apply_series(g)
+  local sk = KEYS[g.sk]
+  for _, s in ipairs(g.s) do
+    local cur = redis.call('HGET', sk, s[1])
+    if (not cur) or tonumber(cur) < s[2] then redis.call('HSET', sk, s[1], int(s[2])) end
+  end
+end
+local function apply_dropped(g)
+  if g.x[1] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'late', g.x[1]) end
+  if g.x[2] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'future', g.x[2]) end
+  if g.x[3] ~= nil and g.x[3] > 0 then redis.call('HINCRBY', KEYS[g.dk], 'duplicates', g.x[3]) end
+  if g.lw == 1 then redis.call('INCR', KEYS[g.gk]) end
+end
+${DEDUP_LUA}
+local out = {}
+for gi, g in ipairs(p.g) do
+  local okey = KEYS[g.o]
+  local stored = tonumber(redis.call('HGET', okey, field) or '-1')
+  if stored >= g.lo then
+    out[gi] = -2
+  elseif stored >= g.fo then
+    out[gi] = stored
+  elseif has_known_ids(g) then
+    out[gi] = found
+  else
+    apply_buckets(g)
+    apply_series(g)
+    apply_dropped(g)
+    if g.dd ~= nil then remember_ids(g, chunks) end
+    redis.call('HSET', okey, field, int(g.lo))
+    out[gi] = -1
+  end
+end
+return out
+`;
+
+/**
+ * Test hook of the Lua codec: merges the records of ARGV[1] with the apply script's code and
+ * returns one record (what compaction stores). No keys.
+ */
+export const MERGE2_LUA = `${RECORD_LUA}
+local acc, p = nil, 1
+local v = ARGV[1]
+while p <= #v do acc, p = rec_merge(acc, v, p) end
+if acc == nil then return '' end
+return rec_encode(acc)
 `;
 
 /**

@@ -3,8 +3,9 @@ import type { CatalogEvent } from '@pulsegate/events';
 import { applyBatch, deltaJson, type ApplyInput, type DeltaData, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
 import { emptyBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
-import { keySlot, MINUTE_MS, parseSeriesField, redisKey, type Resolution, type SeriesId } from './keys';
-import { APPLY_LUA, CATALOG_LUA, INDEX_LUA } from './lua';
+import { decodeBucketValue, decodeMinuteArchive, encodeRecord } from './codec';
+import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, minuteArchiveKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
+import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA } from './lua';
 import { identitiesAt, IdentityArgs } from './dedup';
 import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
@@ -20,6 +21,16 @@ export interface RedisWindowStoreOptions {
   maxKeysPerCall?: number;
   /** Prepended to every key (ioredis keyPrefix), so deployments can share one Redis. Default none; no braces. */
   keyPrefix?: string;
+  /**
+   * Bucket layout written: 2 (default) binary records under `b2` keys (codec.ts); 1 the JSON
+   * segments of earlier releases under `b` keys, only for rolling upgrades and benchmarks.
+   */
+  bucketLayout?: 1 | 2;
+  /**
+   * Layout 2 only: also read layout-1 bucket keys and merge them in (default true), so buckets
+   * written before the upgrade count until they expire (hour retention after the upgrade).
+   */
+  readLegacy?: boolean;
 }
 
 type Client = Redis | Cluster;
@@ -27,7 +38,20 @@ interface ScriptClient {
   pgApply(numKeys: number, ...args: Array<string | Buffer>): Promise<Array<number | number[]>>;
   pgIndex(numKeys: number, ...args: string[]): Promise<number>;
   pgCatalog(numKeys: number, ...args: string[]): Promise<number>;
+  pgApply2(numKeys: number, ...args: Array<string | Buffer>): Promise<Array<number | number[]>>;
 }
+
+/**
+ * Buckets starting before this are settled for a writer at `now` (epoch ms): minutes that ended
+ * at least a minute ago, hours that ended at least 10 minutes ago. A layout-2 write into a settled
+ * bucket compacts it at once; hot buckets are appended to and compacted when they settle.
+ */
+export function settledBucketStart(resolution: Resolution, now: number): number {
+  return resolution === 'm' ? Math.floor(now / MINUTE_MS) * MINUTE_MS - 2 * MINUTE_MS : Math.floor((now - 10 * MINUTE_MS) / HOUR_MS) * HOUR_MS;
+}
+
+/** Most series-resolutions whose hot buckets a store remembers for compaction (the oldest are forgotten). */
+const MAX_PENDING_SERIES = 200_000;
 
 const MGET_CHUNK = 1_000;
 
@@ -44,9 +68,14 @@ export function parseBucketValue(value: string): BucketData {
   return acc ?? emptyBucket();
 }
 
+function legacyOf(v: Buffer | null | undefined): BucketData | null {
+  return v === null || v === undefined ? null : parseBucketValue(v.toString('utf8'));
+}
+
 /**
- * Window store in Redis or Redis Cluster. Each series-bucket is one string key holding the JSON of
- * a BucketData (merged by a Lua script), expiring at bucket end + retention (PXAT). A batch is
+ * Window store in Redis or Redis Cluster. Bucket layout 2 (default): a hot series-bucket is one
+ * string key of appended binary records (codec.ts), a settled minute one entry of its series'
+ * minute archive for the hour, each expiring at bucket (archive: hour) end + retention (PXAT). A batch is
  * written with one script call per Redis Cluster slot (per call on a single server), each
  * tenant/connector group guarded by its own stored offset.
  */
@@ -59,12 +88,21 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
   private readonly maxKeysPerCall: number;
   /** Last index time written per tenant/connector, so the index is touched once a minute at most. */
   private readonly indexed = new Map<string, number>();
+  private readonly layout: 1 | 2;
+  private readonly readLegacy: boolean;
+  /**
+   * Layout 2: per series-resolution (`key of its bucket at start 0`), the starts of hot buckets this
+   * store appended to and has not yet compacted; named to the apply script once they settle.
+   */
+  private readonly pending = new Map<string, number[]>();
   private closed = false;
 
   constructor(options: RedisWindowStoreOptions) {
     this.cfg = { ...DEFAULT_WINDOW_CONFIG, ...options.config };
     this.clock = options.clock ?? Date.now;
     this.maxKeysPerCall = options.maxKeysPerCall ?? 4_000;
+    this.layout = options.bucketLayout ?? 2;
+    this.readLegacy = this.layout === 2 && (options.readLegacy ?? true);
     // Fail a command after a few reconnect attempts instead of queueing forever: the bus runner
     // retries the whole batch with backoff, which is safe because writes are idempotent.
     if (options.keyPrefix !== undefined && /[{}]/.test(options.keyPrefix)) throw new Error('keyPrefix must not contain braces (they would change the hash tag)');
@@ -80,6 +118,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     this.client.defineCommand('pgApply', { lua: APPLY_LUA });
     this.client.defineCommand('pgIndex', { lua: INDEX_LUA });
     this.client.defineCommand('pgCatalog', { lua: CATALOG_LUA });
+    this.client.defineCommand('pgApply2', { lua: APPLY2_LUA });
   }
 
   private get scripts(): ScriptClient {
@@ -140,44 +179,10 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       if (cur.length > 0) calls.push(cur);
     }
     const outcomes: GroupOutcome[] = new Array(groups.length);
-    const now = this.clock();
+    const write = this.layout === 1 ? (idx: number[]) => this.writeLayout1(groups, idx) : (idx: number[]) => this.writeLayout2(groups, idx);
     await Promise.all(
       calls.map(async (idx) => {
-        const keys: string[] = [];
-        const keyIndex = (k: string): number => keys.push(k);
-        // Delta segments travel in one argument (ARGV[2]) as byte ranges, so the script never
-        // decodes them and the client does not pay per-argument costs for thousands of them.
-        const segments: string[] = [];
-        let at = 1;
-        const segmentRange = (d: DeltaData): [number, number] => {
-          const text = `\n${deltaJson(d)}`;
-          segments.push(text);
-          const from = at;
-          at += Buffer.byteLength(text);
-          return [from, at - 1];
-        };
-        const identities = new IdentityArgs();
-        const payload = {
-          f: groups[idx[0]!]!.offsetField,
-          g: idx.map((i) => {
-            const p = groups[i]!;
-            const { tenant, connector } = p.group;
-            return {
-              o: keyIndex(redisKey({ type: 'offsets', tenant, connector })),
-              sk: keyIndex(redisKey({ type: 'series', tenant, connector })),
-              dk: keyIndex(redisKey({ type: 'dropped', tenant, connector })),
-              gk: keyIndex(redisKey({ type: 'generation', tenant, connector })),
-              lw: p.group.touchesSettled ? 1 : 0,
-              fo: p.firstOffset,
-              lo: p.lastOffset,
-              d: [...p.group.deltas.values()].map((d) => [keyIndex(d.key), d.expireAt, ...segmentRange(d.data)]),
-              s: [...p.group.lastSeen],
-              x: [p.group.droppedLate, p.group.droppedFuture, p.group.dedup.duplicates],
-              dd: identities.entries(p.group.dedup, p.group.tag, keyIndex, now, this.cfg.dedupHorizonMs),
-            };
-          }),
-        };
-        const res = await this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''), identities.buffer());
+        const res = await write(idx);
         idx.forEach((gi, j) => {
           const r = res[j];
           if (Array.isArray(r)) outcomes[gi] = { status: 'duplicates', ids: identitiesAt(groups[gi]!.group.dedup, r.map(Number)) };
@@ -188,16 +193,162 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     return { outcomes, calls: calls.length };
   }
 
-  async getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>> {
+  /** One layout-2 script call for the groups `idx`: binary records, hot buckets appended, settled ones compacted. */
+  private async writeLayout2(groups: PreparedGroup[], idx: number[]): Promise<Array<number | number[]>> {
+    const now = this.clock();
+    const identities = new IdentityArgs();
+    const horizon = { m: settledBucketStart('m', now), h: settledBucketStart('h', now) };
     const keys: string[] = [];
-    for (const s of series) for (const start of starts) keys.push(redisKey({ type: 'bucket', tenant, connector, resolution, start, series: s }));
-    const values: Array<string | null> = [];
-    // All keys share the connector's hash tag, so each MGET is a single-slot command on a cluster.
-    for (let i = 0; i < keys.length; i += MGET_CHUNK) values.push(...(await this.client.mget(keys.slice(i, i + MGET_CHUNK))));
-    return series.map((_, si) => starts.map((__, ti) => {
-      const v = values[si * starts.length + ti];
-      return v === null || v === undefined ? null : parseBucketValue(v);
-    }));
+    const keyIndex = (k: string): number => keys.push(k);
+    const records: Buffer[] = [];
+    let at = 1;
+    const payload = {
+      f: groups[idx[0]!]!.offsetField,
+      g: idx.map((i) => {
+        const p = groups[i]!;
+        const { tenant, connector, tag } = p.group;
+        const settle: number[][] = [];
+        const archive = (start: number, field: string): [number, number, number] => {
+          const hour = Math.floor(start / HOUR_MS) * HOUR_MS;
+          return [keyIndex(minuteArchiveKey(tag, hour, field)), (start - hour) / MINUTE_MS, hour + HOUR_MS + this.cfg.minuteRetentionMs];
+        };
+        const d = [...p.group.deltas.values()].map((delta) => {
+          const rec = encodeRecord(delta.data);
+          records.push(rec);
+          const from = at;
+          at += rec.length;
+          const res = delta.resolution;
+          const field = seriesField(delta.series);
+          // Settled for this series: by the writer's clock and by the series' own event time in
+          // this batch, so a lagging consumer catching up appends (cheap) instead of merging.
+          const seen = p.group.lastSeen.get(field);
+          const settledBefore = seen === undefined ? horizon[res] : Math.min(horizon[res], settledBucketStart(res, seen));
+          const late = delta.start < settledBefore;
+          const series = bucketKey(tag, res, 0, field);
+          // Hot buckets of this series that have settled since it was last written: compacted
+          // (hours) or moved into the minute archive (minutes) in this call.
+          const hot = (this.pending.get(series) ?? []).filter((start) => {
+            if (start >= settledBefore || start === delta.start) return true;
+            const k = keyIndex(bucketKey(tag, res, start, field));
+            if (res === 'h') settle.push([k]);
+            else {
+              const [ak, minute, expireAt] = archive(start, field);
+              settle.push([k, ak, minute, expireAt]);
+            }
+            return false;
+          });
+          if (!late && !hot.includes(delta.start)) hot.push(delta.start);
+          this.pending.delete(series);
+          if (hot.length > 0) {
+            if (this.pending.size >= MAX_PENDING_SERIES) this.pending.delete(this.pending.keys().next().value!);
+            this.pending.set(series, hot);
+          }
+          if (!late) return [keyIndex(delta.key), delta.expireAt, from, at - 1, 0];
+          if (res === 'h') return [keyIndex(delta.key), delta.expireAt, from, at - 1, 2];
+          const [ak, minute, expireAt] = archive(delta.start, field);
+          return [ak, expireAt, from, at - 1, 1, minute];
+        });
+        return {
+          o: keyIndex(redisKey({ type: 'offsets', tenant, connector })),
+          sk: keyIndex(redisKey({ type: 'series', tenant, connector })),
+          dk: keyIndex(redisKey({ type: 'dropped', tenant, connector })),
+          gk: keyIndex(redisKey({ type: 'generation', tenant, connector })),
+          lw: p.group.touchesSettled ? 1 : 0,
+          fo: p.firstOffset,
+          lo: p.lastOffset,
+          d,
+          st: settle,
+          s: [...p.group.lastSeen],
+          x: [p.group.droppedLate, p.group.droppedFuture, p.group.dedup.duplicates],
+          dd: identities.entries(p.group.dedup, p.group.tag, keyIndex, now, this.cfg.dedupHorizonMs),
+        };
+      }),
+    };
+    return this.scripts.pgApply2(keys.length, ...keys, JSON.stringify(payload), Buffer.concat(records), identities.buffer());
+  }
+
+  /** One layout-1 script call (the JSON segments of earlier releases, under legacy keys). */
+  private async writeLayout1(groups: PreparedGroup[], idx: number[]): Promise<Array<number | number[]>> {
+    const now = this.clock();
+    const identities = new IdentityArgs();
+    const keys: string[] = [];
+    const keyIndex = (k: string): number => keys.push(k);
+    // Delta segments travel in one argument (ARGV[2]) as byte ranges, so the script never
+    // decodes them and the client does not pay per-argument costs for thousands of them.
+    const segments: string[] = [];
+    let at = 1;
+    const segmentRange = (d: DeltaData): [number, number] => {
+      const text = `\n${deltaJson(d)}`;
+      segments.push(text);
+      const from = at;
+      at += Buffer.byteLength(text);
+      return [from, at - 1];
+    };
+    const payload = {
+      f: groups[idx[0]!]!.offsetField,
+      g: idx.map((i) => {
+        const p = groups[i]!;
+        const { tenant, connector, tag } = p.group;
+        return {
+          o: keyIndex(redisKey({ type: 'offsets', tenant, connector })),
+          sk: keyIndex(redisKey({ type: 'series', tenant, connector })),
+          dk: keyIndex(redisKey({ type: 'dropped', tenant, connector })),
+          gk: keyIndex(redisKey({ type: 'generation', tenant, connector })),
+          lw: p.group.touchesSettled ? 1 : 0,
+          fo: p.firstOffset,
+          lo: p.lastOffset,
+          d: [...p.group.deltas.values()].map((d) => [keyIndex(legacyBucketKey(tag, d.resolution, d.start, seriesField(d.series))), d.expireAt, ...segmentRange(d.data)]),
+          s: [...p.group.lastSeen],
+          x: [p.group.droppedLate, p.group.droppedFuture, p.group.dedup.duplicates],
+          dd: identities.entries(p.group.dedup, p.group.tag, keyIndex, now, this.cfg.dedupHorizonMs),
+        };
+      }),
+    };
+    return this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''), identities.buffer());
+  }
+
+  async getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>> {
+    const tag = connectorTag(tenant, connector);
+    const fields = series.map(seriesField);
+    const grid = (key: (field: string, start: number) => string, at: readonly number[]): string[] => fields.flatMap((f) => at.map((start) => key(f, start)));
+    if (this.layout === 1) {
+      const values = await this.mget(grid((f, start) => legacyBucketKey(tag, resolution, start, f), starts));
+      return series.map((_, si) => starts.map((__, ti) => legacyOf(values[si * starts.length + ti])));
+    }
+    // Layout 2: hot buckets; for minutes also the series' minute archives of the hours involved;
+    // and, while they may exist, the layout-1 keys of the same buckets.
+    const hours = resolution === 'm' ? [...new Set(starts.map((s) => Math.floor(s / HOUR_MS) * HOUR_MS))] : [];
+    const keys = grid((f, start) => bucketKey(tag, resolution, start, f), starts);
+    keys.push(...grid((f, hour) => minuteArchiveKey(tag, hour, f), hours));
+    if (this.readLegacy) keys.push(...grid((f, start) => legacyBucketKey(tag, resolution, start, f), starts));
+    const values = await this.mget(keys);
+    const n = series.length * starts.length;
+    // Archived minutes are dropped once their own expiry has passed (the archive lives to the end of its hour + retention).
+    const expired = this.clock() - MINUTE_MS - this.cfg.minuteRetentionMs;
+    return series.map((_, si) => {
+      const archives = new Map<number, Map<number, BucketData>>();
+      hours.forEach((hour, hi) => {
+        const v = values[n + si * hours.length + hi];
+        if (v !== null && v !== undefined && v.length > 0) archives.set(hour, decodeMinuteArchive(v));
+      });
+      return starts.map((start, ti) => {
+        const j = si * starts.length + ti;
+        const hour = Math.floor(start / HOUR_MS) * HOUR_MS;
+        let acc = start > expired ? (archives.get(hour)?.get((start - hour) / MINUTE_MS) ?? null) : null;
+        const hot = values[j];
+        if (hot !== null && hot !== undefined) acc = acc === null ? decodeBucketValue(hot) : mergeBucket(acc, decodeBucketValue(hot));
+        const old = this.readLegacy ? legacyOf(values[n + series.length * hours.length + j]) : null;
+        if (old !== null) acc = acc === null ? old : mergeBucket(acc, old);
+        return acc;
+      });
+    });
+  }
+
+  /** MGET as Buffers in chunks; all keys share the connector's hash tag, so each is a single-slot command on a cluster. */
+  private async mget(keys: string[]): Promise<Array<Buffer | null>> {
+    const values: Array<Buffer | null> = [];
+    for (let i = 0; i < keys.length; i += MGET_CHUNK) values.push(...(await this.client.mgetBuffer(keys.slice(i, i + MGET_CHUNK))));
+    return values;
   }
 
   async generation(tenant: string, connector: string): Promise<number> {

@@ -16,6 +16,10 @@
  *  6. dedup of span identities (AGGREGATOR_DEDUP_HORIZON_MINUTES): sections 1 and 3 run with dedup on
  *     (the default) and off in the same run, and Redis bytes of dedup state per 1 000 events/s at the
  *     default horizon (MEMORY USAGE of the identity sets).
+ *  7. bytes per series-minute at 20, 200 and 2 000 calls per series-minute over BENCH_BYTES_MINUTES
+ *     (20) minutes of simulated traffic (inside one hour), bucket layout 1 (JSON segments, the earlier writer) and 2
+ *     (binary records) in the same run: MEMORY USAGE of the minute keys and used_memory over the run.
+ * BENCH_BUCKET_LAYOUT=1|2 (default 2) picks the layout of the store, Kafka and query sections.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +31,7 @@ import { createBus, type SubscribeOptions } from '@pulsegate/bus';
 import { decodeInvocationBatch, decodeInvocationColumns, encodeInvocationBatch, errorCodeForStatus, outcomeFor, Topics, type InvocationEvent } from '@pulsegate/events';
 import { createLogger } from '@pulsegate/logging';
 import { startKafka, startRedis } from '@pulsegate/testkit';
-import { aggregateBatch, DEFAULT_WINDOW_CONFIG, recordEvents, RedisWindowStore, type ApplyInput, type BatchRecord, type WindowStore } from '@pulsegate/windows';
+import { aggregateBatch, archiveEntries, DEFAULT_WINDOW_CONFIG, recordEvents, RedisWindowStore, type ApplyInput, type BatchRecord, type WindowStore } from '@pulsegate/windows';
 import { loadConfig } from '../src/config';
 import { createAggregatorService } from '../src/service';
 
@@ -43,6 +47,11 @@ const STORE_EVENTS = Number(process.env.BENCH_STORE_EVENTS ?? 400_000);
 const KAFKA_EVENTS = Number(process.env.BENCH_KAFKA_EVENTS ?? 80_000);
 const KAFKA_ROUNDS = Number(process.env.BENCH_KAFKA_ROUNDS ?? 5);
 const PER_MESSAGE = 500;
+const LAYOUT = Number(process.env.BENCH_BUCKET_LAYOUT ?? 2) as 1 | 2;
+if (LAYOUT !== 1 && LAYOUT !== 2) throw new Error('BENCH_BUCKET_LAYOUT must be 1 or 2');
+const BYTES_MINUTES = Number(process.env.BENCH_BYTES_MINUTES ?? 20);
+/** Query section: connectors × 20 series each with history over 30 days (BENCH_QUERY_CONNECTORS, default 50 = 1 000 series). */
+const QUERY_CONNECTORS = Number(process.env.BENCH_QUERY_CONNECTORS ?? 50);
 /** Overrides the aggregator subscription's lingerMs (0 = every fetched batch handled on its own, the behaviour before linger). */
 const LINGER_MS = process.env.BENCH_LINGER_MS === undefined ? undefined : Number(process.env.BENCH_LINGER_MS);
 /**
@@ -172,7 +181,7 @@ function threadCpuMs(): { main: number; others: number } | undefined {
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 /** Sections to run: BENCH_ONLY=store,kafka,query (default all). */
-const only = new Set((process.env.BENCH_ONLY ?? 'store,kafka,query').split(',').map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? 'store,bytes,kafka,query').split(',').map((s) => s.trim()));
 
 async function main(): Promise<void> {
   const redis = await startRedis();
@@ -182,6 +191,7 @@ async function main(): Promise<void> {
   const now = Date.now();
   try {
     if (only.has('store')) await storeSection(redis.url, admin, now, out);
+    if (only.has('bytes')) await bytesSection(redis.url, admin, now, out);
     if (kafka !== null) await kafkaSection(redis.url, admin, kafka.brokers, now, out);
     if (only.has('query')) await querySection(redis.url, now, out);
   } finally {
@@ -200,7 +210,7 @@ async function storeSection(url: string, admin: Redis, now: number, out: Out): P
     const evs = events(STORE_EVENTS, now - 60_000, now);
     const batches = partitionBatches(evs, PER_MESSAGE, 6); // ~3 000 events per partition batch (≈1 MB, kafkajs' default)
     const keyPrefix = dedup ? 'on:' : 'off:';
-    const store = new RedisWindowStore({ target: { url }, keyPrefix, config: dedup ? {} : { dedupHorizonMs: 0 } });
+    const store = new RedisWindowStore({ target: { url }, bucketLayout: LAYOUT, keyPrefix, config: dedup ? {} : { dedupHorizonMs: 0 } });
     await store.ping();
     const before = await commandTotal(admin);
     const usecBefore = await scriptUsec(admin);
@@ -218,11 +228,11 @@ async function storeSection(url: string, admin: Redis, now: number, out: Out): P
     out.push(`Redis client commands per event: ${(calls / STORE_EVENTS).toFixed(5)}  (all commands incl. inside Lua, minus INFO: ${((after - before - 1) / STORE_EVENTS).toFixed(4)})`);
 
     // 5. Bytes per series-minute.
-    const keys = (await admin.keys(`${keyPrefix}pg:w1:*:b:m:*`)).slice(0, 500);
+    const keys = (await admin.keys(`${keyPrefix}pg:w1:*:${LAYOUT === 1 ? 'b' : 'b2'}:m:*`)).slice(0, 500);
     let bytes = 0;
     for (const k of keys) bytes += Number(await admin.memory('USAGE', k));
     const perMinuteEvents = STORE_EVENTS / series; // all events fall in ≤ 2 minutes
-    out.push(`Redis bytes per series-minute: ${fmt(bytes / keys.length)} (MEMORY USAGE of ${keys.length} minute keys, ~${fmt(perMinuteEvents / 2)} events each)`);
+    out.push(`Redis bytes per series-minute: ${fmt(bytes / keys.length)} (MEMORY USAGE of ${keys.length} minute keys, ~${fmt(perMinuteEvents / 2)} events each, layout ${LAYOUT}, all still hot)`);
     if (dedup) {
       // 6. Dedup state: every identity of the run sits in its connector-minute set. A minute's set
       // lives until the horizon after the later of its end and its last write, so at a steady rate
@@ -247,6 +257,103 @@ async function storeSection(url: string, admin: Redis, now: number, out: Out): P
     const rb = execFileSync('redis-benchmark', ['-p', port, '-P', '64', '-q', '-n', '1000000', '-t', 'set,incr'], { encoding: 'utf8' });
     for (const line of rb.split(/\r|\n/).filter((l) => /requests per second/.test(l))) out.push(`redis-benchmark -P 64: ${line.trim()}`);
   }
+}
+
+async function usedMemory(admin: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
+}
+
+/** MEMORY USAGE of every key matching `pattern` (SCAN; these are keys this bench wrote). */
+async function keyBytes(admin: Redis, pattern: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+    cursor = next;
+    for (const k of keys) out.set(k, Number(await admin.memory('USAGE', k, 'SAMPLES', '0')));
+  } while (cursor !== '0');
+  return out;
+}
+
+/**
+ * 6: bytes per series-minute at 20, 200 and 2 000 calls per series-minute, layouts 1 and 2 in the
+ * same run on the same traffic: BYTES_MINUTES minutes of event time, each minute's events applied
+ * in partition batches of ~3 000 events (as the store section) with the store's clock at the
+ * batch's place in the minute, so hot minutes get many small deltas, as in production.
+ */
+async function bytesSection(url: string, admin: Redis, now: number, out: Out): Promise<void> {
+  if (BYTES_MINUTES > 60) throw new Error('BENCH_BYTES_MINUTES must be ≤ 60');
+  const t0 = Math.floor(now / 3_600_000) * 3_600_000 - 3_600_000;
+  const mixes: Array<{ rate: number; connectors: number }> = [
+    { rate: 20, connectors: 50 }, // 1 000 series
+    { rate: 200, connectors: 10 }, // 200 series
+    { rate: 2_000, connectors: 2 }, // 40 series
+  ];
+  const figures: string[] = [];
+  for (const { rate, connectors } of mixes) {
+    const series = connectors * ACTIONS.length * VERSIONS.length;
+    const row: Record<number, { all: number; settled: number; used: number; keys: number }> = {};
+    for (const layout of [1, 2] as const) {
+      seed = 4_242 + rate;
+      let clock = t0;
+      const prefix = `bytes${rate}l${layout}:`;
+      const store = new RedisWindowStore({ target: { url }, bucketLayout: layout, clock: () => clock, keyPrefix: prefix });
+      const used0 = await usedMemory(admin);
+      let offset = 0;
+      for (let m = 0; m < BYTES_MINUTES; m++) {
+        const from = t0 + m * 60_000;
+        const evs = events(rate * series, from, from + 60_000, connectors);
+        // Exactly `rate` calls per series-minute would need a fixed split; random series at this mean is close enough.
+        evs.sort((a, b) => a.eventTime - b.eventTime);
+        const batches = partitionBatches(evs, PER_MESSAGE, 6);
+        for (const [i, b] of batches.entries()) {
+          clock = from + Math.floor(((i + 1) / batches.length) * 60_000);
+          const recs = b.records.map((r) => ({ ...r, offset: String(offset + Number(r.offset)) }));
+          await store.apply({ source: 'bench|bytes', partition: b.partition, firstOffset: recs[0]!.offset, lastOffset: recs[recs.length - 1]!.offset, records: recs });
+        }
+        offset += 1_000_000;
+      }
+      const used = (await usedMemory(admin)) - used0;
+      // Layout 1: one key per series-minute. Layout 2: hot minute keys (the last minutes) and, per
+      // series and hour, one minute archive holding the settled minutes.
+      const bytes = await keyBytes(admin, `${prefix}pg:w1:*:${layout === 1 ? 'b' : 'b2'}:[mM]:*`);
+      const settledBefore = clock - 4 * 60_000;
+      let all = 0;
+      let settled = 0;
+      let settledMinutes = 0;
+      let seriesMinutes = 0;
+      for (const [k, b] of bytes) {
+        all += b;
+        const [, res, start] = /:([mM]):(\d+):/.exec(k)!;
+        if (res === 'M') {
+          const n = archiveEntries((await admin.getBuffer(k))!).length;
+          settled += b;
+          settledMinutes += n;
+          seriesMinutes += n;
+        } else {
+          seriesMinutes++;
+          if (layout === 1 && Number(start) + 60_000 <= settledBefore) {
+            settled += b;
+            settledMinutes++;
+          }
+        }
+      }
+      if (process.env.BENCH_BYTES_PROBE === '1') {
+        const ks = [...bytes.keys()].sort().slice(0, 4);
+        for (const k of ks) console.error(k, bytes.get(k), await admin.strlen(k));
+      }
+      row[layout] = { all: all / seriesMinutes, settled: settled / settledMinutes, used: used / (series * BYTES_MINUTES), keys: seriesMinutes };
+      await store.close();
+    }
+    const [a, b] = [row[1]!, row[2]!];
+    const pct = (x: number, y: number): string => `${((100 * x) / y).toFixed(0)} %`;
+    figures.push(
+      `bytes per series-minute at ~${fmt(rate)} calls/min (${fmt(series)} series, ${BYTES_MINUTES} min, ${fmt(b.keys)} series-minutes): ` +
+        `MEMORY USAGE per settled minute ${fmt(a.settled)} → ${fmt(b.settled)} B (${pct(b.settled, a.settled)}), all minute storage / series-minutes incl. the hot last ones ${fmt(a.all)} → ${fmt(b.all)} B (${pct(b.all, a.all)}); ` +
+        `used_memory over the run / series-minutes (incl. hour buckets, offsets, series; dedup sets expire at once here: the simulated clock is an hour back) ${fmt(a.used)} → ${fmt(b.used)} B (${pct(b.used, a.used)})  [layout 1 → layout 2]`,
+    );
+  }
+  for (const f of figures) out.push(f);
 }
 
 /**
@@ -309,7 +416,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
     const sides = [true, false].map((dedup) => ({
       dedup,
       group: `${aggGroup}-${dedup ? 'on' : 'off'}`,
-      store: new RedisWindowStore({ target: { url }, keyPrefix: dedup ? 'kon:' : 'koff:', config: dedup ? {} : { dedupHorizonMs: 0 } }),
+      store: new RedisWindowStore({ target: { url }, bucketLayout: LAYOUT, keyPrefix: dedup ? 'kon:' : 'koff:', config: dedup ? {} : { dedupHorizonMs: 0 } }),
       events: 0,
       secs: 0,
       calls: 0,
@@ -425,12 +532,21 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
   }
 }
 
-/** 4: P95 of a 30-day query over HTTP: 20 series with hour buckets over 30 days. */
+/**
+ * 4: P95 of a 30-day query over HTTP at QUERY_CONNECTORS × 20 active series (default 1 000) with
+ * 30 days of history, querying the connectors in turn (each query merges one connector's 20 series).
+ */
 async function querySection(url: string, now: number, out: Out): Promise<void> {
-  const qStore = new RedisWindowStore({ target: { url } });
-  const old = events(200_000, now - 30 * 86_400_000, now, 1).map((e) => ({ ...e, tenant: 'default', connector: 'history' }));
-  for (let i = 0; i < old.length; i += 5_000) await qStore.apply({ source: 'bench|q', partition: 0, firstOffset: String(i), lastOffset: String(i), records: [{ offset: String(i), events: old.slice(i, i + 5_000) }] });
-  const seriesCount = (await qStore.listSeries('default', 'history')).length;
+  // BENCH_READ_LEGACY=0: layout 2 without reading layout-1 keys (after the migration window).
+  const qStore = new RedisWindowStore({ target: { url }, bucketLayout: LAYOUT, readLegacy: process.env.BENCH_READ_LEGACY !== '0' });
+  const perConnector = Number(process.env.BENCH_QUERY_EVENTS ?? 20_000);
+  let offset = 0;
+  for (let c = 0; c < QUERY_CONNECTORS; c++) {
+    const old = events(perConnector, now - 30 * 86_400_000, now, 1).map((e) => ({ ...e, tenant: 'default', connector: `history-${c}` }));
+    for (let i = 0; i < old.length; i += 5_000, offset++) await qStore.apply({ source: 'bench|q', partition: 0, firstOffset: String(offset), lastOffset: String(offset), records: [{ offset: String(offset), events: old.slice(i, i + 5_000) }] });
+  }
+  let seriesCount = 0;
+  for (let c = 0; c < QUERY_CONNECTORS; c++) seriesCount += (await qStore.listSeries('default', `history-${c}`)).length;
   const bus = createBus({});
   const logger = createLogger({ name: 'bench', level: 'silent' });
   const svc = await createAggregatorService({ bus, logger, store: qStore, config: loadConfig({ ...process.env, SNAPSHOT_INTERVAL_SECONDS: '3600' }) });
@@ -441,16 +557,17 @@ async function querySection(url: string, now: number, out: Out): Promise<void> {
   try {
     for (const window of ['30d', '7d']) {
       const lat: number[] = [];
-      for (let i = 0; i < 60; i++) {
+      const n = Math.max(60, 2 * QUERY_CONNECTORS);
+      for (let i = 0; i < n; i++) {
         const t = performance.now();
-        const res = await fetch(`http://127.0.0.1:${httpPort}/v1/connectors/history/metrics?window=${window}`);
+        const res = await fetch(`http://127.0.0.1:${httpPort}/v1/connectors/history-${i % QUERY_CONNECTORS}/metrics?window=${window}`);
         const body = (await res.json()) as { calls: number };
         lat.push(performance.now() - t);
         if (!(body.calls > 0)) throw new Error(`${window} query found nothing: ${JSON.stringify(body).slice(0, 200)}`);
       }
       const first = lat[0]!;
       lat.sort((a, b) => a - b);
-      out.push(`${window} metrics query (${seriesCount} series, hour buckets, HTTP, 60 queries): first ${first.toFixed(1)} ms, p50 ${lat[29]!.toFixed(1)} ms, p95 ${lat[56]!.toFixed(1)} ms`);
+      out.push(`${window} metrics query (${fmt(seriesCount)} series in ${QUERY_CONNECTORS} connectors, 20 per query, hour buckets, HTTP, ${n} queries, layout ${LAYOUT}${LAYOUT === 2 && process.env.BENCH_READ_LEGACY === '0' ? ' without layout-1 reads' : ''}): first ${first.toFixed(1)} ms, p50 ${lat[Math.floor(n / 2) - 1]!.toFixed(1)} ms, p95 ${lat[Math.ceil(n * 0.95) - 1]!.toFixed(1)} ms`);
     }
   } finally {
     await new Promise((r) => server.close(r));

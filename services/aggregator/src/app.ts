@@ -12,6 +12,8 @@ export interface AppDeps {
   logger: Logger;
   /** Ready = store answers and bus is ready. */
   isReady(): Promise<boolean>;
+  /** Why the service works but not as it should (e.g. a stuck batch); none when healthy. */
+  degraded?(): string[];
   /** Longest span a from/to query may cover, ms (the hour retention). */
   maxRangeMs: number;
   staleAfterDays: number;
@@ -86,7 +88,9 @@ export function createApp(deps: AppDeps): Express {
   });
   app.get('/readyz', async (_req, res) => {
     const ready = await deps.isReady();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+    const reasons = deps.degraded?.() ?? [];
+    if (ready && reasons.length > 0) res.status(503).json({ status: 'degraded', reasons });
+    else res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
   });
 
   if (deps.metrics !== undefined) app.get('/metrics', authenticate(deps.keys, 'admin'), metricsHandler(deps.metrics));

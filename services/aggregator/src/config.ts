@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { hostPortListVar, intVar, redisUrlVar } from '@pulsegate/env';
-import { isNonLoopback, parseApiKeys, type ApiKeyEntry } from '@pulsegate/http-kit';
+import { isNonLoopback, parseApiKeys, type ApiKeyEntry, serverLimitsFromEnv, type ServerLimits } from '@pulsegate/http-kit';
 
 /** Aggregator configuration, parsed once from the environment. Durations are ms unless named otherwise. */
 export interface AggregatorConfig {
   host: string;
+  /** Client time limits of the HTTP server (HTTP_* variables, see serverLimitsFromEnv). */
+  http: ServerLimits;
   /** Default 8081. */
   port: number;
   /** Kafka brokers; empty = embedded memory bus. */
@@ -31,6 +33,8 @@ export interface AggregatorConfig {
   /** How often snapshots are published, ms. Default 10 s. */
   snapshotIntervalMs: number;
   minuteRetentionMs: number;
+  /** Whether the Redis store also reads bucket layout-1 keys (written before layout 2). Default true. */
+  readLegacyBuckets: boolean;
   hourRetentionMs: number;
   maxFutureSkewMs: number;
   /** How long span identities are remembered to absorb exporter retries, ms; 0 = dedup off. Default 10 min. */
@@ -39,6 +43,12 @@ export interface AggregatorConfig {
   staleAfterDays: number;
   /** Most series the connector KPI gauges of /metrics report per scrape. Default 1000. */
   metricsMaxSeries: number;
+  /** A batch failing for longer than this is stuck: /readyz degraded, stuck-batch gauges, ms. Default 60 s. */
+  stuckAfterMs: number;
+  /** Tries of a failing unit of an invocations batch before it is dead-lettered. Default 30. */
+  batchMaxAttempts: number;
+  /** Failed tries (retriable errors) before a batch is split to find the record at fault. Default 3. */
+  batchIsolateAfter: number;
   logLevel: string;
 }
 
@@ -58,12 +68,16 @@ const schema = z.object({
   AGGREGATOR_FETCH_MAX_WAIT_MS: intVar('AGGREGATOR_FETCH_MAX_WAIT_MS', 100, 10, 10_000),
   QUERY_DAY_CACHE_ENTRIES: intVar('QUERY_DAY_CACHE_ENTRIES', 20_000, 0, 10_000_000),
   AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION: intVar('AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION', 4 * 1024 * 1024, 1_024, 64 * 1024 * 1024),
+  AGGREGATOR_READ_LEGACY_BUCKETS: z.enum(['true', 'false'], { message: 'AGGREGATOR_READ_LEGACY_BUCKETS must be true or false' }).default('true'),
   MINUTE_RETENTION_HOURS: intVar('MINUTE_RETENTION_HOURS', 48, 1, 24 * 14),
   HOUR_RETENTION_DAYS: intVar('HOUR_RETENTION_DAYS', 35, 1, 400),
   MAX_FUTURE_SKEW_SECONDS: intVar('MAX_FUTURE_SKEW_SECONDS', 300, 0, 86_400),
   AGGREGATOR_DEDUP_HORIZON_MINUTES: intVar('AGGREGATOR_DEDUP_HORIZON_MINUTES', 10, 0, 1_440),
   STALE_AFTER_DAYS: intVar('STALE_AFTER_DAYS', 90, 1, 3_650),
   AGGREGATOR_METRICS_MAX_SERIES: intVar('AGGREGATOR_METRICS_MAX_SERIES', 1_000, 0, 1_000_000),
+  AGGREGATOR_STUCK_AFTER_SECONDS: intVar('AGGREGATOR_STUCK_AFTER_SECONDS', 60, 1, 86_400),
+  AGGREGATOR_BATCH_MAX_ATTEMPTS: intVar('AGGREGATOR_BATCH_MAX_ATTEMPTS', 30, 1, 10_000),
+  AGGREGATOR_BATCH_ISOLATE_AFTER: intVar('AGGREGATOR_BATCH_ISOLATE_AFTER', 3, 1, 10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -81,6 +95,7 @@ export function loadConfig(env: Record<string, string | undefined>): AggregatorC
   }
   const cfg: AggregatorConfig = {
     host: e.HOST,
+    http: serverLimitsFromEnv(env),
     port: e.PORT,
     kafkaBrokers: (e.KAFKA_BROKERS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
     redisUrl: e.REDIS_URL === undefined || e.REDIS_URL === '' ? null : e.REDIS_URL,
@@ -103,11 +118,15 @@ export function loadConfig(env: Record<string, string | undefined>): AggregatorC
     fetchMaxWaitMs: e.AGGREGATOR_FETCH_MAX_WAIT_MS,
     snapshotIntervalMs: e.SNAPSHOT_INTERVAL_SECONDS * 1_000,
     minuteRetentionMs: e.MINUTE_RETENTION_HOURS * 3_600_000,
+    readLegacyBuckets: e.AGGREGATOR_READ_LEGACY_BUCKETS === 'true',
     hourRetentionMs: e.HOUR_RETENTION_DAYS * 86_400_000,
     maxFutureSkewMs: e.MAX_FUTURE_SKEW_SECONDS * 1_000,
     dedupHorizonMs: e.AGGREGATOR_DEDUP_HORIZON_MINUTES * 60_000,
     staleAfterDays: e.STALE_AFTER_DAYS,
     metricsMaxSeries: e.AGGREGATOR_METRICS_MAX_SERIES,
+    stuckAfterMs: e.AGGREGATOR_STUCK_AFTER_SECONDS * 1_000,
+    batchMaxAttempts: e.AGGREGATOR_BATCH_MAX_ATTEMPTS,
+    batchIsolateAfter: e.AGGREGATOR_BATCH_ISOLATE_AFTER,
     logLevel: e.LOG_LEVEL,
   };
   if (cfg.minuteRetentionMs >= cfg.hourRetentionMs) throw new Error('MINUTE_RETENTION_HOURS must be shorter than HOUR_RETENTION_DAYS');

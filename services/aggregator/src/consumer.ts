@@ -38,6 +38,10 @@ export async function startConsumers(deps: {
   concurrency?: number;
   /** Most events per store apply. Default: the bus's record limit alone. */
   maxBatchEvents?: number;
+  /** Tries of a failing unit before it is dead-lettered (SubscribeOptions.maxAttempts). Default: the bus's. */
+  maxAttempts?: number;
+  /** Failed tries before a batch is split (SubscribeOptions.isolateAfter). Default: the bus's. */
+  isolateAfter?: number;
 }): Promise<Subscription[]> {
   const { bus, store, logger, groupId, stats } = deps;
   const source = `${groupId}|${Topics.invocations}`;
@@ -49,6 +53,8 @@ export async function startConsumers(deps: {
     // runs one partition's script this process can decode and pre-aggregate another's.
     ...(deps.concurrency === undefined ? {} : { concurrency: deps.concurrency }),
     ...(deps.maxBatchEvents === undefined ? {} : { maxBatchWeight: deps.maxBatchEvents, weightOf: (c: InvocationColumns) => c.length }),
+    ...(deps.maxAttempts === undefined ? {} : { maxAttempts: deps.maxAttempts }),
+    ...(deps.isolateAfter === undefined ? {} : { isolateAfter: deps.isolateAfter }),
     decode: (record) => decodeInvocationColumns(record.value),
     handle: async (batch) => {
       const r: ApplyResult = await store.apply({

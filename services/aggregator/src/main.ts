@@ -1,25 +1,11 @@
-import { telemetry } from './self-telemetry';
-import { createBus } from '@pulsegate/bus';
-import { serveUntilSignal } from '@pulsegate/http-kit';
-import { createLogger } from '@pulsegate/logging';
+// Starts the aggregator on its own (see @pulsegate/service-runner for the order). Nothing imports this file.
+import { runService } from '@pulsegate/service-runner';
 import { loadConfig } from './config';
-import { createAggregatorService } from './service';
 
-// Starts the aggregator on its own: config, bus, service (window store), listen, then an ordered,
-// idempotent shutdown on SIGINT/SIGTERM: stop accepting, stop consuming (the batch in flight is
-// applied and committed), stop snapshots, close the store, close the bus.
-const logger = createLogger({ name: 'aggregator' });
-let config;
-try {
-  config = loadConfig(process.env);
-} catch (err) {
-  logger.fatal((err as Error).message);
-  process.exit(2);
-}
-const bus = createBus(
-  { KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId: 'pulsegate-aggregator' },
-  {
-    logger,
+await runService({
+  name: 'aggregator',
+  loadConfig,
+  busOptions: (config) => ({
     kafka: {
       consumer: {
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
@@ -30,18 +16,12 @@ const bus = createBus(
       // The weight limit (AGGREGATOR_MAX_BATCH_EVENTS) cuts handler batches, not the record count.
       maxBatchRecords: 100_000,
     },
+  }),
+  async create({ config, logger, bus }) {
+    // Loaded after self-telemetry has started (see runService).
+    const { createAggregatorService } = await import('./service');
+    // stop(): consumers apply and commit their batch in flight, snapshots stop, the store closes.
+    const service = await createAggregatorService({ bus, logger, config });
+    return { app: service.app, start: () => service.start(), stop: () => service.stop(), details: { store: service.store.kind } };
   },
-);
-const service = await createAggregatorService({ bus, logger, config });
-await serveUntilSignal({
-  name: 'aggregator',
-  logger,
-  app: service.app,
-  host: config.host,
-  port: config.port,
-  start: () => service.start(),
-  details: { bus: bus.kind, store: service.store.kind },
-  // Consumers finish and commit their batch in flight before the store and the bus close;
-  // telemetry last so the spans of the shutdown itself are exported.
-  shutdown: [() => service.stop(), () => bus.close(), () => telemetry.shutdown()],
 });

@@ -4,7 +4,7 @@ import { HOUR_MS, metricsOf, type WindowStore } from '@pulsegate/windows';
 import type { PartitionLag } from '@pulsegate/bus';
 import type { WindowMetrics } from '@pulsegate/events';
 import type { ConsumerStats } from './consumer';
-import { namedRange, type MetricsQueries } from './query';
+import { namedRange, type MetricsQueries, type VersionAdoption } from './query';
 
 /** Window the connector KPI gauges cover. */
 export const KPI_WINDOW = '5m';
@@ -26,12 +26,22 @@ export interface AggregatorMetricsOptions {
   maxSeries?: number;
   /** Consumer lag per partition, when the bus reports it. */
   lag?: () => PartitionLag[];
+  /** Batches retried for longer than the stuck threshold, with their age in seconds. */
+  stuck?: () => Array<{ ageSeconds: number }>;
 }
 
 interface KpiRow {
   labels: Record<string, string>;
   m: WindowMetrics;
 }
+
+interface AdoptionRow {
+  labels: { tenant: string; connector: string };
+  a: VersionAdoption;
+}
+
+/** Labels of a series' KPI gauges. */
+const SERIES_LABELS = ['tenant', 'connector', 'action', 'version', 'kind'] as const;
 
 /**
  * The aggregator's Prometheus metrics: consumer totals read from `stats`, a batch-apply latency
@@ -45,7 +55,7 @@ export class AggregatorMetrics {
   private readonly recent = new Map<string, { tenant: string; connector: string; at: number }>();
   private readonly maxSeries: number;
   private capped = 0;
-  private pending: Promise<KpiRow[]> | null = null;
+  private pending: Promise<{ kpis: KpiRow[]; adoption: AdoptionRow[] }> | null = null;
 
   constructor(private readonly o: AggregatorMetricsOptions) {
     this.maxSeries = o.maxSeries ?? DEFAULT_KPI_MAX_SERIES;
@@ -97,12 +107,22 @@ export class AggregatorMetrics {
         read: () => lag().map((l) => ({ labels: { topic: l.topic, partition: String(l.partition) }, value: l.lag })),
       });
     }
+    if (o.stuck !== undefined) {
+      const stuck = o.stuck;
+      registerReadout(r, { name: 'pulsegate_consumer_stuck_batches', help: 'Batches retried for longer than AGGREGATOR_STUCK_AFTER_SECONDS without being handled or dead-lettered.', type: 'gauge', read: () => [{ value: stuck().length }] });
+      registerReadout(r, {
+        name: 'pulsegate_consumer_oldest_stuck_batch_age_seconds',
+        help: 'Age of the oldest stuck batch since its first failure, seconds (0 when none).',
+        type: 'gauge',
+        read: () => [{ value: Math.max(0, ...stuck().map((s) => s.ageSeconds)) }],
+      });
+    }
     const kpi = (name: string, help: string, value: (m: WindowMetrics) => number | null) =>
       registerReadout(r, {
         name,
         help,
         type: 'gauge',
-        labelNames: ['tenant', 'connector', 'action', 'version', 'kind'],
+        labelNames: SERIES_LABELS,
         read: async () => {
           const out: Sample[] = [];
           for (const row of await this.kpiRows()) {
@@ -112,10 +132,39 @@ export class AggregatorMetrics {
           return out;
         },
       });
+    // Prometheus conventions: ratios 0-1 end in _ratio, latencies are in seconds.
+    const seconds = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
     kpi('pulsegate_connector_calls', 'Connector calls (weighted) over the last 5 minutes, per series.', (m) => m.calls);
-    kpi('pulsegate_connector_success_rate', 'Successful calls / calls over the last 5 minutes (0-1), per series.', (m) => m.successRate);
-    kpi('pulsegate_connector_latency_p95_ms', 'P95 latency over the last 5 minutes, ms (relative error <= 1 %), per series.', (m) => m.latencyMs.p95);
-    kpi('pulsegate_connector_throttle_rate', 'Throttled (429) calls / calls over the last 5 minutes (0-1), per series.', (m) => m.throttleRate);
+    kpi('pulsegate_connector_success_ratio', 'Successful calls / calls over the last 5 minutes (0-1), per series.', (m) => m.successRate);
+    kpi('pulsegate_connector_throttle_ratio', 'Throttled (429) calls / calls over the last 5 minutes (0-1), per series.', (m) => m.throttleRate);
+    kpi('pulsegate_connector_latency_p50_seconds', 'P50 latency over the last 5 minutes, seconds (relative error <= 1 %), per series.', (m) => seconds(m.latencyMs.p50));
+    kpi('pulsegate_connector_latency_p95_seconds', 'P95 latency over the last 5 minutes, seconds (relative error <= 1 %), per series.', (m) => seconds(m.latencyMs.p95));
+    kpi('pulsegate_connector_latency_p99_seconds', 'P99 latency over the last 5 minutes, seconds (relative error <= 1 %), per series.', (m) => seconds(m.latencyMs.p99));
+    kpi('pulsegate_connector_error_mapping_coverage_ratio', 'Error calls with a mapped error code / error calls over the last 5 minutes (0-1), per series.', (m) => m.errorMappingCoverage);
+    registerReadout(r, {
+      name: 'pulsegate_connector_error_calls',
+      help: 'Error calls (weighted) over the last 5 minutes by error code (UNMAPPED included; codes per series are capped as in the API), per series.',
+      type: 'gauge',
+      labelNames: [...SERIES_LABELS, 'code'],
+      read: async () => (await this.kpiRows()).flatMap((row) => Object.entries(row.m.errorCodes).map(([code, value]) => ({ labels: { ...row.labels, code }, value }))),
+    });
+    const adoption = (name: string, help: string, read: (a: VersionAdoption) => Sample[]) =>
+      registerReadout(r, {
+        name,
+        help,
+        type: 'gauge',
+        labelNames: ['tenant', 'connector', 'version'],
+        read: async () => (await this.adoptionRows()).flatMap((row) => read(row.a).map((x) => ({ labels: { ...row.labels, ...x.labels }, value: x.value }))),
+      });
+    adoption('pulsegate_connector_version_share_ratio', 'Calls on a version / calls of the connector over the last 5 minutes (0-1), per version.', (a) =>
+      a.versions.map((v) => ({ labels: { version: v.version }, value: v.share })),
+    );
+    adoption('pulsegate_connector_latest_minor_share_ratio', 'Calls on the latest minor of the latest major / calls over the last 5 minutes (0-1), per connector.', (a) =>
+      a.latestMinorShare === null ? [] : [{ value: a.latestMinorShare }],
+    );
+    adoption('pulsegate_connector_deprecated_share_ratio', 'Calls on versions deprecated in the catalog / calls over the last 5 minutes (0-1), per connector.', (a) =>
+      a.deprecatedShare === null ? [] : [{ value: a.deprecatedShare }],
+    );
     registerReadout(r, {
       name: 'pulsegate_aggregator_kpi_series_capped',
       help: 'Active series left out of the connector KPI gauges at the last scrape (the series cap).',
@@ -161,18 +210,28 @@ export class AggregatorMetrics {
   }
 
   /** KPI rows of this scrape; the gauges of one scrape share one computation. */
-  private kpiRows(): Promise<KpiRow[]> {
+  private async kpiRows(): Promise<KpiRow[]> {
+    return (await this.scrapeRows()).kpis;
+  }
+
+  /** Version adoption of the connectors of this scrape (same computation as kpiRows). */
+  private async adoptionRows(): Promise<AdoptionRow[]> {
+    return (await this.scrapeRows()).adoption;
+  }
+
+  private scrapeRows(): Promise<{ kpis: KpiRow[]; adoption: AdoptionRow[] }> {
     this.pending ??= this.computeKpis().finally(() => {
       this.pending = null;
     });
     return this.pending;
   }
 
-  private async computeKpis(): Promise<KpiRow[]> {
+  private async computeKpis(): Promise<{ kpis: KpiRow[]; adoption: AdoptionRow[] }> {
     const { queries } = this.o;
     const now = this.o.clock();
     const range = namedRange(KPI_WINDOW, now);
     const rows: KpiRow[] = [];
+    const adoption: AdoptionRow[] = [];
     let budget = this.maxSeries;
     let capped = 0;
     const connectors = [...this.recent.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -189,6 +248,9 @@ export class AggregatorMetrics {
       capped += active.length - take.length;
       budget -= take.length;
       if (take.length === 0) continue;
+      // Versions per connector are capped at ingest (INGEST_MAX_VERSIONS_PER_CONNECTOR), so is this.
+      const a = await queries.versions(c.tenant, c.connector, range);
+      if (a !== null && a.versions.length > 0) adoption.push({ labels: { tenant: c.tenant, connector: c.connector }, a });
       const [read] = await queries.seriesRanges(c.tenant, c.connector, take, [range]);
       take.forEach((s, i) => {
         const m = metricsOf(read!.buckets[i]!, KPI_WINDOW, read!.plan.from, read!.plan.to);
@@ -196,6 +258,6 @@ export class AggregatorMetrics {
       });
     }
     this.capped = capped;
-    return rows;
+    return { kpis: rows, adoption };
   }
 }

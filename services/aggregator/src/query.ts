@@ -1,5 +1,7 @@
 import { coerceSemver, compareSemver, type CatalogEvent, type SemVer, type WindowMetrics } from '@pulsegate/events';
 import {
+  emptyBucket,
+  mergeBucket,
   HOUR_MS,
   MINUTE_MS,
   matches,
@@ -30,6 +32,9 @@ export const WINDOWS: Readonly<Record<string, number>> = {
 
 /** Steps the timeseries endpoint accepts, in ms. */
 export const STEPS: Readonly<Record<string, number>> = { '1m': MINUTE_MS, '5m': 5 * MINUTE_MS, '15m': 15 * MINUTE_MS, '1h': HOUR_MS, '6h': 6 * HOUR_MS, '24h': 24 * HOUR_MS };
+
+/** Series one metrics query reads and merges before yielding to the event loop. */
+export const QUERY_SERIES_CHUNK = 200;
 
 /** Most points one timeseries answer holds. */
 export const MAX_POINTS = 1_440;
@@ -95,8 +100,15 @@ export class MetricsQueries {
     if (series === null) return null;
     const now = this.clock();
     const plan = planRange(range.from, range.to, now, this.cfg);
-    const [merged] = await readRanges(this.store, tenant, connector, series, [plan], this.readCache(now));
-    const m = metricsOf(mergeAll(merged ?? []), range.name, plan.from, plan.to);
+    // Series a chunk at a time, yielding in between: a connector with thousands of series does
+    // not hold the event loop (or the memory of every series' buckets) for the whole query.
+    const total = emptyBucket();
+    for (let i = 0; i < series.length; i += QUERY_SERIES_CHUNK) {
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      const [merged] = await readRanges(this.store, tenant, connector, series.slice(i, i + QUERY_SERIES_CHUNK), [plan], this.readCache(now));
+      for (const b of merged ?? []) mergeBucket(total, b);
+    }
+    const m = metricsOf(total, range.name, plan.from, plan.to);
     return {
       connector,
       action: filter.action ?? null,

@@ -1,5 +1,6 @@
 import type { Express } from 'express';
-import type { Bus, Subscription } from '@pulsegate/bus';
+import type { Bus, FailingBatch, Subscription } from '@pulsegate/bus';
+import { Topics } from '@pulsegate/events';
 import type { Logger } from '@pulsegate/logging';
 import { KeyRing } from '@pulsegate/http-kit';
 import { MemoryWindowStore, RedisWindowStore, type WindowConfig, type WindowStore } from '@pulsegate/windows';
@@ -40,8 +41,9 @@ export function windowConfigOf(config: AggregatorConfig): WindowConfig {
 /** Builds the store the configuration asks for. */
 export function createStore(config: AggregatorConfig, clock: () => number = Date.now): WindowStore {
   const cfg = windowConfigOf(config);
-  if (config.redisClusterNodes.length > 0) return new RedisWindowStore({ target: { clusterNodes: config.redisClusterNodes }, config: cfg, clock });
-  if (config.redisUrl !== null) return new RedisWindowStore({ target: { url: config.redisUrl }, config: cfg, clock });
+  const readLegacy = config.readLegacyBuckets;
+  if (config.redisClusterNodes.length > 0) return new RedisWindowStore({ target: { clusterNodes: config.redisClusterNodes }, config: cfg, clock, readLegacy });
+  if (config.redisUrl !== null) return new RedisWindowStore({ target: { url: config.redisUrl }, config: cfg, clock, readLegacy });
   return new MemoryWindowStore({ config: cfg, clock });
 }
 
@@ -66,13 +68,26 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
   };
   const ready = (): boolean => started && stopping === null && storeUp && deps.bus.isReady();
   // subs[0] is the invocations subscription (startConsumers returns it first).
-  const metrics = new AggregatorMetrics({ stats, queries, clock, isReady: ready, snapshotsPublished: () => snapshots.published, maxSeries: deps.config.metricsMaxSeries, lag: () => subs[0]?.lag?.() ?? [] });
+  // Batches failing longer than stuckAfterMs, on any subscription (by wall-clock age: Date.now, not the event clock).
+  const stuck = (): Array<FailingBatch & { topic: string }> =>
+    subs.flatMap((s, i) => (s.failing?.() ?? []).filter((f) => Date.now() - f.since >= deps.config.stuckAfterMs).map((f) => ({ ...f, topic: i === 0 ? Topics.invocations : Topics.catalog })));
+  const metrics = new AggregatorMetrics({
+    stats,
+    queries,
+    clock,
+    isReady: ready,
+    snapshotsPublished: () => snapshots.published,
+    maxSeries: deps.config.metricsMaxSeries,
+    lag: () => subs[0]?.lag?.() ?? [],
+    stuck: () => stuck().map((f) => ({ ageSeconds: (Date.now() - f.since) / 1_000 })),
+  });
 
   const app = createApp({
     queries,
     keys: new KeyRing(deps.config.apiKeys),
     logger: deps.logger,
     isReady: async () => started && stopping === null && (await checkStore()) && deps.bus.isReady(),
+    degraded: () => stuck().map((f) => `${f.topic} partition ${f.partition}: batch failing for ${Math.round((Date.now() - f.since) / 1_000)} s (${f.failures} failures), last error: ${f.reason.slice(0, 200)}`),
     maxRangeMs: deps.config.hourRetentionMs,
     staleAfterDays: deps.config.staleAfterDays,
     metrics: metrics.registry,
@@ -99,6 +114,8 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
         },
         concurrency: deps.config.partitionConcurrency,
         maxBatchEvents: deps.config.maxBatchEvents,
+        maxAttempts: deps.config.batchMaxAttempts,
+        isolateAfter: deps.config.batchIsolateAfter,
       });
       snapshots.start();
       probe = setInterval(() => void checkStore(), 5_000);

@@ -104,16 +104,41 @@ describe('GET /metrics (aggregator)', () => {
       want.set(id, referenceMetrics(events, { tenant: e.tenant, connector: e.connector, action: e.action, version: e.connectorVersion, kind: e.kind, from: range.from, to: range.to }));
     }
     expect(want.size).toBeGreaterThan(20);
-    for (const name of ['pulsegate_connector_calls', 'pulsegate_connector_success_rate', 'pulsegate_connector_latency_p95_ms', 'pulsegate_connector_throttle_rate']) {
+    const close = (got: number, want: number | null): void => expect(got).toBeCloseTo(want!, 12);
+    const latency = (q: 'p50' | 'p95' | 'p99') => (got: number, ref: ReturnType<typeof referenceMetrics>) =>
+      expect(Math.abs(got - ref.latencyMs[q]! / 1000) / (ref.latencyMs[q]! / 1000)).toBeLessThanOrEqual(0.01);
+    const checks: Record<string, (got: number, ref: ReturnType<typeof referenceMetrics>) => void> = {
+      pulsegate_connector_calls: (got, ref) => expect(got).toBe(ref.calls),
+      pulsegate_connector_success_ratio: (got, ref) => close(got, ref.successRate),
+      pulsegate_connector_throttle_ratio: (got, ref) => close(got, ref.throttleRate),
+      pulsegate_connector_latency_p50_seconds: latency('p50'),
+      pulsegate_connector_latency_p95_seconds: latency('p95'),
+      pulsegate_connector_latency_p99_seconds: latency('p99'),
+    };
+    for (const [name, check] of Object.entries(checks)) {
       const got = samples.filter((x) => x.name === name);
       expect(got.map((x) => seriesId(x.labels)).sort(), name).toEqual([...want.keys()].sort());
-      for (const x of got) {
-        const ref = want.get(seriesId(x.labels))!;
-        if (name === 'pulsegate_connector_calls') expect(x.value).toBe(ref.calls);
-        if (name === 'pulsegate_connector_success_rate') expect(x.value).toBeCloseTo(ref.successRate!, 12);
-        if (name === 'pulsegate_connector_throttle_rate') expect(x.value).toBeCloseTo(ref.throttleRate!, 12);
-        if (name === 'pulsegate_connector_latency_p95_ms') expect(Math.abs(x.value - ref.latencyMs.p95!) / ref.latencyMs.p95!).toBeLessThanOrEqual(0.01);
+      for (const x of got) check(x.value, want.get(seriesId(x.labels))!);
+    }
+    // Error calls by code and the mapping coverage, exactly as the reference computes them.
+    for (const [id, ref] of want) {
+      const mine = (name: string) => samples.filter((x) => x.name === name && seriesId(x.labels) === id);
+      expect(Object.fromEntries(mine('pulsegate_connector_error_calls').map((x) => [x.labels.code, x.value]))).toEqual(ref.errorCodes);
+      const coverage = mine('pulsegate_connector_error_mapping_coverage_ratio');
+      if (ref.errorMappingCoverage === null) expect(coverage).toEqual([]);
+      else close(coverage[0]!.value, ref.errorMappingCoverage);
+    }
+    // Version shares per connector: calls on the version / calls of the connector over the window.
+    for (const [tenant, connector] of [...new Set([...want.keys()].map((id) => id.split('|').slice(0, 2).join('|')))].map((k) => k.split('|'))) {
+      const inWindow = events.filter((e) => e.tenant === tenant && e.connector === connector && e.eventTime >= range.from && e.eventTime < range.to);
+      const total = inWindow.reduce((n, e) => n + e.sampleWeight, 0);
+      const shares = samples.filter((x) => x.name === 'pulsegate_connector_version_share_ratio' && x.labels.tenant === tenant && x.labels.connector === connector);
+      expect(shares.length).toBeGreaterThan(0);
+      for (const x of shares) {
+        const calls = inWindow.filter((e) => e.connectorVersion === x.labels.version).reduce((n, e) => n + e.sampleWeight, 0);
+        close(x.value, calls / total);
       }
+      expect(sampleValue(samples, 'pulsegate_connector_latest_minor_share_ratio', { tenant: tenant!, connector: connector! })).toBeGreaterThanOrEqual(0);
     }
   });
 
@@ -122,7 +147,7 @@ describe('GET /metrics (aggregator)', () => {
     const s = await run(events, { AGGREGATOR_METRICS_MAX_SERIES: '5' });
     const active = new Set(events.map((e) => [e.tenant, e.connector, e.action, e.connectorVersion, e.kind].join('|')));
     const { samples } = await scrape(s);
-    expect(samples.filter((x) => x.name === 'pulsegate_connector_success_rate')).toHaveLength(5);
+    expect(samples.filter((x) => x.name === 'pulsegate_connector_success_ratio')).toHaveLength(5);
     expect(samples.filter((x) => x.name === 'pulsegate_connector_calls')).toHaveLength(5);
     expect(sampleValue(samples, 'pulsegate_aggregator_kpi_series_capped')).toBe(active.size - 5);
   });

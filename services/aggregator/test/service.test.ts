@@ -196,6 +196,9 @@ describe('aggregator configuration', () => {
     expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1,b' })).toThrow(/REDIS_CLUSTER_NODES/);
     expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/PULSEGATE_ALLOW_ANONYMOUS/);
     expect(() => loadConfig({ MINUTE_RETENTION_HOURS: '240', HOUR_RETENTION_DAYS: '5' })).toThrow(/MINUTE_RETENTION_HOURS/);
+    expect(() => loadConfig({ AGGREGATOR_READ_LEGACY_BUCKETS: 'yes' })).toThrow(/AGGREGATOR_READ_LEGACY_BUCKETS/);
+    expect(loadConfig({ AGGREGATOR_READ_LEGACY_BUCKETS: 'false' }).readLegacyBuckets).toBe(false);
+    expect(loadConfig({}).readLegacyBuckets).toBe(true);
     expect(loadConfig({ HOST: '0.0.0.0', PULSEGATE_ALLOW_ANONYMOUS: 'true' }).allowAnonymous).toBe(true);
     expect(loadConfig({})).toMatchObject({ port: 8081, snapshotIntervalMs: 10_000, staleAfterDays: 90, kafkaBrokers: [], redisUrl: null, groupId: 'pulsegate-aggregator' });
     expect(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001' }).redisClusterNodes).toEqual([

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isNonLoopback, parseApiKeys, type ApiKeyEntry } from '@pulsegate/http-kit';
+import { isNonLoopback, parseApiKeys, type ApiKeyEntry, serverLimitsFromEnv, type ServerLimits } from '@pulsegate/http-kit';
 import { z } from 'zod';
 import { intVar as int, redisUrlVar } from '@pulsegate/env';
 import { emptyRulesConfig, parseRulesText, type Receiver, type RulesConfig } from './rules/rules-file';
@@ -7,6 +7,8 @@ import { emptyRulesConfig, parseRulesText, type Receiver, type RulesConfig } fro
 /** Settings of the anomaly detector, parsed once from the environment by `loadConfig`. */
 export interface AnomalyDetectorConfig {
   host: string;
+  /** Client time limits of the HTTP server (HTTP_* variables, see serverLimitsFromEnv). */
+  http: ServerLimits;
   port: number;
   kafkaBrokers: string[];
   redisUrl: string | null;
@@ -152,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.WEBHOOK_BACKOFF_MAX_MS < e.WEBHOOK_BACKOFF_INITIAL_MS) throw new Error('WEBHOOK_BACKOFF_MAX_MS must be at least WEBHOOK_BACKOFF_INITIAL_MS');
   return {
     host: e.HOST,
+    http: serverLimitsFromEnv(env),
     port: e.PORT,
     kafkaBrokers: (e.KAFKA_BROKERS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
     redisUrl: e.REDIS_URL === undefined || e.REDIS_URL === '' ? null : e.REDIS_URL,

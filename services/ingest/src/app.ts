@@ -56,16 +56,17 @@ function isGzip(req: Request): boolean {
  * first appearance and, only when something must be folded, rewrites the affected events and
  * re-packs the records. Returns the records to publish and the folded event counts.
  */
-function guardRecords(guard: CardinalityGuard, tenant: string, decoded: DecodeOk): { records: EncodedRecord[]; folded: number; byLabel: { connector: number; action: number; version: number } } {
-  const byLabel = { connector: 0, action: 0, version: 0 };
+function guardRecords(guard: CardinalityGuard, tenant: string, decoded: DecodeOk): { records: EncodedRecord[]; folded: number; byLabel: { connector: number; action: number; version: number; series: number } } {
+  const byLabel = { connector: 0, action: 0, version: 0, series: 0 };
   let folded = 0;
   for (const l of decoded.labels) {
     const f = guard.check(tenant, l.connector, l.action, l.version);
-    if (!f.connector && !f.action && !f.version) continue;
+    if (!f.connector && !f.action && !f.version && !f.series) continue;
     folded += l.events;
     if (f.connector) byLabel.connector += l.events;
     if (f.action) byLabel.action += l.events;
     if (f.version) byLabel.version += l.events;
+    if (f.series) byLabel.series += l.events;
   }
   if (folded === 0) return { records: decoded.records, folded, byLabel };
   const events: InvocationEvent[] = [];
@@ -84,9 +85,15 @@ export function createApp(deps: IngestAppDeps): Express {
   const { bus, logger, config } = deps;
   const counters = deps.counters ?? createCounters();
   const isReady = deps.isReady ?? (() => bus.isReady());
-  const inFlight = deps.inFlight ?? new InFlight(config.maxInFlightRequests, config.maxInFlightBytes);
+  const inFlight = deps.inFlight ?? new InFlight(config.maxInFlightRequests, config.maxInFlightBytes, { requests: config.maxInFlightRequestsPerTenant, bytes: config.maxInFlightBytesPerTenant });
   const ring = new KeyRing(config.apiKeys);
-  const guard = new CardinalityGuard({ maxConnectors: config.maxConnectorsPerTenant, maxActions: config.maxActionsPerConnector, maxVersions: config.maxVersionsPerConnector });
+  const guard = new CardinalityGuard({
+    maxConnectors: config.maxConnectorsPerTenant,
+    maxActions: config.maxActionsPerConnector,
+    maxVersions: config.maxVersionsPerConnector,
+    maxSeriesPerConnector: config.maxSeriesPerConnector,
+    maxSeriesPerTenant: config.maxSeriesPerTenant,
+  });
   const retryAfterSeconds = config.retryAfterSeconds;
   const publishes = new PublishTracker(config.publishStallMs ?? DEFAULT_PUBLISH_STALL_MS);
   // Requests that finish decoding while a publish is in flight share the next one.
@@ -123,18 +130,18 @@ export function createApp(deps: IngestAppDeps): Express {
     // A publish that has waited past the stall threshold means the broker is not answering: refuse
     // new work at once (nothing of it is published, so the client's retry cannot double it).
     if (publishes.stalled()) throw new HttpError(503, 'UNAVAILABLE', 'the event bus is not acknowledging; retry later', { retryAfterSeconds });
+    const tenant = principalOf(req).tenant;
     // Spread retries over [r, 2r] seconds so refused clients do not all come back in the same instant.
-    if (!inFlight.tryEnter()) throw new HttpError(429, 'OVERLOADED', 'too many requests in flight; retry later', { retryAfterSeconds: retryAfterSeconds + Math.floor(Math.random() * (retryAfterSeconds + 1)) });
+    if (!inFlight.tryEnter(tenant)) throw new HttpError(429, 'OVERLOADED', 'too many requests in flight; retry later', { retryAfterSeconds: retryAfterSeconds + Math.floor(Math.random() * (retryAfterSeconds + 1)) });
     const progress = { received: 0, decompressed: 0, reserved: 0 };
     try {
       let body: Buffer;
       try {
-        body = await readBody(req, gzip, { maxBodyBytes: config.maxBodyBytes, maxDecompressedBytes: config.maxDecompressedBytes, retryAfterSeconds }, inFlight, progress);
+        body = await readBody(req, gzip, { maxBodyBytes: config.maxBodyBytes, maxDecompressedBytes: config.maxDecompressedBytes, retryAfterSeconds }, inFlight, tenant, progress);
       } catch (err) {
         res.setHeader('Connection', 'close');
         throw err;
       }
-      const tenant = principalOf(req).tenant;
       const out = decodeRequest({ body, gzip, format, tenant, maxDecompressedBytes: config.maxDecompressedBytes });
       progress.decompressed = out.decompressedBytes;
       if (!out.ok) throw new HttpError(out.status, out.code, out.message);
@@ -145,12 +152,13 @@ export function createApp(deps: IngestAppDeps): Express {
       const folded = guarded.folded;
       counters.overflowed.connector += guarded.byLabel.connector;
       counters.overflowed.action += guarded.byLabel.action;
+      counters.overflowed.series += guarded.byLabel.series;
       counters.overflowed.version += guarded.byLabel.version;
       const records = guarded.records;
       // The packed events stay in memory until the bus acknowledges them: they count in the budget.
       let packed = 0;
       for (const r of records) packed += r.value.length;
-      if (!inFlight.tryReserve(packed)) throw new HttpError(429, 'OVERLOADED', 'too much data in flight; retry later', { retryAfterSeconds });
+      if (!inFlight.tryReserve(tenant, packed)) throw new HttpError(429, 'OVERLOADED', 'too much data in flight; retry later', { retryAfterSeconds });
       progress.reserved += packed;
       if (records.length > 0) {
         try {
@@ -178,7 +186,7 @@ export function createApp(deps: IngestAppDeps): Express {
     } finally {
       counters.bytesReceived += progress.received;
       counters.bytesDecompressed += progress.decompressed;
-      inFlight.leave(progress.reserved);
+      inFlight.leave(tenant, progress.reserved);
     }
   });
 

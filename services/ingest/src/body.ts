@@ -15,9 +15,9 @@ const tooLarge = (what: string, limit: number): HttpError => new HttpError(413, 
 /**
  * Reads the request body as sent (gzip stays compressed: it is inflated, bounded, where it is
  * decoded). Stops at the first byte past the size limit and when the in-flight byte budget is
- * spent. `progress` sees every counted byte, even on failure.
+ * spent (the global or the tenant's). `progress` sees every counted byte, even on failure.
  */
-export function readBody(req: Request, gzip: boolean, limits: BodyLimits, budget: InFlight, progress: { received: number; reserved: number }): Promise<Buffer> {
+export function readBody(req: Request, gzip: boolean, limits: BodyLimits, budget: InFlight, tenant: string, progress: { received: number; reserved: number }): Promise<Buffer> {
   const limit = gzip ? limits.maxBodyBytes : Math.min(limits.maxBodyBytes, limits.maxDecompressedBytes);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -33,7 +33,7 @@ export function readBody(req: Request, gzip: boolean, limits: BodyLimits, budget
       if (settled) return;
       progress.received += chunk.length;
       if (progress.received > limit) return fail(tooLarge('size', limit));
-      if (!budget.tryReserve(chunk.length)) {
+      if (!budget.tryReserve(tenant, chunk.length)) {
         return fail(new HttpError(429, 'OVERLOADED', 'too much data in flight; retry later', { retryAfterSeconds: limits.retryAfterSeconds }));
       }
       progress.reserved += chunk.length;
@@ -41,6 +41,8 @@ export function readBody(req: Request, gzip: boolean, limits: BodyLimits, budget
     });
     req.on('error', (err) => fail(badRequest(`request body could not be read: ${err.message}`)));
     req.on('aborted', () => fail(badRequest('request aborted by the client')));
+    // A connection cut by a timeout (or the client) before the body ended frees the slot at once.
+    req.on('close', () => fail(badRequest('connection closed before the request body ended')));
     req.on('end', () => {
       if (settled) return;
       settled = true;

@@ -13,7 +13,7 @@ export interface IngestCounters {
   /** Bus messages (batches) acknowledged. */
   messagesPublished: number;
   /** Events whose label was folded into `__overflow__` by the cardinality guard, by label. */
-  overflowed: { connector: number; action: number; version: number };
+  overflowed: { connector: number; action: number; version: number; series: number };
   /** Request body bytes as received. */
   bytesReceived: number;
   /** Request body bytes after gunzip (equal to bytesReceived for identity bodies). */
@@ -28,7 +28,7 @@ export function createCounters(): IngestCounters {
     spansRejected: {},
     eventsProduced: 0,
     messagesPublished: 0,
-    overflowed: { connector: 0, action: 0, version: 0 },
+    overflowed: { connector: 0, action: 0, version: 0, series: 0 },
     bytesReceived: 0,
     bytesDecompressed: 0,
   };

@@ -26,7 +26,7 @@ export interface IngestService {
 export async function createIngestService(deps: IngestServiceDeps): Promise<IngestService> {
   assertExposureAllowed(deps.config);
   const counters = createCounters();
-  const inFlight = new InFlight(deps.config.maxInFlightRequests, deps.config.maxInFlightBytes);
+  const inFlight = new InFlight(deps.config.maxInFlightRequests, deps.config.maxInFlightBytes, { requests: deps.config.maxInFlightRequestsPerTenant, bytes: deps.config.maxInFlightBytesPerTenant });
   let state: 'created' | 'running' | 'stopped' = 'created';
   let stopping: Promise<void> | undefined;
   const isReady = (): boolean => state === 'running' && deps.bus.isReady();

@@ -258,7 +258,7 @@ describe('POST /v1/traces', () => {
     expect(res.body.partialSuccess).toEqual({ errorMessage: 'warning: 1 events over the cardinality caps were recorded under __overflow__' });
     const seen = eventsOn(bus).map((e) => `${e.action}@${e.connectorVersion}`);
     expect(seen.sort()).toEqual(['A@2.0.0', 'A@2.0.0', 'A@__overflow__', 'A@__overflow__', 'B@2.0.0', '__overflow__@2.0.0', '__overflow__@2.0.0'].sort());
-    expect(counters.overflowed).toEqual({ connector: 0, action: 2, version: 2 });
+    expect(counters.overflowed).toEqual({ connector: 0, action: 2, version: 2, series: 0 });
   });
 
   it('packs one message per tenant/connector, keyed by the series', async () => {

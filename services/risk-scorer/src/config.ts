@@ -2,12 +2,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { hostPortListVar, redisUrlVar } from '@pulsegate/env';
-import { isNonLoopback, parseApiKeys, type ApiKeyEntry } from '@pulsegate/http-kit';
+import { isNonLoopback, parseApiKeys, type ApiKeyEntry, serverLimitsFromEnv, type ServerLimits } from '@pulsegate/http-kit';
 import { checkOverrides, type RuleOverrides } from './spec/rules';
 
 /** The risk scorer's settings, read once from the environment (see README for the table). */
 export interface RiskScorerConfig {
   host: string;
+  /** Client time limits of the HTTP server (HTTP_* variables, see serverLimitsFromEnv). */
+  http: ServerLimits;
   port: number;
   logLevel: string | undefined;
   /** Kafka bootstrap brokers; empty = embedded in-memory bus. */
@@ -102,6 +104,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   return {
     host: e.HOST,
+    http: serverLimitsFromEnv(env),
     port: Number(e.PORT),
     logLevel: e.LOG_LEVEL,
     kafkaBrokers: list(e.KAFKA_BROKERS),

@@ -1,29 +1,14 @@
-// Starts the risk scorer as its own process (distributed mode). Nothing imports this file.
-import { telemetry } from './self-telemetry';
-import { createBus } from '@pulsegate/bus';
-import { createLogger } from '@pulsegate/logging';
-import { serveUntilSignal } from '@pulsegate/http-kit';
+// Starts the risk scorer on its own (see @pulsegate/service-runner for the order). Nothing imports this file.
+import { runService } from '@pulsegate/service-runner';
 import { loadConfig } from './config';
-import { createRiskScorerService } from './service';
 
-async function main(): Promise<void> {
-  const config = loadConfig(process.env);
-  const logger = createLogger({ name: 'risk-scorer', level: config.logLevel });
-  const bus = createBus({ KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId: 'risk-scorer' }, { logger });
-  const service = await createRiskScorerService({ bus, logger, config });
-  await service.start();
-  await serveUntilSignal({
-    name: 'risk-scorer',
-    logger,
-    app: service.app,
-    host: config.host,
-    port: config.port,
-    // Stop accepting, then consumers (they commit), then the bus; telemetry last.
-    shutdown: [() => service.stop(), () => bus.close(), () => telemetry.shutdown()],
-  });
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`risk-scorer failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+await runService({
+  name: 'risk-scorer',
+  loadConfig,
+  async create({ config, logger, bus }) {
+    // Loaded after self-telemetry has started (see runService).
+    const { createRiskScorerService } = await import('./service');
+    // stop(): consumers commit their batch, the stores close.
+    return createRiskScorerService({ bus, logger, config });
+  },
 });

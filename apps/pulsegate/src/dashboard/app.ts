@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { correlation, correlationIdOf, errorHandler, HttpError, notFoundHandler } from '@pulsegate/http-kit';
 import { createLogger, type Logger } from '@pulsegate/logging';
+import { createMetricsRegistry, metricsHandler, registerReadout } from '@pulsegate/telemetry';
 
 /** Where the dashboard finds the services it shows. */
 export interface DashboardOptions {
@@ -25,7 +27,21 @@ export interface DashboardOptions {
 export const PROXY_PREFIXES = ['aggregator', 'alerts', 'risk'] as const;
 export type ProxyPrefix = (typeof PROXY_PREFIXES)[number];
 
-const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'public');
+/**
+ * The app's public/ folder, found from this module whether it runs from src/dashboard/app.ts (tsx,
+ * tests) or bundled into dist/main.js: the nearest folder upwards that holds package.json.
+ */
+function publicDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('dashboard: no package.json above the dashboard module, cannot find public/');
+    dir = parent;
+  }
+  return join(dir, 'public');
+}
+
+const PUBLIC_DIR = publicDir();
 // chart.js's package exports hide dist/, so find it from the entry point the package does export.
 const CHART_JS_DIST = dirname(createRequire(import.meta.url).resolve('chart.js'));
 
@@ -56,6 +72,28 @@ export function createDashboardApp(options: DashboardOptions): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+
+  // Proxied requests by upstream and answer class (2xx…5xx, or `error` when the upstream did not
+  // answer): at most 3 × 6 samples.
+  const proxied = new Map<string, number>();
+  const countProxied = (upstream: string, result: string): void => {
+    const key = `${upstream}\u0000${result}`;
+    proxied.set(key, (proxied.get(key) ?? 0) + 1);
+  };
+  const registry = createMetricsRegistry();
+  registerReadout(registry, {
+    name: 'pulsegate_dashboard_upstream_requests_total',
+    help: 'Requests the dashboard forwarded, by upstream (aggregator, alerts, risk) and result (2xx, 3xx, 4xx, 5xx, error).',
+    type: 'counter',
+    labelNames: ['upstream', 'result'],
+    read: () =>
+      [...proxied].map(([key, value]) => {
+        const [upstream, result] = key.split('\u0000') as [string, string];
+        return { labels: { upstream, result }, value };
+      }),
+  });
+  // Process metrics and the proxy's counts only: nothing a tenant owns, so no key is needed.
+  app.get('/metrics', metricsHandler(registry));
 
   app.get('/readyz', async (_req, res) => {
     const checks = await Promise.all(
@@ -95,12 +133,14 @@ export function createDashboardApp(options: DashboardOptions): Express {
       try {
         upstream = await fetch(target, { method: req.method, headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
       } catch (err) {
+        countProxied(name, 'error');
         const timedOut = err instanceof Error && err.name === 'TimeoutError';
         logger.warn({ upstream: name, path: target.pathname, err: err instanceof Error ? err.message : String(err) }, 'dashboard upstream failed');
         throw timedOut
           ? new HttpError(504, 'UPSTREAM_TIMEOUT', `the ${name} service did not answer within ${timeoutMs} ms`)
           : new HttpError(502, 'UPSTREAM_UNAVAILABLE', `the ${name} service is not reachable`);
       }
+      countProxied(name, `${Math.floor(upstream.status / 100)}xx`);
       const body = Buffer.from(await upstream.arrayBuffer());
       res.status(upstream.status);
       res.setHeader('content-type', upstream.headers.get('content-type') ?? 'application/json');

@@ -1,3 +1,6 @@
+// The library ships no types: referenced here so every workspace that compiles this file sees them.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient module declaration has no import form
+/// <reference path="../types/ml-logistic-regression.d.ts" />
 import { randomUUID } from 'node:crypto';
 import LogisticRegression from 'ml-logistic-regression';
 import { Matrix } from 'ml-matrix';

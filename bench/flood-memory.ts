@@ -1,0 +1,121 @@
+// `npx tsx bench/flood-memory.ts [--flood 30] [--mode embedded|distributed|both] [--concurrency 32]`:
+// does memory come back after an overload? Floods ingest with OTLP/JSON bodies (512 spans each,
+// 64 connectors x 8 actions, from 32 keep-alive clients) for --flood seconds, then stops and prints
+// the RSS of the ingest process (the whole pipeline in embedded mode) before the flood, at its
+// peak, and 30 / 90 / 120 s after it. Embedded: `pulsegate start` as one process (in-memory bus and
+// stores). Distributed: the ingest service as a process on the harness's Kafka-protocol broker.
+// Loopback only, bounded; figures only, nothing asserted. Results: bench/RESULTS.md.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, startKafka } from '@pulsegate/testkit';
+import { launch, waitFor } from '../test/faults/support/pipeline';
+import { otlpJson } from '../test/faults/support/otlp-json';
+
+const root = join(fileURLToPath(import.meta.url), '..', '..');
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? def : (process.argv[i + 1] ?? def);
+}
+const floodSeconds = Number(arg('flood', '30'));
+const mode = arg('mode', 'both');
+const concurrency = Number(arg('concurrency', '32'));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? NaN : Number(m[1]) / 1024;
+}
+
+/** Bodies with many label combinations (series), as a flooding tenant would send. */
+function bodiesFor(): Buffer[] {
+  const out: Buffer[] = [];
+  for (let c = 0; c < 64; c++) {
+    const json = JSON.parse(otlpJson(`Flood${c}`, 512)) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<{ attributes: Array<{ key: string; value: { stringValue?: string } }> }> }> }> };
+    json.resourceSpans[0]!.scopeSpans[0]!.spans.forEach((s, i) => (s.attributes[0]!.value.stringValue = `Action${i % 8}`));
+    out.push(Buffer.from(JSON.stringify(json)));
+  }
+  return out;
+}
+
+/** Sends bodies from `clients` keep-alive clients until `until`; returns status counts. */
+async function flood(port: number, until: number, clients: number): Promise<Record<string, number>> {
+  const bodies = bodiesFor();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const status: Record<string, number> = {};
+  let n = 0;
+  const one = (): Promise<void> =>
+    new Promise((resolve) => {
+      const body = bodies[n++ % bodies.length]!;
+      const req = http.request({ host: '127.0.0.1', port, path: '/v1/traces', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+        status[res.statusCode ?? 0] = (status[res.statusCode ?? 0] ?? 0) + 1;
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', () => {
+        status.error = (status.error ?? 0) + 1;
+        resolve();
+      });
+      req.end(body);
+    });
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (Date.now() < until) await one();
+    }),
+  );
+  agent.destroy();
+  return status;
+}
+
+async function measure(name: string, pid: number, port: number): Promise<void> {
+  // Warm up (JIT, pools, first series) at a trickle, then let it settle.
+  await flood(port, Date.now() + 10_000, 1);
+  await sleep(10_000);
+  const before = rssMiB(pid);
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 200);
+  const status = await flood(port, Date.now() + floodSeconds * 1000, concurrency);
+  clearInterval(sampler);
+  peak = Math.max(peak, rssMiB(pid));
+  const stopped = Date.now();
+  const after: number[] = [];
+  for (const s of [30, 90, 120]) {
+    await sleep(stopped + s * 1000 - Date.now());
+    after.push(rssMiB(pid));
+  }
+  const f = (x: number): string => x.toFixed(0);
+  const pct = (x: number): string => `${x >= before ? '+' : ''}${(((x - before) / before) * 100).toFixed(0)} %`;
+  process.stdout.write(
+    `${name}: RSS before ${f(before)} MiB, peak ${f(peak)} MiB, +30 s ${f(after[0]!)} MiB (${pct(after[0]!)}), +90 s ${f(after[1]!)} MiB (${pct(after[1]!)}), +120 s ${f(after[2]!)} MiB (${pct(after[2]!)}); flood ${floodSeconds} s x ${concurrency} clients, answers ${JSON.stringify(status)}\n`,
+  );
+}
+
+if (mode === 'embedded' || mode === 'both') {
+  const names = ['INGEST', 'AGGREGATOR', 'ANOMALY_DETECTOR', 'RISK_SCORER', 'DASHBOARD'];
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn' };
+  for (const n of names) env[`PULSEGATE_${n}_PORT`] = String(await freePort());
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/pulsegate/src/main.ts'), 'start'], { cwd: root, env: { ...env, ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    const port = Number(env.PULSEGATE_INGEST_PORT);
+    await waitFor(`http://127.0.0.1:${port}/readyz`, 200, 120_000);
+    await measure('embedded (pulsegate start, one process)', child.pid!, port);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+if (mode === 'distributed' || mode === 'both') {
+  const kafka = await startKafka();
+  try {
+    const ingest = await launch('ingest', await freePort(), { KAFKA_BROKERS: kafka.brokers.join(','), ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}) });
+    try {
+      await measure('distributed ingest (Kafka-protocol broker)', ingest.pid, ingest.port);
+    } finally {
+      await ingest.kill();
+    }
+  } finally {
+    await kafka.stop();
+  }
+}

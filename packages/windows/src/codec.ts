@@ -1,0 +1,224 @@
+import { emptyBucket, mergeBucket, type BucketData } from './bucket';
+import type { BucketIndex } from './sketch';
+
+/**
+ * Binary form of a BucketData record (bucket layout 2, see README "Memory per series"). The Lua
+ * scripts in lua.ts read and write the same bytes. A record is
+ *   num(c) num(s) num(t) var(#codes) { var(#bytes) code num(w) }* num(zero-bucket weight)
+ *   var(#buckets) { first: zigzag(index), then var(index − previous index) ; num(w) }*
+ * with sketch buckets in ascending index order. var = unsigned LEB128 varint; num(x) = var(2x) for
+ * an integer 0 ≤ x < 2^48 (sample weights are mostly 1: one byte each), else the byte 0x01 and x as
+ * a little-endian IEEE-754 double, so every count round-trips exactly. Records are self-delimiting,
+ * so a stored value is records appended one after the other, merged in order by readers.
+ */
+
+/** Largest integer stored as a varint; larger or fractional numbers are stored as doubles. */
+const MAX_VARINT_INT = 2 ** 48;
+
+class Writer {
+  private buf = Buffer.allocUnsafe(256);
+  length = 0;
+
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+
+  varint(v: number): void {
+    this.room(8);
+    while (v >= 128) {
+      this.buf[this.length++] = (v % 128) + 128;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.length++] = v;
+  }
+
+  num(x: number): void {
+    if (x >= 0 && x < MAX_VARINT_INT && Number.isInteger(x)) return this.varint(x * 2);
+    this.room(9);
+    this.buf[this.length++] = 1;
+    this.buf.writeDoubleLE(x, this.length);
+    this.length += 8;
+  }
+
+  bytes(b: Buffer): void {
+    this.room(b.length);
+    b.copy(this.buf, this.length);
+    this.length += b.length;
+  }
+
+  result(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+/** Counts, error codes and latency buckets of a record to encode (BucketData or a delta's Map sketch). */
+export interface RecordSource {
+  c: number;
+  s: number;
+  t: number;
+  e: Record<string, number>;
+  l: Map<BucketIndex, number> | Record<string, number>;
+}
+
+/** Encodes one record (see the layout above). Error codes keep their insertion order. */
+export function encodeRecord(b: RecordSource): Buffer {
+  const w = new Writer();
+  w.num(b.c);
+  w.num(b.s);
+  w.num(b.t);
+  const codes = Object.keys(b.e);
+  w.varint(codes.length);
+  for (const code of codes) {
+    const bytes = Buffer.from(code, 'utf8');
+    w.varint(bytes.length);
+    w.bytes(bytes);
+    w.num(b.e[code]!);
+  }
+  const entries: Array<[number, number]> = [];
+  let zero = 0;
+  const take = (k: BucketIndex | string, v: number): void => {
+    if (k === 'z') zero += v;
+    else entries.push([Number(k), v]);
+  };
+  if (b.l instanceof Map) for (const [k, v] of b.l) take(k, v);
+  else for (const k in b.l) take(k, b.l[k]!);
+  w.num(zero);
+  entries.sort((x, y) => x[0] - y[0]);
+  w.varint(entries.length);
+  let prev = 0;
+  entries.forEach(([i, v], j) => {
+    w.varint(j === 0 ? (i >= 0 ? 2 * i : -2 * i - 1) : i - prev);
+    prev = i;
+    w.num(v);
+  });
+  return w.result();
+}
+
+class Reader {
+  pos = 0;
+  constructor(private readonly buf: Buffer) {}
+
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+
+  varint(): number {
+    let v = 0;
+    let m = 1;
+    for (let n = 0; n < 8; n++) {
+      const b = this.byte();
+      if (b < 128) return v + b * m;
+      v += (b - 128) * m;
+      m *= 128;
+    }
+    throw new Error('bucket record: varint too long');
+  }
+
+  num(): number {
+    const v = this.varint();
+    if (v % 2 === 0) return v / 2;
+    if (v !== 1 || this.pos + 8 > this.buf.length) throw new Error('bucket record: bad number');
+    const x = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return x;
+  }
+
+  text(n: number): string {
+    if (this.pos + n > this.buf.length) throw new Error('bucket record: truncated');
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  private byte(): number {
+    if (this.pos >= this.buf.length) throw new Error('bucket record: truncated');
+    return this.buf[this.pos++]!;
+  }
+}
+
+function readRecord(r: Reader): BucketData {
+  const b = emptyBucket();
+  b.c = r.num();
+  b.s = r.num();
+  b.t = r.num();
+  const codes = r.varint();
+  for (let i = 0; i < codes; i++) {
+    const code = r.text(r.varint());
+    b.e[code] = r.num();
+  }
+  const zero = r.num();
+  if (zero > 0) b.l.z = zero;
+  const n = r.varint();
+  let idx = 0;
+  for (let i = 0; i < n; i++) {
+    const v = r.varint();
+    idx = i === 0 ? (v % 2 === 0 ? v / 2 : -(v + 1) / 2) : idx + v;
+    b.l[idx] = r.num();
+  }
+  return b;
+}
+
+/** Decodes one record (throws on trailing bytes). */
+export function decodeRecord(buf: Buffer): BucketData {
+  const r = new Reader(buf);
+  const b = readRecord(r);
+  if (!r.done) throw new Error('bucket record: trailing bytes');
+  return b;
+}
+
+/** A stored layout-2 value: its records merged in order (mergeBucket's rule, as the Lua compaction). */
+export function decodeBucketValue(buf: Buffer): BucketData {
+  const r = new Reader(buf);
+  let acc: BucketData | undefined;
+  while (!r.done) {
+    const b = readRecord(r);
+    if (acc === undefined) acc = b;
+    else mergeBucket(acc, b);
+  }
+  return acc ?? emptyBucket();
+}
+
+/** Number of records in a stored layout-2 value (1 once compacted). */
+export function countRecords(buf: Buffer): number {
+  const r = new Reader(buf);
+  let n = 0;
+  for (; !r.done; n++) readRecord(r);
+  return n;
+}
+
+/** One archive entry (see minuteArchiveKey): the minute of the hour, then the record with its length. */
+export function encodeArchiveEntry(minuteOfHour: number, record: Buffer): Buffer {
+  const w = new Writer();
+  w.varint(minuteOfHour);
+  w.varint(record.length);
+  w.bytes(record);
+  return w.result();
+}
+
+/** The entries of a minute archive in stored order: minute of the hour and its record bytes. */
+export function archiveEntries(buf: Buffer): Array<{ minute: number; record: Buffer }> {
+  const r = new Reader(buf);
+  const out: Array<{ minute: number; record: Buffer }> = [];
+  while (!r.done) {
+    const minute = r.varint();
+    const len = r.varint();
+    if (minute > 59 || r.pos + len > buf.length) throw new Error('minute archive: bad entry');
+    out.push({ minute, record: buf.subarray(r.pos, r.pos + len) });
+    r.pos += len;
+  }
+  return out;
+}
+
+/** A minute archive: per minute of the hour, its entries' records merged in order. */
+export function decodeMinuteArchive(buf: Buffer): Map<number, BucketData> {
+  const out = new Map<number, BucketData>();
+  for (const { minute, record } of archiveEntries(buf)) {
+    const b = decodeBucketValue(record);
+    const cur = out.get(minute);
+    out.set(minute, cur === undefined ? b : mergeBucket(cur, b));
+  }
+  return out;
+}
