@@ -60,7 +60,8 @@ export interface AdoptionSnapshot {
   latestMinorReleasedAt: number | null;
   latestMinorShare: number | null;
   deprecatedShare: number | null;
-  versions: Array<{ version: string; calls: number; share: number; deprecated: boolean; deprecatedAt: number | null }>;
+  /** sunsetAt / daysToSunset: catalog sunset (epoch ms) and whole days to it; absent from older aggregators. */
+  versions: Array<{ version: string; calls: number; share: number; deprecated: boolean; deprecatedAt: number | null; sunsetAt?: number | null; daysToSunset?: number | null }>;
 }
 
 export type MetricSnapshot = SeriesSnapshot | AdoptionSnapshot;

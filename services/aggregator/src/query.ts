@@ -239,7 +239,8 @@ export interface VersionAdoption {
   latestSource: 'catalog' | 'observed' | null;
   /** Earliest catalog release time of the latest minor, epoch ms; null when unknown. */
   latestMinorReleasedAt: number | null;
-  versions: Array<{ version: string; calls: number; share: number; deprecated: boolean; deprecatedAt: number | null }>;
+  /** Per version; sunsetAt from the catalog (epoch ms), daysToSunset = whole days until it, rounded up (≤ 0: past sunset). */
+  versions: Array<{ version: string; calls: number; share: number; deprecated: boolean; deprecatedAt: number | null; sunsetAt: number | null; daysToSunset: number | null }>;
   /** Calls on latest.major.latest.minor (any patch) / calls; null when calls = 0. */
   latestMinorShare: number | null;
   /** Calls on versions marked deprecated in the catalog / calls; null when calls = 0. */
@@ -254,20 +255,26 @@ function highest(versions: string[]): SemVer | null {
   return pool.reduce<SemVer | null>((best, v) => (best === null || compareSemver(v, best) > 0 ? v : best), null);
 }
 
+const DAY_MS = 86_400_000;
+
 /** Version adoption from calls per version and the catalog (formulas in the README). */
 export function adoption(connector: string, window: string, plan: { from: number; to: number }, calls: Map<string, number>, seen: string[], catalog: CatalogEvent | null, now: number): VersionAdoption {
   const released = catalog?.versions.filter((v) => v.releasedAt === null || v.releasedAt <= now) ?? [];
   const fromCatalog = released.length > 0 ? highest(released.map((v) => v.version)) : null;
   const latest = fromCatalog ?? highest(seen);
   const deprecatedAt = new Map<string, number>();
-  for (const v of catalog?.versions ?? []) if (v.deprecatedAt !== null) deprecatedAt.set(v.version, v.deprecatedAt);
-  const isDeprecated = (version: string): number | null => {
-    const direct = deprecatedAt.get(version);
+  const sunsetAt = new Map<string, number>();
+  for (const v of catalog?.versions ?? []) {
+    if (v.deprecatedAt !== null) deprecatedAt.set(v.version, v.deprecatedAt);
+    if (v.sunsetAt !== null) sunsetAt.set(v.version, v.sunsetAt);
+  }
+  const lookup = (times: Map<string, number>, version: string): number | null => {
+    const direct = times.get(version);
     if (direct !== undefined) return direct;
     // Telemetry may say "1.2" for catalog "1.2.0": compare by precedence too.
     const sv = coerceSemver(version);
     if (sv === null) return null;
-    for (const [v, at] of deprecatedAt) {
+    for (const [v, at] of times) {
       const cv = coerceSemver(v);
       if (cv !== null && compareSemver(cv, sv) === 0) return at;
     }
@@ -283,9 +290,10 @@ export function adoption(connector: string, window: string, plan: { from: number
     .map(([version, c]) => {
       const sv = coerceSemver(version);
       if (latest !== null && sv !== null && sv.major === latest.major && sv.minor === latest.minor) latestMinor += c;
-      const dAt = isDeprecated(version);
+      const dAt = lookup(deprecatedAt, version);
       if (dAt !== null) deprecated += c;
-      return { version, calls: c, share: c / total, deprecated: dAt !== null, deprecatedAt: dAt };
+      const sAt = lookup(sunsetAt, version);
+      return { version, calls: c, share: c / total, deprecated: dAt !== null, deprecatedAt: dAt, sunsetAt: sAt, daysToSunset: sAt === null ? null : Math.ceil((sAt - now) / DAY_MS) };
     });
   let latestMinorReleasedAt: number | null = null;
   if (latest !== null) {

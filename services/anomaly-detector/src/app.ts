@@ -13,6 +13,7 @@ import { MAX_RULES_BYTES, parseRulesText, type RulesConfig } from './rules/rules
 import { compileMatcherRegex, silencedBy, silenceStatus, type Silence } from './silences/matchers';
 import type { DetectorStore } from './store/types';
 import type { SloEngine, SloStatus } from './slo/engine';
+import type { AlertHistoryStore, HistoryEntry } from './history/store';
 
 /** Everything the HTTP API reads; the app never listens (main.ts / the launcher do). */
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface AppDeps {
   isReady: () => boolean;
   /** SLO status for GET /v1/slos; omitted = the SLO routes answer 404. */
   slo?: SloEngine;
+  /** Alert history for GET /v1/alerts/history; omitted = that route answers 404. */
+  history?: AlertHistoryStore;
   /** Served at GET /metrics (admin scope when keys are configured); omitted = no /metrics route. */
   metrics?: Registry;
 }
@@ -53,6 +56,11 @@ function alertView(a: AlertRecord, silences: Silence[], now: number) {
     generatorURL: a.generatorURL,
     silencedBy: a.state === 'firing' || a.state === 'pending' ? silencedBy(silences, a.labels, now) : [],
   };
+}
+
+function historyView(e: HistoryEntry) {
+  const { tenant: _tenant, at, ...rest } = e;
+  return { ...rest, at: iso(at) };
 }
 
 function silenceView(s: Silence, now: number) {
@@ -92,6 +100,12 @@ const LABEL_VALUE = z.string().min(1).max(256);
 const alertsQuery = z.strictObject({
   state: z.enum(['inactive', 'pending', 'firing', 'resolved']).optional(),
   connector: LABEL_VALUE.optional(),
+});
+const historyQuery = z.strictObject({
+  connector: LABEL_VALUE.optional(),
+  from: z.string().max(64).optional(),
+  to: z.string().max(64).optional(),
+  limit: z.string().regex(/^[1-9]\d{0,3}$|^10000$/, 'limit must be an integer from 1 to 10000').optional(),
 });
 const rulesQuery = z.strictObject({
   connector: LABEL_VALUE.optional(),
@@ -175,6 +189,22 @@ export function createApp(deps: AppDeps): Express {
         .sort((a, b) => (b.startsAt ?? b.activeAt ?? 0) - (a.startsAt ?? a.activeAt ?? 0) || a.fingerprint.localeCompare(b.fingerprint))
         .map((a) => alertView(a, silences, now));
       res.json({ alerts: out });
+    }),
+  );
+
+  app.get(
+    '/v1/alerts/history',
+    authenticate(ring, 'alerts.read'),
+    wrap(async (req, res) => {
+      if (deps.history === undefined) throw notFound('alert history is not enabled');
+      const q = parseQuery(historyQuery, req);
+      const now = deps.clock();
+      const to = q.to === undefined ? now : parseTime(q.to, 'to');
+      const from = q.from === undefined ? to - 86_400_000 : parseTime(q.from, 'from');
+      if (from > to) throw badRequest('from must not be after to');
+      const limit = q.limit === undefined ? 1_000 : Number(q.limit);
+      const entries = await deps.history.query(principalOf(req).tenant, { from, to, connector: q.connector, limit });
+      res.json({ from: iso(from), to: iso(to), entries: entries.map(historyView) });
     }),
   );
 

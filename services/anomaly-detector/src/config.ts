@@ -35,6 +35,10 @@ export interface AnomalyDetectorConfig {
   alertmanagerUrls: string[];
   /** ALERTMANAGER_PUSH_INTERVAL_SECONDS × 1000: push period, ms (default 60 000). */
   alertmanagerPushIntervalMs: number;
+  /** ALERT_HISTORY_RETENTION_HOURS × 3 600 000: how long alert history is kept, ms (default 7 days). */
+  alertHistoryRetentionMs: number;
+  /** ALERT_HISTORY_MAX_ENTRIES: most history entries kept per tenant (default 10 000). */
+  alertHistoryMaxEntries: number;
   /** SLO_ALERTS: raise SLO burn-rate / budget alerts (true by default); false = SLOs are reported only. */
   sloAlerts: boolean;
 }
@@ -79,6 +83,8 @@ const envSchema = z.object({
   SWEEP_INTERVAL_SECONDS: int('SWEEP_INTERVAL_SECONDS', 30, 0, 86_400),
   ALERTMANAGER_URLS: z.string().optional(),
   ALERTMANAGER_PUSH_INTERVAL_SECONDS: int('ALERTMANAGER_PUSH_INTERVAL_SECONDS', 60, 1, 3_600),
+  ALERT_HISTORY_RETENTION_HOURS: int('ALERT_HISTORY_RETENTION_HOURS', 168, 1, 24 * 90),
+  ALERT_HISTORY_MAX_ENTRIES: int('ALERT_HISTORY_MAX_ENTRIES', 10_000, 100, 1_000_000),
   SLO_ALERTS: z.enum(['true', 'false', ''], { error: 'SLO_ALERTS must be true or false' }).optional(),
 });
 
@@ -172,5 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sloAlerts: e.SLO_ALERTS !== 'false',
     alertmanagerUrls: httpUrls('ALERTMANAGER_URLS', e.ALERTMANAGER_URLS),
     alertmanagerPushIntervalMs: e.ALERTMANAGER_PUSH_INTERVAL_SECONDS * 1000,
+    alertHistoryRetentionMs: e.ALERT_HISTORY_RETENTION_HOURS * 3_600_000,
+    alertHistoryMaxEntries: e.ALERT_HISTORY_MAX_ENTRIES,
   };
 }

@@ -11,6 +11,7 @@ import { silencedBy, type Silence } from './silences/matchers';
 import { bucketOf, historyBuckets } from './stats/baseline';
 import { assessEvidence, EVIDENCE_FIELDS, EvidenceHistory, prepareEvidence, type EvidenceNature, type Observation, type Prepared } from './stats/evidence';
 import type { DetectorStore, OutboxItem } from './store/types';
+import type { AlertHistoryStore } from './history/store';
 import type { SloEngine } from './slo/engine';
 import type { Verdict } from './verdict';
 
@@ -33,6 +34,8 @@ export interface DetectorOptions {
   retentionMs: number;
   /** SLO ledger and burn-rate alerts; omitted = no SLO alerts. */
   slo?: SloEngine;
+  /** Records every state transition; omitted = no history. */
+  history?: AlertHistoryStore;
 }
 
 const TIMESERIES_METRIC: Record<RuleMetric, string> = {
@@ -222,6 +225,7 @@ export class Detector {
     const items = this.notifications(prev, record, change, silences);
     if (!(await this.o.store.saveAlert(record))) return false;
     if (items.length > 0) await this.o.store.enqueue(items);
+    if (record.state !== prev?.state) await this.recordTransition(prev, record, ev.at);
     if (change === 'firing' || change === 'resolved') await this.publish(record, change);
     return true;
   }
@@ -268,6 +272,16 @@ export class Detector {
       dueAt: now,
       createdAt: now,
     }));
+  }
+
+  /** History is best effort: the state is already saved, so a failed write is logged, not retried. */
+  private async recordTransition(prev: AlertRecord | null, r: AlertRecord, at: number): Promise<void> {
+    if (this.o.history === undefined) return;
+    try {
+      await this.o.history.append([{ kind: 'transition', at, tenant: r.tenant, fingerprint: r.fingerprint, rule: r.rule, labels: r.labels, from: prev?.state ?? null, to: r.state }]);
+    } catch (err) {
+      this.o.logger.warn({ err, tenant: r.tenant, fingerprint: r.fingerprint }, 'alert history write failed; transition not recorded');
+    }
   }
 
   private async publish(r: AlertRecord, state: 'firing' | 'resolved'): Promise<void> {

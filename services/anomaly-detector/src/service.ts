@@ -19,6 +19,7 @@ import type { DetectorStore } from './store/types';
 import { SloEngine } from './slo/engine';
 import { MemorySloLedgerStore, RedisSloLedgerStore, type SloLedgerStore } from './slo/ledger-store';
 import { SloBook } from './slo/objectives';
+import { MemoryAlertHistoryStore, RedisAlertHistoryStore, type AlertHistoryStore } from './history/store';
 
 /** Dependencies of the service; store / redis / clock are optional (built from config otherwise). */
 export interface AnomalyDetectorDeps {
@@ -29,6 +30,8 @@ export interface AnomalyDetectorDeps {
   store?: DetectorStore;
   /** Use this SLO ledger store; otherwise Redis when the detector store is Redis, else memory. */
   sloStore?: SloLedgerStore;
+  /** Use this alert history store; otherwise Redis when the detector store is Redis, else memory. */
+  historyStore?: AlertHistoryStore;
   /** Use this Redis client for the store (not closed by the service). */
   redis?: Redis | Cluster;
   /** Epoch-ms clock; default Date.now. */
@@ -52,6 +55,8 @@ export interface AnomalyDetectorService {
   slo: SloEngine;
   /** Pushes alerts to ALERTMANAGER_URLS (idle when none are configured). */
   alertmanager: AlertmanagerPusher;
+  /** Alert history behind GET /v1/alerts/history. */
+  history: AlertHistoryStore;
 }
 
 function buildStore(deps: AnomalyDetectorDeps, clock: () => number): { store: DetectorStore; client: Redis | Cluster | null; owned: boolean } {
@@ -77,7 +82,10 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
   const rules = new RuleBook(config.rules.overrides);
   const sloStore = deps.sloStore ?? (client !== null ? new RedisSloLedgerStore(client) : new MemorySloLedgerStore());
   const slo = new SloEngine({ store: sloStore, book: new SloBook(config.rules.slos), burnAlerts: config.rules.burnAlerts, clock, aggregatorUrl: config.aggregatorUrl, alerts: config.sloAlerts });
+  const historyLimits = { retentionMs: config.alertHistoryRetentionMs, maxEntries: config.alertHistoryMaxEntries };
+  const history = deps.historyStore ?? (client !== null ? new RedisAlertHistoryStore(client, historyLimits, clock) : new MemoryAlertHistoryStore(historyLimits, clock));
   const detector = new Detector({
+    history,
     slo,
     store,
     bus,
@@ -102,9 +110,10 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
     backoff: { initialMs: config.webhookBackoffInitialMs, maxMs: config.webhookBackoffMaxMs },
     pollMs: deps.deliveryPollMs,
     fetchImpl: deps.fetchImpl,
+    history,
   });
 
-  const alertmanager = new AlertmanagerPusher({ store, logger, clock, urls: config.alertmanagerUrls, intervalMs: config.alertmanagerPushIntervalMs, fetchImpl: deps.fetchImpl });
+  const alertmanager = new AlertmanagerPusher({ store, logger, clock, urls: config.alertmanagerUrls, intervalMs: config.alertmanagerPushIntervalMs, fetchImpl: deps.fetchImpl, history });
 
   let subscription: Subscription | null = null;
   let sweepTimer: NodeJS.Timeout | null = null;
@@ -115,7 +124,7 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
   const isReady = (): boolean => started && stopping === null && bus.isReady() && (client === null || client.status === 'ready');
   const snapshots = createSnapshotCounts();
   const metrics = createDetectorMetrics({ store, delivery: dispatcher.counts, snapshots, isReady, slo });
-  const app = createApp({ store, slo, rules, rulesConfig: config.rules, keyRing: new KeyRing(config.apiKeys), logger, clock, isReady, metrics });
+  const app = createApp({ store, history, slo, rules, rulesConfig: config.rules, keyRing: new KeyRing(config.apiKeys), logger, clock, isReady, metrics });
 
   const scheduleSweep = (): void => {
     if (config.sweepIntervalMs <= 0 || stopping !== null) return;
@@ -137,6 +146,7 @@ export async function createAnomalyDetectorService(deps: AnomalyDetectorDeps): P
     store,
     slo,
     alertmanager,
+    history,
     isReady,
     async start() {
       if (started) return;

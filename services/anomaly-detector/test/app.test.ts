@@ -17,6 +17,7 @@ import { blockSnapshot } from './fixtures/slo';
 import { SloEngine } from '../src/slo/engine';
 import { MemorySloLedgerStore } from '../src/slo/ledger-store';
 import { DEFAULT_BURN_ALERTS, SloBook } from '../src/slo/objectives';
+import { MemoryAlertHistoryStore } from '../src/history/store';
 
 const doc = new OpenApiChecker(new URL('../openapi.yaml', import.meta.url).pathname);
 const T0 = Date.UTC(2025, 0, 6, 12);
@@ -32,6 +33,7 @@ const FP = fingerprint({ alertname: 'SuccessRateLow', tenant: 'acme', connector:
 
 let app: Express;
 let store: MemoryStore;
+let history: MemoryAlertHistoryStore;
 const seen = new Set<string>();
 
 /** Sends a request and checks the answer against openapi.yaml. */
@@ -48,12 +50,13 @@ async function call(method: 'get' | 'post' | 'delete', path: string, o: { key?: 
 
 beforeAll(async () => {
   store = new MemoryStore(() => NOW);
+  history = new MemoryAlertHistoryStore({ retentionMs: 86_400_000, maxEntries: 1_000 }, () => NOW);
   const parsed = parseRulesText(readFileSync(new URL('./fixtures/rules.yaml', import.meta.url), 'utf8'));
   if (!parsed.ok) throw new Error('fixture rules invalid');
   const rulesConfig: RulesConfig = parsed.config;
   const rules = new RuleBook(rulesConfig.overrides);
   const logger = createLogger({ name: 'test', level: 'silent' });
-  const detector = new Detector({ store, bus: new MemoryBus(), logger, clock: () => NOW, rules, receivers: [], groupBy: ['...'], repeatIntervalMs: 0, aggregatorUrl: 'http://agg:8081', staleAfterMs: 1e9, retentionMs: 1e9 });
+  const detector = new Detector({ history, store, bus: new MemoryBus(), logger, clock: () => NOW, rules, receivers: [], groupBy: ['...'], repeatIntervalMs: 0, aggregatorUrl: 'http://agg:8081', staleAfterMs: 1e9, retentionMs: 1e9 });
   for (const at of [T0, T0 + 120_000]) {
     await detector.process(seriesSnapshot(at, { calls: 200, successes: 150 }));
     await detector.process(seriesSnapshot(at, { tenant: 'globex', calls: 200, successes: 100 }));
@@ -64,7 +67,7 @@ beforeAll(async () => {
     await slo.observe(blockSnapshot(start, { calls: 200, failed: 2 }));
     await slo.observe(blockSnapshot(start, { calls: 50, tenant: 'globex', connector: 'erp' }));
   }
-  app = createApp({ store, slo, rules, rulesConfig, keyRing: new KeyRing(KEYS), logger, clock: () => NOW, isReady: () => true });
+  app = createApp({ store, history, slo, rules, rulesConfig, keyRing: new KeyRing(KEYS), logger, clock: () => NOW, isReady: () => true });
 });
 
 describe('anomaly detector API', () => {
@@ -93,7 +96,41 @@ describe('anomaly detector API', () => {
     expect(globex.body.alerts.map((a: { labels: { tenant: string } }) => a.labels.tenant)).toEqual(['globex']);
   });
 
+  it('GET /v1/alerts/history lists transitions and notification attempts of the caller tenant only', async () => {
+    await history.append([
+      { kind: 'notification', at: T0 + 130_000, tenant: 'acme', fingerprint: FP, labels: { connector: 'crm' }, status: 'firing', receiver: 'alertmanager:http://am:9093', outcome: 'failed', idempotencyKey: null, reason: 'Alertmanager answered HTTP 503' },
+      { kind: 'notification', at: T0 + 140_000, tenant: 'acme', fingerprint: FP, labels: { connector: 'crm' }, status: 'firing', receiver: 'ops', outcome: 'delivered', idempotencyKey: `${FP}.${T0}.firing.0.ops`, reason: null },
+    ]);
+    const res = await call('get', `/v1/alerts/history?connector=crm&from=${new Date(T0 - 1).toISOString()}&to=${new Date(NOW).toISOString()}`);
+    expect(res.status).toBe(200);
+    const mine = res.body.entries.filter((e: { fingerprint: string }) => e.fingerprint === FP);
+    // The fixture's acme alert: new -> pending at T0, pending -> firing at T0 + 2 min, then two attempts.
+    expect(mine.map((e: { kind: string; from?: string | null; to?: string; outcome?: string }) => [e.kind, e.kind === 'transition' ? e.from : e.outcome, e.to ?? null])).toEqual([
+      ['transition', null, 'pending'],
+      ['transition', 'pending', 'firing'],
+      ['notification', 'failed', null],
+      ['notification', 'delivered', null],
+    ]);
+    expect(mine[0]).toMatchObject({ at: new Date(T0).toISOString(), rule: 'SuccessRateLow', labels: { connector: 'crm', tenant: 'acme' } });
+    expect(mine[3]).toMatchObject({ receiver: 'ops', idempotencyKey: `${FP}.${T0}.firing.0.ops` });
+    expect(res.body.entries.every((e: { labels: { tenant?: string } }) => e.labels.tenant === undefined || e.labels.tenant === 'acme')).toBe(true);
+    // globex sees its own alert's transitions and nothing of acme's.
+    const globex = await call('get', `/v1/alerts/history?from=${new Date(T0 - 1).toISOString()}`, { key: 'globex-rw' });
+    expect(globex.body.entries.length).toBeGreaterThan(0);
+    expect(globex.body.entries.filter((e: { fingerprint: string }) => e.fingerprint === FP)).toEqual([]);
+    expect(globex.body.entries.every((e: { labels: { tenant: string } }) => e.labels.tenant === 'globex')).toBe(true);
+    // Time range and limit.
+    expect((await call('get', `/v1/alerts/history?from=${new Date(T0 + 125_000).toISOString()}&to=${new Date(T0 + 135_000).toISOString()}`)).body.entries).toHaveLength(1);
+    expect((await call('get', `/v1/alerts/history?from=${new Date(T0 - 1).toISOString()}&limit=1`)).body.entries).toHaveLength(1);
+    expect((await call('get', '/v1/alerts/history', { key: null })).status).toBe(401);
+  });
+
   it.each([
+    ['/v1/alerts/history?from=yesterday', 400],
+    ['/v1/alerts/history?from=2025-01-06T12:00:00Z&to=2025-01-06T11:00:00Z', 400],
+    ['/v1/alerts/history?limit=0', 400],
+    ['/v1/alerts/history?limit=10001', 400],
+    ['/v1/alerts/history?tenant=globex', 400],
     ['/v1/alerts?state=burning', 400],
     ['/v1/alerts?state=firing&state=pending', 400],
     ['/v1/alerts?bogus=1', 400],

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Topics } from '@pulsegate/events';
 import { fingerprint } from '../src/lifecycle/fingerprint';
 import { MemoryStore } from '../src/store/memory-store';
+import { MemoryAlertHistoryStore, type HistoryEntry } from '../src/history/store';
 import { startReceiver, until, type Receiver } from './fixtures/receiver';
 import { startService, type Harness } from './fixtures/service';
 import { seriesSnapshot } from './fixtures/snapshots';
@@ -12,6 +13,10 @@ const bad = (at: number) => seriesSnapshot(at, { calls: 200, successes: 150 }); 
 const good = (at: number) => seriesSnapshot(at, { calls: 200, successes: 200 });
 const labels = { alertname: 'SuccessRateLow', tenant: 'acme', connector: 'crm', action: 'getContact', version: '1.2.0', kind: 'read', severity: 'critical' };
 const FP = fingerprint(labels);
+/** A history that keeps the fixture's 2025 evaluation times (the default retention counts from now). */
+const longHistory = () => new MemoryAlertHistoryStore({ retentionMs: 1e13, maxEntries: 1_000 });
+const everything = { from: 0, to: Number.MAX_SAFE_INTEGER, limit: 1_000 };
+const brief = (e: HistoryEntry) => (e.kind === 'transition' ? `${e.from}->${e.to}` : `${e.receiver}:${e.status}:${e.outcome}`);
 
 describe('anomaly detector service (embedded: memory bus and store)', () => {
   let receiver: Receiver;
@@ -26,7 +31,8 @@ describe('anomaly detector service (embedded: memory bus and store)', () => {
   });
 
   it('sends exactly one firing then exactly one resolved notification in Alertmanager v4 format', async () => {
-    h = await startService({ receiverUrl: receiver.url });
+    const history = longHistory();
+    h = await startService({ receiverUrl: receiver.url, deps: { historyStore: history } });
     // Breach for the rule's `for` (2 min): pending at T0, firing at T0+120 s.
     await h.publish(bad(T0), bad(T0 + 60 * S), bad(T0 + 120 * S), bad(T0 + 150 * S));
     await until(() => receiver.alerts().length === 1, 'firing notification');
@@ -60,6 +66,14 @@ describe('anomaly detector service (embedded: memory bus and store)', () => {
     ]);
     const stored = await h.service.store.getAlert('acme', FP);
     expect(stored).toMatchObject({ state: 'resolved', startsAt: T0, endsAt: T0 + 450 * S });
+
+    // History: every transition at its evaluation time (the fixture's 2025 data times), each delivery
+    // at the clock time it was attempted (now), with its outbox key; oldest first.
+    const entries = await history.query('acme', everything);
+    expect(entries.map(brief)).toEqual(['null->pending', 'pending->firing', 'firing->resolved', 'webhook-0:firing:delivered', 'webhook-0:resolved:delivered']);
+    expect(entries.filter((e) => e.kind === 'transition').map((e) => e.at)).toEqual([T0, T0 + 120 * S, T0 + 450 * S]);
+    expect(entries.filter((e) => e.kind === 'notification').map((e) => (e.kind === 'notification' ? e.idempotencyKey : null))).toEqual([`${FP}.${T0}.firing.0.webhook-0`, `${FP}.${T0}.resolved.webhook-0`]);
+    expect(await history.query('other', everything)).toEqual([]);
   });
 
   it('a breach shorter than `for` never notifies', async () => {
@@ -73,7 +87,8 @@ describe('anomaly detector service (embedded: memory bus and store)', () => {
 
   it('retries with backoff while the receiver is down and delivers once when it is back', async () => {
     receiver.down = true;
-    h = await startService({ receiverUrl: receiver.url });
+    const history = longHistory();
+    h = await startService({ receiverUrl: receiver.url, deps: { historyStore: history } });
     await h.publish(bad(T0), bad(T0 + 120 * S));
     await until(() => receiver.requests >= 3, 'three failed attempts');
     receiver.down = false;
@@ -84,17 +99,23 @@ describe('anomaly detector service (embedded: memory bus and store)', () => {
     expect(await h.service.dispatcher.runOnce()).toBe(0);
     expect(receiver.alerts()).toEqual([`${FP}:firing`]);
     expect(await h.service.store.deadLetters(10)).toEqual([]);
+    // Every failed attempt and the delivery are in the history, with the reason of the failures.
+    const attempts = (await history.query('acme', everything)).filter((e) => e.kind === 'notification');
+    expect(attempts.map((e) => (e.kind === 'notification' ? e.outcome : ''))).toEqual([...Array<string>(receiver.requests - 1).fill('failed'), 'delivered']);
+    expect(attempts[0]).toMatchObject({ reason: 'receiver answered HTTP 503', idempotencyKey: `${FP}.${T0}.firing.0.webhook-0` });
   });
 
   it('keeps a dead-letter record after the last attempt', async () => {
     receiver.down = true;
-    h = await startService({ receiverUrl: receiver.url, env: { WEBHOOK_MAX_ATTEMPTS: '3' } });
+    const history = longHistory();
+    h = await startService({ receiverUrl: receiver.url, env: { WEBHOOK_MAX_ATTEMPTS: '3' }, deps: { historyStore: history } });
     await h.publish(bad(T0), bad(T0 + 120 * S));
     await until(async () => (await h!.service.store.deadLetters(10)).length === 1, 'dead letter');
     const [dl] = await h.service.store.deadLetters(10);
     expect(dl).toMatchObject({ reason: 'receiver answered HTTP 503', item: { attempts: 3, status: 'firing', receiver: 'webhook-0' } });
     expect(receiver.requests).toBe(3);
     expect(await h.service.store.due(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+    expect((await history.query('acme', everything)).filter((e) => e.kind === 'notification').map(brief)).toEqual(['webhook-0:firing:failed', 'webhook-0:firing:failed', 'webhook-0:firing:dead-lettered']);
   });
 
   it('does not notify a silenced alert but still records and publishes it', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { backoffDelay, type BackoffOptions } from '@pulsegate/bus';
 import type { Logger } from '@pulsegate/logging';
 import { Periodic } from './periodic';
+import type { AlertHistoryStore, NotificationEntry } from '../history/store';
 import type { DetectorStore, OutboxItem } from '../store/types';
 import { buildPayload } from './alertmanager';
 
@@ -25,6 +26,8 @@ export interface DispatcherOptions {
   /** How long a delivered key is remembered (dedup horizon), ms. */
   rememberMs?: number;
   fetchImpl?: typeof fetch;
+  /** Records every delivery attempt; omitted = no history. */
+  history?: AlertHistoryStore;
 }
 
 /** Delivery defaults: 5 s timeout, 8 attempts, backoff 500 ms doubling to 60 s (±20 %), 7 days dedup. */
@@ -59,7 +62,7 @@ function bump(counts: Record<string, number>, key: string, n: number): void {
  * backoff; after the last attempt (or a non-retriable 4xx) a dead-letter record is kept.
  */
 export class Dispatcher {
-  private readonly o: Required<Omit<DispatcherOptions, 'fetchImpl' | 'backoff'>> & { backoff: BackoffOptions; fetchImpl: typeof fetch };
+  private readonly o: Required<Omit<DispatcherOptions, 'fetchImpl' | 'backoff' | 'history'>> & { backoff: BackoffOptions; fetchImpl: typeof fetch; history?: AlertHistoryStore };
   private readonly loop: Periodic;
   /** Running totals since start, by receiver name (read by /metrics). */
   readonly counts: DeliveryCounts = { sent: {}, failed: {}, deadLettered: {} };
@@ -108,6 +111,7 @@ export class Dispatcher {
       const older = members.findIndex((m) => m.alert.fingerprint === item.alert.fingerprint);
       if (older >= 0) {
         await store.complete(members[older]!.key, this.o.rememberMs);
+        await this.record([members[older]!], 'superseded', null);
         members.splice(older, 1);
       }
       groups.set(g, [...members, item]);
@@ -118,6 +122,7 @@ export class Dispatcher {
         for (const item of items) await store.complete(item.key, this.o.rememberMs);
         delivered += items.length;
         bump(this.counts.sent, items[0]!.receiver, items.length);
+        await this.record(items, 'delivered', null);
       } catch (err) {
         const failure = err instanceof DeliveryFailure ? err : new DeliveryFailure((err as Error).message, true);
         await this.failed(items, failure);
@@ -149,6 +154,19 @@ export class Dispatcher {
     throw new DeliveryFailure(`receiver answered HTTP ${res.status}`, retriable);
   }
 
+  /** History is best effort: delivery state is already settled, so a failed write is logged only. */
+  private async record(items: OutboxItem[], outcome: NotificationEntry['outcome'], reason: string | null): Promise<void> {
+    if (this.o.history === undefined || items.length === 0) return;
+    const at = this.o.clock();
+    try {
+      await this.o.history.append(
+        items.map((i) => ({ kind: 'notification', at, tenant: i.tenant, fingerprint: i.alert.fingerprint, labels: i.alert.labels, status: i.status, receiver: i.receiver, outcome, idempotencyKey: i.key, reason })),
+      );
+    } catch (err) {
+      this.o.logger.warn({ err }, 'alert history write failed; delivery attempt not recorded');
+    }
+  }
+
   private async failed(items: OutboxItem[], failure: DeliveryFailure): Promise<void> {
     const now = this.o.clock();
     bump(this.counts.failed, items[0]!.receiver, items.length);
@@ -158,10 +176,12 @@ export class Dispatcher {
         this.o.logger.error({ key: item.key, receiver: item.receiver, attempts, reason: failure.message }, 'notification dead-lettered');
         await this.o.store.deadLetter({ item: { ...item, attempts }, reason: failure.message, at: now }, this.o.rememberMs);
         bump(this.counts.deadLettered, item.receiver, 1);
+        await this.record([item], 'dead-lettered', failure.message);
       } else {
         const delay = backoffDelay(attempts - 1, this.o.backoff);
         this.o.logger.warn({ key: item.key, receiver: item.receiver, attempts, delay, reason: failure.message }, 'notification failed; retrying');
         await this.o.store.reschedule({ ...item, attempts, dueAt: now + delay });
+        await this.record([item], 'failed', failure.message);
       }
     }
   }

@@ -65,5 +65,11 @@ describe.skipIf(integration(['alertmanager']).skip)('Alertmanager target (real p
     expect(pushed).toHaveLength(1);
     expect(Date.parse(pushed[0]!.endsAt)).toBe(resolvedAt);
     expect(h.service.alertmanager.counts.sent[am.url]).toBeGreaterThanOrEqual(2);
+    // History: one entry per outcome change (not one per re-send), receiver alertmanager:<url>, no key.
+    const attempts = (await h.service.history.query('acme', { from: 0, to: Number.MAX_SAFE_INTEGER, limit: 100 })).filter((e) => e.kind === 'notification');
+    expect(attempts.map((e) => (e.kind === 'notification' ? [e.receiver, e.status, e.outcome, e.idempotencyKey] : []))).toEqual([
+      [`alertmanager:${am.url}`, 'firing', 'delivered', null],
+      [`alertmanager:${am.url}`, 'resolved', 'delivered', null],
+    ]);
   }, 60_000);
 });
