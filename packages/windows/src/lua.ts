@@ -69,6 +69,36 @@ end
 `;
 
 /**
+ * What both layouts' apply scripts do per connector group around their bucket writes (needs
+ * `field` and `int` in scope): check_group(g) answers -2 (batch already applied), the stored
+ * offset (a partial overlap) or the known span identities, or nil when the group is to be applied;
+ * finish_group(g) writes the series' last-seen times, the dropped counters, the identities and the
+ * offset, after the buckets.
+ */
+const GROUP_LUA = `${DEDUP_LUA}
+local function check_group(g)
+  local stored = tonumber(redis.call('HGET', KEYS[g.o], field) or '-1')
+  if stored >= g.lo then return -2 end
+  if stored >= g.fo then return stored end
+  if has_known_ids(g) then return found end
+  return nil
+end
+local function finish_group(g)
+  local sk = KEYS[g.sk]
+  for _, s in ipairs(g.s) do
+    local cur = redis.call('HGET', sk, s[1])
+    if (not cur) or tonumber(cur) < s[2] then redis.call('HSET', sk, s[1], int(s[2])) end
+  end
+  if g.x[1] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'late', g.x[1]) end
+  if g.x[2] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'future', g.x[2]) end
+  if g.x[3] ~= nil and g.x[3] > 0 then redis.call('HINCRBY', KEYS[g.dk], 'duplicates', g.x[3]) end
+  if g.lw == 1 then redis.call('INCR', KEYS[g.gk]) end
+  if g.dd ~= nil then remember_ids(g, chunks) end
+  redis.call('HSET', KEYS[g.o], field, int(g.lo))
+end
+`;
+
+/**
  * Applies tenant/connector groups atomically, each idempotent on its own offset.
  * A bucket value is a log of JSON segments, each led by "\n": a delta is appended (APPEND, no
  * decoding), and once the value passes COMPACT_BUCKET_BYTES the script merges its segments into
@@ -124,17 +154,12 @@ local function compact(k)
   end
   if acc ~= nil then redis.call('SET', k, '\\n' .. cjson.encode(acc), 'KEEPTTL') end
 end
-${DEDUP_LUA}
+${GROUP_LUA}
 local out = {}
 for gi, g in ipairs(p.g) do
-  local okey = KEYS[g.o]
-  local stored = tonumber(redis.call('HGET', okey, field) or '-1')
-  if stored >= g.lo then
-    out[gi] = -2
-  elseif stored >= g.fo then
-    out[gi] = stored
-  elseif has_known_ids(g) then
-    out[gi] = found
+  local verdict = check_group(g)
+  if verdict ~= nil then
+    out[gi] = verdict
   else
     for _, d in ipairs(g.d) do
       local k = KEYS[d[1]]
@@ -146,17 +171,7 @@ for gi, g in ipairs(p.g) do
         compact(k)
       end
     end
-    local sk = KEYS[g.sk]
-    for _, s in ipairs(g.s) do
-      local cur = redis.call('HGET', sk, s[1])
-      if (not cur) or tonumber(cur) < s[2] then redis.call('HSET', sk, s[1], int(s[2])) end
-    end
-    if g.x[1] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'late', g.x[1]) end
-    if g.x[2] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'future', g.x[2]) end
-    if g.x[3] > 0 then redis.call('HINCRBY', KEYS[g.dk], 'duplicates', g.x[3]) end
-    if g.lw == 1 then redis.call('INCR', KEYS[g.gk]) end
-    if g.dd ~= nil then remember_ids(g, chunks) end
-    redis.call('HSET', okey, field, int(g.lo))
+    finish_group(g)
     out[gi] = -1
   end
 end
@@ -381,36 +396,15 @@ local function apply_buckets(g)
     if #st == 1 then compact(KEYS[st[1]]) else settle_minute(KEYS[st[1]], KEYS[st[2]], st[3], st[4]) end
   end
 end
-local function apply_series(g)
-  local sk = KEYS[g.sk]
-  for _, s in ipairs(g.s) do
-    local cur = redis.call('HGET', sk, s[1])
-    if (not cur) or tonumber(cur) < s[2] then redis.call('HSET', sk, s[1], int(s[2])) end
-  end
-end
-local function apply_dropped(g)
-  if g.x[1] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'late', g.x[1]) end
-  if g.x[2] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'future', g.x[2]) end
-  if g.x[3] ~= nil and g.x[3] > 0 then redis.call('HINCRBY', KEYS[g.dk], 'duplicates', g.x[3]) end
-  if g.lw == 1 then redis.call('INCR', KEYS[g.gk]) end
-end
-${DEDUP_LUA}
+${GROUP_LUA}
 local out = {}
 for gi, g in ipairs(p.g) do
-  local okey = KEYS[g.o]
-  local stored = tonumber(redis.call('HGET', okey, field) or '-1')
-  if stored >= g.lo then
-    out[gi] = -2
-  elseif stored >= g.fo then
-    out[gi] = stored
-  elseif has_known_ids(g) then
-    out[gi] = found
+  local verdict = check_group(g)
+  if verdict ~= nil then
+    out[gi] = verdict
   else
     apply_buckets(g)
-    apply_series(g)
-    apply_dropped(g)
-    if g.dd ~= nil then remember_ids(g, chunks) end
-    redis.call('HSET', okey, field, int(g.lo))
+    finish_group(g)
     out[gi] = -1
   end
 end

@@ -206,7 +206,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       f: groups[idx[0]!]!.offsetField,
       g: idx.map((i) => {
         const p = groups[i]!;
-        const { tenant, connector, tag } = p.group;
+        const { tag } = p.group;
         const settle: number[][] = [];
         const archive = (start: number, field: string): [number, number, number] => {
           const hour = Math.floor(start / HOUR_MS) * HOUR_MS;
@@ -248,23 +248,31 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
           const [ak, minute, expireAt] = archive(delta.start, field);
           return [ak, expireAt, from, at - 1, 1, minute];
         });
-        return {
-          o: keyIndex(redisKey({ type: 'offsets', tenant, connector })),
-          sk: keyIndex(redisKey({ type: 'series', tenant, connector })),
-          dk: keyIndex(redisKey({ type: 'dropped', tenant, connector })),
-          gk: keyIndex(redisKey({ type: 'generation', tenant, connector })),
-          lw: p.group.touchesSettled ? 1 : 0,
-          fo: p.firstOffset,
-          lo: p.lastOffset,
-          d,
-          st: settle,
-          s: [...p.group.lastSeen],
-          x: [p.group.droppedLate, p.group.droppedFuture, p.group.dedup.duplicates],
-          dd: identities.entries(p.group.dedup, p.group.tag, keyIndex, now, this.cfg.dedupHorizonMs),
-        };
+        return { ...this.groupFields(p, keyIndex, identities, now), d, st: settle };
       }),
     };
     return this.scripts.pgApply2(keys.length, ...keys, JSON.stringify(payload), Buffer.concat(records), identities.buffer());
+  }
+
+  /**
+   * What both layouts' scripts read of a group besides its buckets (GROUP_LUA's check_group and
+   * finish_group): offsets, series, dropped and generation keys, offsets, last-seen times, dropped
+   * counts and span identities.
+   */
+  private groupFields(p: PreparedGroup, keyIndex: (k: string) => number, identities: IdentityArgs, now: number) {
+    const { tenant, connector } = p.group;
+    return {
+      o: keyIndex(redisKey({ type: 'offsets', tenant, connector })),
+      sk: keyIndex(redisKey({ type: 'series', tenant, connector })),
+      dk: keyIndex(redisKey({ type: 'dropped', tenant, connector })),
+      gk: keyIndex(redisKey({ type: 'generation', tenant, connector })),
+      lw: p.group.touchesSettled ? 1 : 0,
+      fo: p.firstOffset,
+      lo: p.lastOffset,
+      s: [...p.group.lastSeen],
+      x: [p.group.droppedLate, p.group.droppedFuture, p.group.dedup.duplicates],
+      dd: identities.entries(p.group.dedup, p.group.tag, keyIndex, now, this.cfg.dedupHorizonMs),
+    };
   }
 
   /** One layout-1 script call (the JSON segments of earlier releases, under legacy keys). */
@@ -288,19 +296,9 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       f: groups[idx[0]!]!.offsetField,
       g: idx.map((i) => {
         const p = groups[i]!;
-        const { tenant, connector, tag } = p.group;
         return {
-          o: keyIndex(redisKey({ type: 'offsets', tenant, connector })),
-          sk: keyIndex(redisKey({ type: 'series', tenant, connector })),
-          dk: keyIndex(redisKey({ type: 'dropped', tenant, connector })),
-          gk: keyIndex(redisKey({ type: 'generation', tenant, connector })),
-          lw: p.group.touchesSettled ? 1 : 0,
-          fo: p.firstOffset,
-          lo: p.lastOffset,
-          d: [...p.group.deltas.values()].map((d) => [keyIndex(legacyBucketKey(tag, d.resolution, d.start, seriesField(d.series))), d.expireAt, ...segmentRange(d.data)]),
-          s: [...p.group.lastSeen],
-          x: [p.group.droppedLate, p.group.droppedFuture, p.group.dedup.duplicates],
-          dd: identities.entries(p.group.dedup, p.group.tag, keyIndex, now, this.cfg.dedupHorizonMs),
+          ...this.groupFields(p, keyIndex, identities, now),
+          d: [...p.group.deltas.values()].map((d) => [keyIndex(legacyBucketKey(p.group.tag, d.resolution, d.start, seriesField(d.series))), d.expireAt, ...segmentRange(d.data)]),
         };
       }),
     };
