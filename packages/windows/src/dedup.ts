@@ -1,4 +1,6 @@
-import { dedupKey, MINUTE_MS } from './keys';
+import { endianness } from 'node:os';
+import type { MinuteIds } from './dedup-cache';
+import { MINUTE_MS } from './keys';
 
 /** Bytes of one stored span identity: trace id (16) + span id (8), binary. */
 export const IDENTITY_BYTES = 24;
@@ -61,42 +63,35 @@ export function dedupExpireAt(minute: number, now: number, horizonMs: number): n
   return Math.max(minute + MINUTE_MS, now) + horizonMs;
 }
 
-/** Writes identities (hex traceId + spanId) into `out` from `at` as 24 binary bytes each; returns the end. */
-export function writeIdentities(ids: readonly string[], out: Buffer, at: number): number {
-  for (const id of ids) at += out.write(id, at, IDENTITY_BYTES, 'hex');
-  return at;
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** The identities' words as IDENTITY_BYTES big-endian bytes each (a copy). */
+export function identityBytes(words: Uint32Array): Buffer {
+  const buf = Buffer.from(words.buffer.slice(words.byteOffset, words.byteOffset + words.byteLength));
+  return LITTLE_ENDIAN ? buf.swap32() : buf;
 }
 
 /**
- * The dedup arguments of one apply script call (see APPLY_LUA): per group, one entry per minute
- * [key index, expireAt, first byte, last byte], and every identity in one binary argument.
+ * The dedup arguments of one apply script call (see DEDUP_LUA): per group, one entry per minute
+ * [key index, expireAt, first byte, last byte, expected stamp], and every identity in one binary argument.
  */
 export class IdentityArgs {
   private readonly parts: Buffer[] = [];
   private at = 1;
 
   /** Entries of one group; `keyIndex` registers a key of the call and gives its 1-based index. */
-  entries(d: GroupDedup, tag: string, keyIndex: (key: string) => number, now: number, horizonMs: number): Array<[number, number, number, number]> {
-    const out: Array<[number, number, number, number]> = [];
-    for (const [minute, ids] of d.byMinute) {
-      const buf = Buffer.allocUnsafe(ids.length * IDENTITY_BYTES);
-      writeIdentities(ids, buf, 0);
+  entries(minutes: readonly MinuteIds[], keyIndex: (key: string) => number, now: number, horizonMs: number): Array<[number, number, number, number, string]> {
+    return minutes.map((m) => {
+      const buf = identityBytes(m.words);
       this.parts.push(buf);
-      out.push([keyIndex(dedupKey(tag, minute)), dedupExpireAt(minute, now, horizonMs), this.at, this.at + buf.length - 1]);
+      const from = this.at;
       this.at += buf.length;
-    }
-    return out;
+      return [keyIndex(m.key), dedupExpireAt(m.minute, now, horizonMs), from, this.at - 1, m.stamp];
+    });
   }
 
   /** The identities of every entry, concatenated (ARGV[3]). */
   buffer(): Buffer {
     return Buffer.concat(this.parts);
   }
-}
-
-/** Identities at the 1-based positions (over byMinute's lists, in order) the apply script reported. */
-export function identitiesAt(d: GroupDedup, positions: readonly number[]): string[] {
-  const all: string[] = [];
-  for (const ids of d.byMinute.values()) all.push(...ids);
-  return positions.map((p) => all[p - 1]!);
 }
