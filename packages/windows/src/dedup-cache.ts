@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { GroupDedup } from './dedup';
 import { IDENTITY_WORDS, IdentityIndex, identityWords } from './id-index';
-import { dedupKey } from './keys';
+import { dedupKey, MINUTE_MS } from './keys';
 
 /**
  * Length of the version stamp that leads every identity log in Redis: 32 hex characters, drawn at
@@ -29,6 +29,8 @@ interface Entry {
   stamp: string;
   index: IdentityIndex;
   expireAt: number;
+  tag: string;
+  minute: number;
 }
 
 /**
@@ -42,6 +44,12 @@ interface Entry {
  */
 export class DedupCache {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Per connector tag, logs this client appended to since they were last rewritten: APPEND leaves
+   * spare room (Redis doubles a growing string), so once a log's minute is over the apply script
+   * rewrites it at its exact size.
+   */
+  private readonly spare = new Map<string, Map<string, number>>();
   private total = 0;
   private lastSweep = 0;
 
@@ -56,9 +64,20 @@ export class DedupCache {
    * A group's identities per minute with the stamps to expect, and those the cache already holds
    * (hex; when some are, the script only confirms the stamps and the group is re-aggregated without them).
    */
-  prepare(d: GroupDedup, tag: string): { minutes: MinuteIds[]; known: string[] } {
+  prepare(d: GroupDedup, tag: string, now: number): { minutes: MinuteIds[]; known: string[]; compact: string[] } {
     const minutes: MinuteIds[] = [];
     const known: string[] = [];
+    const compact: string[] = [];
+    const logs = this.spare.get(tag);
+    if (logs !== undefined) {
+      const over = Math.floor(now / MINUTE_MS) * MINUTE_MS - MINUTE_MS;
+      for (const [key, minute] of logs) {
+        if (minute >= over || d.byMinute.has(minute)) continue;
+        compact.push(key);
+        logs.delete(key);
+      }
+      if (logs.size === 0) this.spare.delete(tag);
+    }
     for (const [minute, ids] of d.byMinute) {
       const key = dedupKey(tag, minute);
       const e = this.touch(key);
@@ -69,11 +88,11 @@ export class DedupCache {
       }
       minutes.push({ minute, key, ids, words, stamp: e?.stamp ?? '' });
     }
-    return { minutes, known };
+    return { minutes, known, compact };
   }
 
   /** After the script wrote `minutes` under `stamp`: the logs are what the cache held plus these identities. */
-  commit(minutes: readonly MinuteIds[], stamp: string, expireAt: (minute: number) => number): void {
+  commit(tag: string, minutes: readonly MinuteIds[], stamp: string, expireAt: (minute: number) => number): void {
     for (const m of minutes) {
       let e = this.entries.get(m.key);
       if (e === undefined || e.stamp !== m.stamp) {
@@ -81,7 +100,12 @@ export class DedupCache {
         this.drop(m.key);
         // A log that was absent is now exactly these identities; an older one is left to a reload.
         if (m.stamp !== '') continue;
-        this.entries.set(m.key, (e = { stamp, index: new IdentityIndex(), expireAt: 0 }));
+        this.entries.set(m.key, (e = { stamp, index: new IdentityIndex(), expireAt: 0, tag, minute: m.minute }));
+      }
+      if (m.stamp !== '') {
+        let logs = this.spare.get(tag);
+        if (logs === undefined) this.spare.set(tag, (logs = new Map()));
+        logs.set(m.key, m.minute);
       }
       e.stamp = stamp;
       e.expireAt = Math.max(e.expireAt, expireAt(m.minute));
@@ -93,12 +117,12 @@ export class DedupCache {
   }
 
   /** Replaces what the cache holds of a log with its stored value (null: absent). */
-  load(key: string, value: Buffer | null, expireAt: number): void {
-    this.drop(key);
+  load(m: MinuteIds, tag: string, value: Buffer | null, expireAt: number): void {
+    this.drop(m.key);
     if (value === null || value.length < STAMP_CHARS) return;
     const index = new IdentityIndex();
     index.addBytes(value, STAMP_CHARS);
-    this.entries.set(key, { stamp: value.toString('latin1', 0, STAMP_CHARS), index, expireAt });
+    this.entries.set(m.key, { stamp: value.toString('latin1', 0, STAMP_CHARS), index, expireAt, tag, minute: m.minute });
     this.total += index.size;
     this.bound();
   }
@@ -124,6 +148,8 @@ export class DedupCache {
     if (e === undefined) return;
     this.total -= e.index.size;
     this.entries.delete(key);
+    const logs = this.spare.get(e.tag);
+    if (logs?.delete(key) === true && logs.size === 0) this.spare.delete(e.tag);
   }
 
   private bound(): void {

@@ -25,6 +25,14 @@ local function ids_current(g)
   end
   return true
 end
+-- Rewrites the logs named in g.dc at their exact size (APPEND leaves spare room); content unchanged.
+local function compact_ids(g)
+  if g.dc == nil then return end
+  for _, i in ipairs(g.dc) do
+    local v = redis.call('GET', KEYS[i])
+    if v then redis.call('SET', KEYS[i], v, 'KEEPTTL') end
+  end
+end
 local function remember_ids(g)
   for _, d in ipairs(g.dd) do
     local k = KEYS[d[1]]
@@ -49,6 +57,7 @@ end
  */
 const GROUP_LUA = `${DEDUP_LUA}
 local function check_group(g)
+  compact_ids(g)
   local stored = tonumber(redis.call('HGET', KEYS[g.o], field) or '-1')
   if stored >= g.lo then return -2 end
   if stored >= g.fo then return stored end
@@ -82,7 +91,7 @@ end
  *          d: [[key index, expireAt, first byte, last byte of the delta segment in ARGV[2]]], s: [[series field, lastSeen]],
  *          x: [late, future, duplicates], lw: 1 when the group writes into a settled hour (bumps the generation at gk),
  *          dd: [[key index of a minute's identity log, expireAt, first byte, last byte of its identities in ARGV[3],
- *                stamp expected]], v: 1 to only confirm the stamps}]}
+ *                stamp expected]], v: 1 to only confirm the stamps, dc: [key indexes of logs to rewrite at their exact size]}]}
  * ARGV[2]: the delta segments ("\n" + bucket JSON each), concatenated.
  * ARGV[3]: span identities (traceId + spanId, IDENTITY_BYTES binary bytes each), concatenated (dedup).
  * ARGV[4]: this call's stamp (STAMP_CHARS characters) for the identity logs it writes.

@@ -45,6 +45,8 @@ type Client = Redis | Cluster;
 interface GroupIds {
   minutes: MinuteIds[];
   known: string[];
+  /** Logs of the connector to rewrite at their exact size (their minute is over). */
+  compact: string[];
 }
 
 /** What every script call of one writeCalls round shares: its stamp, clock and the groups' identities. */
@@ -184,7 +186,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     for (let round = 0; todo.length > 0; round++) {
       if (round > 8) throw new Error('window store: identity logs kept changing while applying a batch');
       const dedup = new Map<number, GroupIds>();
-      for (const gi of todo) if (groups[gi]!.group.dedup.byMinute.size > 0) dedup.set(gi, this.dedupCache.prepare(groups[gi]!.group.dedup, groups[gi]!.group.tag));
+      for (const gi of todo) if (groups[gi]!.group.dedup.byMinute.size > 0) dedup.set(gi, this.dedupCache.prepare(groups[gi]!.group.dedup, groups[gi]!.group.tag, this.clock()));
       const res = await this.writeCalls(groups, todo, dedup);
       calls += res.calls;
       const stale: number[] = [];
@@ -193,7 +195,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
         const ids = dedup.get(gi);
         if (r === -1) {
           outcomes[gi] = { status: 'applied' };
-          if (ids !== undefined) this.dedupCache.commit(ids.minutes, res.stamp, (minute) => dedupExpireAt(minute, res.now, this.cfg.dedupHorizonMs));
+          if (ids !== undefined) this.dedupCache.commit(groups[gi]!.group.tag, ids.minutes, res.stamp, (minute) => dedupExpireAt(minute, res.now, this.cfg.dedupHorizonMs));
         } else if (r === -2) outcomes[gi] = { status: 'replayed' };
         else if (r === -3) stale.push(gi);
         else if (r === -4) outcomes[gi] = { status: 'duplicates', ids: ids!.known };
@@ -201,9 +203,9 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       });
       if (stale.length > 0) {
         const now = this.clock();
-        const logs = stale.flatMap((gi) => dedup.get(gi)!.minutes);
-        const values = await Promise.all(logs.map((m) => this.client.getBuffer(m.key)));
-        logs.forEach((m, i) => this.dedupCache.load(m.key, values[i]!, dedupExpireAt(m.minute, now, this.cfg.dedupHorizonMs)));
+        const logs = stale.flatMap((gi) => dedup.get(gi)!.minutes.map((m) => ({ m, tag: groups[gi]!.group.tag })));
+        const values = await Promise.all(logs.map(({ m }) => this.client.getBuffer(m.key)));
+        logs.forEach(({ m, tag }, i) => this.dedupCache.load(m, tag, values[i]!, dedupExpireAt(m.minute, now, this.cfg.dedupHorizonMs)));
         calls += logs.length;
       }
       todo = stale;
@@ -232,7 +234,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       let keys = 0;
       for (const i of idx) {
         const g = groups[i]!.group;
-        const n = g.deltas.size + g.dedup.byMinute.size + 4;
+        const n = g.deltas.size + g.dedup.byMinute.size + (dedup.get(i)?.compact.length ?? 0) + 4;
         if (cur.length > 0 && keys + n > this.maxKeysPerCall) {
           calls.push(cur);
           cur = [];
@@ -351,6 +353,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       x: [p.group.droppedLate, p.group.droppedFuture, p.group.dedup.duplicates],
       dd: ids === undefined ? [] : identities.entries(ids.minutes, keyIndex, ctx.now, this.cfg.dedupHorizonMs),
       ...(ids !== undefined && ids.known.length > 0 ? { v: 1 } : {}),
+      ...(ids !== undefined && ids.compact.length > 0 ? { dc: ids.compact.map(keyIndex) } : {}),
     };
   }
 

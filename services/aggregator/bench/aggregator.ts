@@ -33,6 +33,9 @@ import { createLogger } from '@pulsegate/logging';
 import { startKafka, startRedis } from '@pulsegate/testkit';
 import { aggregateBatch, archiveEntries, DEFAULT_WINDOW_CONFIG, recordEvents, RedisWindowStore, type ApplyInput, type BatchRecord, type WindowStore } from '@pulsegate/windows';
 import { loadConfig } from '../src/config';
+
+/** Version stamp leading each identity log (packages/windows/src/dedup-cache.ts). */
+const DEDUP_STAMP_BYTES = 32;
 import { createAggregatorService } from '../src/service';
 
 const SERIES_CONNECTORS = 50; // × 5 actions × 4 versions = 1 000 active series
@@ -243,7 +246,7 @@ async function storeSection(url: string, admin: Redis, now: number, out: Out): P
       let members = 0;
       for (const k of ddKeys) {
         ddBytes += Number(await admin.memory('USAGE', k, 'SAMPLES', '0'));
-        members += await admin.scard(k);
+        members += ((await admin.strlen(k)) - DEDUP_STAMP_BYTES) / 24;
       }
       const horizonS = DEFAULT_WINDOW_CONFIG.dedupHorizonMs / 1000;
       const perId = ddBytes / members;
