@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { GroupDedup } from './dedup';
-import { IDENTITY_WORDS, IdentityIndex, identityWords } from './id-index';
+import { IDENTITY_WORDS, IdentityIndex, IdentityList } from './id-index';
 import { dedupKey, MINUTE_MS } from './keys';
 
 /**
@@ -18,8 +18,7 @@ export function newStamp(): string {
 export interface MinuteIds {
   minute: number;
   key: string;
-  /** The identities (hex, as in GroupDedup.byMinute) and their words, IDENTITY_WORDS each. */
-  ids: readonly string[];
+  /** The identities' words, IDENTITY_WORDS each. */
   words: Uint32Array;
   /** The stamp the client believes the log carries ('' = the log does not exist). */
   stamp: string;
@@ -62,11 +61,12 @@ export class DedupCache {
 
   /**
    * A group's identities per minute with the stamps to expect, and those the cache already holds
-   * (hex; when some are, the script only confirms the stamps and the group is re-aggregated without them).
+   * (their words; when some are, the script only confirms the stamps and the group is
+   * re-aggregated without them), and the connector's logs to rewrite at their exact size.
    */
-  prepare(d: GroupDedup, tag: string, now: number): { minutes: MinuteIds[]; known: string[]; compact: string[] } {
+  prepare(d: GroupDedup, tag: string, now: number): { minutes: MinuteIds[]; known: Uint32Array; compact: string[] } {
     const minutes: MinuteIds[] = [];
-    const known: string[] = [];
+    const known = new IdentityList();
     const compact: string[] = [];
     const logs = this.spare.get(tag);
     if (logs !== undefined) {
@@ -78,17 +78,14 @@ export class DedupCache {
       }
       if (logs.size === 0) this.spare.delete(tag);
     }
-    for (const [minute, ids] of d.byMinute) {
+    for (const [minute, list] of d.byMinute) {
       const key = dedupKey(tag, minute);
       const e = this.touch(key);
-      const words = new Uint32Array(ids.length * IDENTITY_WORDS);
-      for (let i = 0; i < ids.length; i++) {
-        identityWords(ids[i]!, words, i * IDENTITY_WORDS);
-        if (e !== undefined && e.index.has(words, i * IDENTITY_WORDS)) known.push(ids[i]!);
-      }
-      minutes.push({ minute, key, ids, words, stamp: e?.stamp ?? '' });
+      const words = list.words();
+      if (e !== undefined) for (let p = 0; p < words.length; p += IDENTITY_WORDS) if (e.index.has(words, p)) known.push(words, p);
+      minutes.push({ minute, key, words, stamp: e?.stamp ?? '' });
     }
-    return { minutes, known, compact };
+    return { minutes, known: known.words(), compact };
   }
 
   /** After the script wrote `minutes` under `stamp`: the logs are what the cache held plus these identities. */

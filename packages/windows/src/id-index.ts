@@ -13,22 +13,59 @@ function hexWord(s: string, at: number): number {
   return w >>> 0;
 }
 
+/** Writes the identity (traceId: 32, spanId: 16 hex characters) into out[at…] as IDENTITY_WORDS words. */
+export function spanWords(traceId: string, spanId: string, out: Uint32Array, at = 0): void {
+  out[at] = hexWord(traceId, 0);
+  out[at + 1] = hexWord(traceId, 8);
+  out[at + 2] = hexWord(traceId, 16);
+  out[at + 3] = hexWord(traceId, 24);
+  out[at + 4] = hexWord(spanId, 0);
+  out[at + 5] = hexWord(spanId, 8);
+}
+
 /** Writes the identity `id` (traceId + spanId, 48 hex characters) into out[at…] as IDENTITY_WORDS words. */
 export function identityWords(id: string, out: Uint32Array, at = 0): void {
   for (let i = 0; i < IDENTITY_WORDS; i++) out[at + i] = hexWord(id, 8 * i);
 }
 
+/** Identities in order (duplicates allowed), IDENTITY_WORDS words each. */
+export class IdentityList {
+  private buf = new Uint32Array(IDENTITY_WORDS * 8);
+  private n = 0;
+
+  get size(): number {
+    return this.n;
+  }
+
+  /** Appends the identity at w[at…]. */
+  push(w: Uint32Array, at = 0): void {
+    if (this.n * IDENTITY_WORDS === this.buf.length) {
+      const grown = new Uint32Array(this.buf.length * 2);
+      grown.set(this.buf);
+      this.buf = grown;
+    }
+    const q = this.n++ * IDENTITY_WORDS;
+    for (let i = 0; i < IDENTITY_WORDS; i++) this.buf[q + i] = w[at + i]!;
+  }
+
+  /** The identities' words (a view, valid until the next push). */
+  words(): Uint32Array {
+    return this.buf.subarray(0, this.n * IDENTITY_WORDS);
+  }
+}
+
+const MULTIPLIERS = Uint32Array.from({ length: IDENTITY_WORDS }, () => (randomInt(2 ** 31) * 2 + 1) >>> 0);
+
 /**
  * An exact set of span identities, compact: the identities' words one after another (24 B each)
  * and an open-addressing table of their positions (4 B per slot, at most half full). The hash is
- * multiply-shift with random odd multipliers per index, so no input can be chosen to collide.
+ * multiply-shift with random odd multipliers drawn per process, so no input can be chosen to collide.
  */
 export class IdentityIndex {
   private words = new Uint32Array(IDENTITY_WORDS * 16);
   private table = new Int32Array(32).fill(-1);
   private bits = 5;
   private n = 0;
-  private readonly mul = Uint32Array.from({ length: IDENTITY_WORDS }, () => (randomInt(2 ** 31) * 2 + 1) >>> 0);
 
   get size(): number {
     return this.n;
@@ -40,7 +77,7 @@ export class IdentityIndex {
   }
 
   private hash(w: Uint32Array, at: number): number {
-    const m = this.mul;
+    const m = MULTIPLIERS;
     let h = 0;
     for (let i = 0; i < IDENTITY_WORDS; i++) h = (h + Math.imul(w[at + i]!, m[i]!)) | 0;
     return h >>> (32 - this.bits);

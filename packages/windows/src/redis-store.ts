@@ -44,7 +44,7 @@ type Client = Redis | Cluster;
 /** A group's identities per minute and those the client's cache already holds (DedupCache.prepare). */
 interface GroupIds {
   minutes: MinuteIds[];
-  known: string[];
+  known: Uint32Array;
   /** Logs of the connector to rewrite at their exact size (their minute is over). */
   compact: string[];
 }
