@@ -65,8 +65,10 @@ async function boundedText(res: Response, max: number): Promise<string> {
 export interface AggregatorClientOptions {
   /** Base URL of the aggregator, e.g. http://aggregator:8081. */
   baseUrl: string;
-  /** Request time limit, ms. Default AGGREGATOR_TIMEOUT_MS. */
+  /** Request time limit (answer read included), ms. Default AGGREGATOR_TIMEOUT_MS. */
   timeoutMs?: number;
+  /** Largest answer read, bytes. Default MAX_ANSWER_BYTES. */
+  maxBytes?: number;
 }
 
 /**
@@ -91,7 +93,7 @@ export async function fetchVersionPair(o: AggregatorClientOptions, apiKey: strin
   }
   let text: string;
   try {
-    text = await boundedText(res, MAX_ANSWER_BYTES);
+    text = await boundedText(res, o.maxBytes ?? MAX_ANSWER_BYTES);
   } catch (err) {
     throw err instanceof TelemetryUnavailable ? err : new TelemetryUnavailable(`reading the aggregator's answer failed (${(err as Error).message})`);
   }
