@@ -3,13 +3,16 @@ import { randomInt } from 'node:crypto';
 /** 32-bit words of one span identity: trace id (4 words) + span id (2 words), big-endian as in the hex. */
 export const IDENTITY_WORDS = 6;
 
-const HEX = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
-
-/** Reads 8 hex characters of `s` from `at` as an unsigned 32-bit word (the strings are validated hex). */
+/**
+ * Reads 8 hex characters of `s` from `at` as an unsigned 32-bit word. The strings are validated hex:
+ * (c & 15) + 9 · (c >> 6) maps '0'–'9' to 0–9 and 'a'–'f' / 'A'–'F' to 10–15 without a table.
+ */
 function hexWord(s: string, at: number): number {
   let w = 0;
-  for (let i = at; i < at + 8; i++) w = (w << 4) | HEX[s.charCodeAt(i) & 127]!;
+  for (let i = at; i < at + 8; i++) {
+    const c = s.charCodeAt(i);
+    w = (w << 4) | ((c & 15) + 9 * (c >> 6));
+  }
   return w >>> 0;
 }
 
@@ -109,7 +112,8 @@ export class IdentityIndex {
       grown.set(this.words);
       this.words = grown;
     }
-    this.words.set(w.subarray(at, at + IDENTITY_WORDS), this.n * IDENTITY_WORDS);
+    const q = this.n * IDENTITY_WORDS;
+    for (let i = 0; i < IDENTITY_WORDS; i++) this.words[q + i] = w[at + i]!;
     this.table[s] = this.n++;
     if (this.n * 2 > this.table.length) this.rehash();
     return true;
