@@ -22,7 +22,7 @@ export interface RedisWindowStoreOptions {
   maxKeysPerCall?: number;
   /**
    * Most span identities the client keeps of the connectors' identity logs (dedup), default
-   * 4 000 000 (≈ 40 B each, ≈ 6 000 spans/s at the default horizon); logs beyond are reloaded from Redis when needed.
+   * 4 000 000 (32 – 64 B each, ≈ 6 000 spans/s at the default horizon); logs beyond are reloaded from Redis when needed.
    */
   dedupCacheIds?: number;
   /** Prepended to every key (ioredis keyPrefix), so deployments can share one Redis. Default none; no braces. */
