@@ -1,6 +1,7 @@
 // The `pulsegate` command: `start` runs the embedded pipeline; `risk …` and `spec …` are the pipeline CLI.
 import { runRiskCli } from './commands/risk';
 import { runSpecCommand } from './commands/spec';
+import { runTopicsCommand } from './commands/topics';
 import { runDemo } from './demo';
 import { startEmbedded } from './embedded';
 
@@ -11,6 +12,7 @@ const USAGE = `usage:
   pulsegate spec diff OLD NEW     breaking changes by rule (exit 0 clean, 1 errors found, 2 could not run)
   pulsegate spec lint SPEC        the Pulsegate connector ruleset (same exit codes)
   pulsegate spec rules            the rule catalogue
+  pulsegate topics [--dry-run]    create the Kafka topics on KAFKA_BROKERS (exit 0 ready, 1 failed, 2 could not run)
   pulsegate demo [seconds]        play the seed's ContosoSales scenarios against a running Pulsegate
   pulsegate help                  this text`;
 
@@ -72,6 +74,9 @@ async function main(argv: string[]): Promise<number | undefined> {
       return runRiskCli(rest);
     case 'spec':
       return runSpecCommand(rest);
+    case 'topics':
+      // One-shot: exit as soon as the answer is known, whatever kafkajs still has scheduled.
+      return process.exit(await runTopicsCommand(rest));
     case 'demo':
       return demo(rest);
     case 'help':
