@@ -7,6 +7,7 @@ import { createAnomalyDetectorService, loadConfig as loadDetectorConfig } from '
 import { createRiskScorerService, loadConfig as loadRiskConfig } from '@pulsegate/risk-scorer';
 import { createDashboardApp } from './dashboard';
 import { listen, type Listening, type ServerLimits } from '@pulsegate/http-kit';
+import { loadRunnerConfig } from '@pulsegate/service-runner';
 
 /** What the launcher needs of a service; every service factory returns at least this. */
 interface Runnable {
@@ -46,7 +47,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   const env = options.env ?? process.env;
   // JSON log lines go to stderr so the start-up banner on stdout stays readable (and parseable).
   const logger = options.logger ?? createLogger({ name: 'pulsegate', servicePerChild: true, destination: process.stderr });
-  const bus = createBus({ KAFKA_BROKERS: env.KAFKA_BROKERS, clientId: 'pulsegate-embedded' }, { logger });
+  const { autoCreateTopics } = loadRunnerConfig(env);
+  const bus = createBus({ KAFKA_BROKERS: env.KAFKA_BROKERS, clientId: 'pulsegate-embedded' }, { logger, kafka: { autoCreateTopics } });
   // Each service reads its own PORT; the shared env must not pin them all to one port.
   const envFor = (port: number): NodeJS.ProcessEnv => ({ ...env, PORT: String(options.ephemeralPorts === true ? 0 : port) });
   const portOf = (name: string, fallback: number): number => Number(env[`PULSEGATE_${name.toUpperCase().replace(/-/g, '_')}_PORT`] ?? fallback);
