@@ -2,7 +2,7 @@
 import { runRiskCli } from './commands/risk';
 import { runSpecCommand } from './commands/spec';
 import { runTopicsCommand } from './commands/topics';
-import { runDemo } from './demo';
+import { demoTargets, runDemo } from './demo';
 import { startEmbedded } from './embedded';
 
 const USAGE = `usage:
@@ -39,27 +39,36 @@ async function start(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-/** Plays the demo against the URLs of a running Pulsegate (defaults: the embedded ports). */
+/** Plays the demo against the URLs of a running Pulsegate (defaults: the embedded start's ports). */
 async function demo(args: string[]): Promise<number> {
-  const ac = new AbortController();
-  process.once('SIGINT', () => ac.abort());
-  const e = process.env;
-  const at = (value: string | undefined, port: number): string => value ?? `http://127.0.0.1:${port}`;
   const seconds = args[0] === undefined ? undefined : Number(args[0]);
   if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0)) {
     process.stderr.write(`demo: seconds must be a positive number, got ${JSON.stringify(args[0])}\n`);
     return 2;
   }
+  let targets: ReturnType<typeof demoTargets>;
+  try {
+    targets = demoTargets(process.env);
+  } catch (err) {
+    process.stderr.write(`demo: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const ac = new AbortController();
+  process.once('SIGINT', () => ac.abort());
   const summary = await runDemo({
-    ingestUrl: at(e.PULSEGATE_INGEST_URL, 4318),
-    aggregatorUrl: at(e.PULSEGATE_AGGREGATOR_URL, 8081),
-    riskUrl: at(e.PULSEGATE_RISK_URL, 8083),
-    dashboardUrl: at(e.PULSEGATE_DASHBOARD_URL, 8080),
-    apiKey: e.PULSEGATE_API_KEY,
+    ingestUrl: targets.ingest.url,
+    aggregatorUrl: targets.aggregator.url,
+    riskUrl: targets.risk.url,
+    dashboardUrl: targets.dashboard.url,
+    apiKey: process.env.PULSEGATE_API_KEY,
     durationSeconds: seconds,
     signal: ac.signal,
     log: (line) => process.stdout.write(line + '\n'),
   });
+  if (summary.problems.some((p) => p.includes('cannot reach') || p.includes('could not be sent'))) {
+    const where = Object.values(targets).map((t) => `  ${t.url}  (${t.from})`);
+    process.stderr.write(`demo: a Pulsegate URL did not answer; the demo used:\n${where.join('\n')}\n`);
+  }
   return summary.problems.length === 0 ? 0 : 1;
 }
 
