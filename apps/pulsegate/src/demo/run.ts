@@ -1,4 +1,5 @@
 import { generateHistory } from '@pulsegate/risk-scorer';
+import { fetchFailure } from '../net';
 import { catalogEntry, CONNECTOR, NEW_VERSION, OLD_VERSION, SPEC_NEW, SPEC_OLD } from './contoso';
 import { backfill, DEFAULT_TIMELINE, liveSecond, rng, type DemoCall, type Timeline } from './scenario';
 import { SpanSender, type SpanCounts } from './spans';
@@ -73,8 +74,7 @@ async function reach(url: string, init: RequestInit): Promise<Response> {
   try {
     return await fetch(url, init);
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`cannot reach ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    throw new Error(`cannot reach ${url}: ${fetchFailure(err)}`);
   }
 }
 
