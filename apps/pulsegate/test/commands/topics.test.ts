@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import kafkajs from 'kafkajs';
 import { Topics } from '@pulsegate/events';
@@ -114,6 +118,28 @@ describe.skipIf(integration(['kafka']).skip)('pulsegate topics on the Kafka mock
     expect(grow.code).toBe(TOPICS_EXIT.failed);
     expect(grow.err).toMatch(/^topics: could not add partitions to pulsegate\.invocations\.v1, pulsegate\.metrics\.v1: .*no controller broker/);
   }, 60_000);
+
+  it('the pulsegate command exits with the same codes (process.exit once the answer is known)', async () => {
+    const main = join(__dirname, '..', '..', 'src', 'main.ts');
+    const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+    const run = async (env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> => {
+      try {
+        const r = await promisify(execFile)(process.execPath, [tsxCli, main, 'topics', '--dry-run'], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 });
+        return { code: 0, stdout: r.stdout, stderr: r.stderr };
+      } catch (err) {
+        const e = err as { code: number; stdout: string; stderr: string };
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+      }
+    };
+    const ok = await run({ ...env, PULSEGATE_TOPIC_PARTITIONS: ALL_FOUR });
+    expect(ok.code, ok.stderr).toBe(TOPICS_EXIT.ok);
+    expect(ok.stdout).toContain('  pulsegate.dlq.v1              exists (4 partitions)');
+    const short = await run(env);
+    expect(short.code).toBe(TOPICS_EXIT.failed);
+    const none = await run({});
+    expect(none.code).toBe(TOPICS_EXIT.couldNotRun);
+    expect(none.stderr).toBe('topics: KAFKA_BROKERS is required (comma list of host:port)\n');
+  }, 120_000);
 
   it('a broker that stops answering: exit 2 once --timeout-ms has passed', async () => {
     await kafka.pause();
