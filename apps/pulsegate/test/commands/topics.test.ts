@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,11 +119,11 @@ describe.skipIf(integration(['kafka']).skip)('pulsegate topics on the Kafka mock
   }, 60_000);
 
   it('the pulsegate command exits with the same codes (process.exit once the answer is known)', async () => {
-    const main = join(__dirname, '..', '..', 'src', 'main.ts');
-    const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+    // The compiled command, as the init job runs it (the test setup builds dist/ once).
+    const main = join(__dirname, '..', '..', 'dist', 'main.js');
     const run = async (env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> => {
       try {
-        const r = await promisify(execFile)(process.execPath, [tsxCli, main, 'topics', '--dry-run'], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 });
+        const r = await promisify(execFile)(process.execPath, [main, 'topics', '--dry-run'], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 });
         return { code: 0, stdout: r.stdout, stderr: r.stderr };
       } catch (err) {
         const e = err as { code: number; stdout: string; stderr: string };
