@@ -36,9 +36,9 @@ describe('docker-compose.yml', () => {
   const dependsOn = (s: ComposeService): Record<string, string> =>
     Array.isArray(s.depends_on) ? Object.fromEntries(s.depends_on.map((d) => [d, 'service_started'])) : Object.fromEntries(Object.entries(s.depends_on ?? {}).map(([k, v]) => [k, v.condition]));
 
-  it('a one-shot topics service runs `pulsegate topics` once Kafka is healthy, and the broker auto-creates nothing', () => {
+  it('a one-shot topics service runs `pulsegate topics` (dist/topics.js) once Kafka is healthy, and the broker auto-creates nothing', () => {
     const topics = services.topics!;
-    expect(topics.command).toEqual(['node', 'dist/main.js', 'topics']);
+    expect(topics.command).toEqual(['node', 'dist/topics.js']);
     expect(topics.build?.args?.WORKSPACE).toBe('apps/pulsegate');
     expect(topics.restart).toBe('no');
     expect(dependsOn(topics)).toEqual({ kafka: 'service_healthy' });

@@ -34,8 +34,8 @@ describe('deploy/k8s manifests (offline schema and cross-checks)', () => {
     const job = manifests.find((m) => m.doc.kind === 'Job')?.doc as any; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(job?.metadata.name).toBe('pulsegate-topics');
     const c = job.spec.template.spec.containers[0];
-    expect(c.command).toEqual(['node', 'dist/main.js', 'topics']);
-    // The image built from apps/pulsegate, whose dist/main.js is the pulsegate command.
+    expect(c.command).toEqual(['node', 'dist/topics.js']);
+    // The image built from apps/pulsegate, whose dist/topics.js is `pulsegate topics` on its own.
     const dashboard = manifests.find((m) => m.doc.kind === 'Deployment' && (m.doc.metadata as { name: string }).name === 'dashboard')!.doc as any; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(c.image).toBe(dashboard.spec.template.spec.containers[0].image);
     const config = manifests.find((m) => m.doc.kind === 'ConfigMap')!.doc as { metadata: { name: string }; data: Record<string, string> };

@@ -120,10 +120,10 @@ describe.skipIf(integration(['kafka']).skip)('pulsegate topics on the Kafka mock
 
   it('the pulsegate command exits with the same codes (process.exit once the answer is known)', async () => {
     // The compiled command, as the init job runs it (the test setup builds dist/ once).
-    const main = join(__dirname, '..', '..', 'dist', 'main.js');
-    const run = async (env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> => {
+    const dist = join(__dirname, '..', '..', 'dist');
+    const run = async (env: Record<string, string>, command = [join(dist, 'main.js'), 'topics']): Promise<{ code: number; stdout: string; stderr: string }> => {
       try {
-        const r = await promisify(execFile)(process.execPath, [main, 'topics', '--dry-run'], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 });
+        const r = await promisify(execFile)(process.execPath, [...command, '--dry-run'], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 });
         return { code: 0, stdout: r.stdout, stderr: r.stderr };
       } catch (err) {
         const e = err as { code: number; stdout: string; stderr: string };
@@ -135,6 +135,11 @@ describe.skipIf(integration(['kafka']).skip)('pulsegate topics on the Kafka mock
     expect(ok.stdout).toContain('  pulsegate.dlq.v1              exists (4 partitions)');
     const short = await run(env);
     expect(short.code).toBe(TOPICS_EXIT.failed);
+    // dist/topics.js, what the init jobs run: the same command bundled alone.
+    const alone = await run({ ...env, PULSEGATE_TOPIC_PARTITIONS: ALL_FOUR }, [join(dist, 'topics.js')]);
+    expect(alone.code, alone.stderr).toBe(TOPICS_EXIT.ok);
+    expect(alone.stdout).toBe(ok.stdout);
+    expect((await run(env, [join(dist, 'topics.js')])).code).toBe(TOPICS_EXIT.failed);
     const none = await run({});
     expect(none.code).toBe(TOPICS_EXIT.couldNotRun);
     expect(none.stderr).toBe('topics: KAFKA_BROKERS is required (comma list of host:port)\n');
