@@ -1,6 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, integration, startAlertmanager, startKafka, startRedis, type AlertmanagerHandle, type KafkaHandle, type RedisHandle } from '@pulsegate/testkit';
 import { exportCalls, type Call } from './support/otel';
@@ -8,7 +5,6 @@ import { until } from './support/poll';
 import { startService, type ServiceProcess } from './support/processes';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CONNECTOR = 'ContosoCrm';
 const FAILING = 'SyncContacts';
 const HEALTHY = 'ListContacts';
@@ -86,7 +82,7 @@ describe.skipIf(integration(['redis', 'kafka', 'alertmanager']).skip)('SLO burn-
   let detector: ServiceProcess;
   let detectorEnv: Record<string, string>;
 
-  const startDetector = async (): Promise<ServiceProcess> => (detector = await startService('anomaly-detector', await freePort(), detectorEnv, 60_000, true));
+  const startDetector = async (): Promise<ServiceProcess> => (detector = await startService('anomaly-detector', await freePort(), detectorEnv));
   const json = async <T>(url: string): Promise<T> => {
     const res = await fetch(url);
     expect(res.status, url).toBe(200);
@@ -110,13 +106,9 @@ describe.skipIf(integration(['redis', 'kafka', 'alertmanager']).skip)('SLO burn-
   };
 
   beforeAll(async () => {
-    // The same build `npm run build` runs for these services.
-    for (const name of ['ingest', 'aggregator', 'anomaly-detector']) {
-      execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), 'src/main.ts'], { cwd: join(root, 'services', name), stdio: 'pipe' });
-    }
     [kafka, redis, am, receiver] = await Promise.all([startKafka(), startRedis(), startAlertmanager(), startWebhookReceiver()]);
     const env = { KAFKA_BROKERS: kafka.brokers.join(','), REDIS_URL: redis.url };
-    [ingest, aggregator] = await Promise.all([startService('ingest', await freePort(), env, 60_000, true), startService('aggregator', await freePort(), { ...env, SNAPSHOT_INTERVAL_SECONDS: '1' }, 60_000, true)]);
+    [ingest, aggregator] = await Promise.all([startService('ingest', await freePort(), env), startService('aggregator', await freePort(), { ...env, SNAPSHOT_INTERVAL_SECONDS: '1' })]);
     detectorEnv = {
       ...env,
       AGGREGATOR_URL: aggregator.url,

@@ -4,7 +4,7 @@ import type { Logger } from '@pulsegate/logging';
 import { groupOf, rfc3339 } from './delivery/alertmanager';
 import { step, type AlertRecord, type Change, type Evaluation } from './lifecycle/alert';
 import { fingerprint } from './lifecycle/fingerprint';
-import type { EffectiveRule, RuleMetric } from './rules/defaults';
+import type { RuleMetric } from './rules/defaults';
 import { pastSunset, readyToSunset, type VersionJudgement } from './rules/sunset';
 import type { RuleBook, Scope } from './rules/rule-book';
 import type { Receiver } from './rules/rules-file';
