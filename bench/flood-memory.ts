@@ -74,6 +74,14 @@ async function flood(port: number, until: number, clients: number): Promise<Reco
   return status;
 }
 
+/** Process tuning under test, passed through: BENCH_NODE_OPTIONS as NODE_OPTIONS, and glibc's MALLOC_ARENA_MAX. */
+function tuning(): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (process.env.BENCH_NODE_OPTIONS) out.NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS;
+  if (process.env.MALLOC_ARENA_MAX) out.MALLOC_ARENA_MAX = process.env.MALLOC_ARENA_MAX;
+  return out;
+}
+
 /** V8's used heap and external memory (MiB), from the process's own /metrics. */
 async function heapMiB(metricsUrl: string): Promise<string> {
   try {
@@ -82,7 +90,7 @@ async function heapMiB(metricsUrl: string): Promise<string> {
       const m = new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text);
       return m === null ? NaN : Number(m[1]) / 2 ** 20;
     };
-    return `heap ${read('pulsegate_nodejs_heap_size_used_bytes').toFixed(0)} MiB, external ${read('pulsegate_nodejs_external_memory_bytes').toFixed(0)} MiB`;
+    return `heap used ${read('pulsegate_nodejs_heap_size_used_bytes').toFixed(0)} of ${read('pulsegate_nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${read('pulsegate_nodejs_external_memory_bytes').toFixed(0)} MiB`;
   } catch {
     return 'heap n/a';
   }
@@ -120,7 +128,7 @@ if (mode === 'embedded' || mode === 'both') {
   const names = ['INGEST', 'AGGREGATOR', 'ANOMALY_DETECTOR', 'RISK_SCORER', 'DASHBOARD'];
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn' };
   for (const n of names) env[`PULSEGATE_${n}_PORT`] = String(await freePort());
-  const child = spawn(process.execPath, [join(root, 'apps/pulsegate/dist/main.js'), 'start'], { cwd: root, env: { ...env, ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [join(root, 'apps/pulsegate/dist/main.js'), 'start'], { cwd: root, env: { ...env, ...tuning() }, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     const port = Number(env.PULSEGATE_INGEST_PORT);
     await waitFor(`http://127.0.0.1:${port}/readyz`, 200, 120_000);
@@ -133,7 +141,7 @@ if (mode === 'embedded' || mode === 'both') {
 if (mode === 'distributed' || mode === 'both') {
   const kafka = await startKafka();
   try {
-    const ingest = await launch('ingest', await freePort(), { KAFKA_BROKERS: kafka.brokers.join(','), ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}) });
+    const ingest = await launch('ingest', await freePort(), { KAFKA_BROKERS: kafka.brokers.join(','), ...tuning() });
     try {
       await measure('distributed ingest (Kafka-protocol broker)', ingest.pid, ingest.port);
     } finally {
