@@ -77,12 +77,14 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     const aggregator = loadAggregatorConfig(envFor(portOf('aggregator')));
     const detector = loadDetectorConfig(envFor(portOf('anomaly-detector')));
     const ingest = loadIngestConfig(envFor(portOf('ingest')));
+    const url = (name: string): string => started.find((s) => s.name === name)!.url;
     // Alert links (generatorURL) point at the aggregator this start runs, wherever its port is,
     // unless AGGREGATOR_URL names another address (a proxy, a public host name).
-    const alertLinkBase = (): string => (env.AGGREGATOR_URL !== undefined && env.AGGREGATOR_URL !== '' ? detector.aggregatorUrl : started.find((s) => s.name === 'aggregator')!.url);
+    const alertLinkBase = (): string => (env.AGGREGATOR_URL !== undefined && env.AGGREGATOR_URL !== '' ? detector.aggregatorUrl : url('aggregator'));
     const plan: Array<{ name: EmbeddedName; host: string; port: number; make: () => Promise<Runnable>; limits: ServerLimits }> = [
-      { name: 'risk-scorer', host: risk.host, port: risk.port, limits: risk.http, make: () => createRiskScorerService({ bus, logger: logger.child({ service: 'risk-scorer' }), config: risk }) },
       { name: 'aggregator', host: aggregator.host, port: aggregator.port, limits: aggregator.http, make: () => createAggregatorService({ bus, logger: logger.child({ service: 'aggregator' }), config: aggregator }) },
+      // After the aggregator: the gate reads live canary telemetry from it (its URL is known once it listens).
+      { name: 'risk-scorer', host: risk.host, port: risk.port, limits: risk.http, make: () => createRiskScorerService({ bus, logger: logger.child({ service: 'risk-scorer' }), config: { ...risk, aggregatorUrl: risk.aggregatorUrl ?? url('aggregator') } }) },
       { name: 'anomaly-detector', host: detector.host, port: detector.port, limits: detector.http, make: () => createAnomalyDetectorService({ bus, logger: logger.child({ service: 'anomaly-detector' }), config: { ...detector, aggregatorUrl: alertLinkBase() } }) },
       { name: 'ingest', host: ingest.host, port: ingest.port, limits: ingest.http, make: () => createIngestService({ bus, logger: logger.child({ service: 'ingest' }), config: ingest }) },
     ];
@@ -94,7 +96,6 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     }
     // The dashboard holds an API key and shows that tenant's data to whoever reaches it: loopback
     // by default, like every other listener here.
-    const url = (name: string): string => started.find((s) => s.name === name)!.url;
     const dashboardApp = createDashboardApp({
       aggregatorUrl: url('aggregator'),
       detectorUrl: url('anomaly-detector'),
