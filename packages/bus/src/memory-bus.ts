@@ -1,6 +1,7 @@
 import { Topics } from '@pulsegate/events';
 import { DEFAULT_ISOLATE_AFTER, DEFAULT_MAX_ATTEMPTS, handleIsolating, type FailingBatch } from './isolate';
 import { DEFAULT_PARTITIONS, partitionFor } from './partition';
+import { guardedHandler, ResumeAt } from './resume';
 import type { Bus, BusRecord, DecodedBatch, OutgoingRecord, SubscribeOptions, Subscription } from './types';
 
 export interface MemoryBusOptions {
@@ -169,6 +170,8 @@ export class MemoryBus implements Bus {
     const committed = group.committed.get(options.topic)!;
     const dlq = options.deadLetterTopic ?? Topics.deadLetter;
     const failing = new Map<number, FailingBatch>();
+    // Per partition: where the last ResumeAt sent it back to (see the KafkaBus runner).
+    const resumedTo = new Map<number, number>();
     let wakeUp: () => void = () => undefined;
     const member: Member = { id: this.nextMemberId++, stopped: false, assigned: new Set(), wake: () => wakeUp() };
     group.members.push(member);
@@ -207,19 +210,35 @@ export class MemoryBus implements Bus {
         lastOffset: slice[slice.length - 1]!.offset,
       };
       if (member.stopped || !member.assigned.has(p)) return false;
+      // Records before the position were trimmed: what the store lost of them stays lost.
+      const lostBefore = resumedTo.get(p);
+      resumedTo.delete(p);
+      const guarded = lostBefore === undefined || position <= lostBefore;
       if (items.length > 0) {
-        const result = await handleIsolating(batch, {
-          handle: (b) => options.handle(b, { heartbeat: async () => undefined }),
-          maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-          isolateAfter: options.isolateAfter ?? DEFAULT_ISOLATE_AFTER,
-          gone: () => member.stopped || !member.assigned.has(p),
-          onFailure: (f) => failing.set(p, { ...f }),
-        });
-        failing.delete(p);
+        let result: Awaited<ReturnType<typeof handleIsolating<T>>>;
+        try {
+          result = await handleIsolating(batch, {
+            handle: guardedHandler(guarded ? options.offsets : undefined, batch.firstOffset, (b: DecodedBatch<T>) => options.handle(b, { heartbeat: async () => undefined })),
+            maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+            isolateAfter: options.isolateAfter ?? DEFAULT_ISOLATE_AFTER,
+            gone: () => member.stopped || !member.assigned.has(p),
+            isFatal: (err) => err instanceof ResumeAt,
+            onFailure: (f) => failing.set(p, { ...f }),
+          });
+        } catch (err) {
+          if (!(err instanceof ResumeAt)) throw err;
+          // The handler's store is behind the batch: read again from its offset.
+          committed[p] = Number(err.offset);
+          resumedTo.set(p, Number(err.offset));
+          return true;
+        } finally {
+          failing.delete(p);
+        }
         if (result === 'abandoned') return false;
         if (result.length > 0) await this.publish(dlq, result.map((r) => deadLetter(options.topic, p, r.record, r.err)));
       }
       // A stopped member's batch is still committed when the handler finished: it was applied.
+      await options.offsets?.advance(p, String(Number(batch.lastOffset) + 1));
       committed[p] = Number(batch.lastOffset) + 1;
       this.trim(options.topic);
       return true;

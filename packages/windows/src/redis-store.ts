@@ -5,7 +5,7 @@ import { emptyBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
 import { decodeBucketValue, decodeMinuteArchive, encodeRecord } from './codec';
 import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, minuteArchiveKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
-import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA } from './lua';
+import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA, RESUME_LUA } from './lua';
 import { identitiesAt, IdentityArgs } from './dedup';
 import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
@@ -39,6 +39,7 @@ interface ScriptClient {
   pgIndex(numKeys: number, ...args: string[]): Promise<number>;
   pgCatalog(numKeys: number, ...args: string[]): Promise<number>;
   pgApply2(numKeys: number, ...args: Array<string | Buffer>): Promise<Array<number | number[]>>;
+  pgResume(numKeys: number, ...args: string[]): Promise<number>;
 }
 
 /**
@@ -119,6 +120,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     this.client.defineCommand('pgIndex', { lua: INDEX_LUA });
     this.client.defineCommand('pgCatalog', { lua: CATALOG_LUA });
     this.client.defineCommand('pgApply2', { lua: APPLY2_LUA });
+    this.client.defineCommand('pgResume', { lua: RESUME_LUA });
   }
 
   private get scripts(): ScriptClient {
@@ -379,6 +381,15 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
   async getCatalog(tenant: string, connector: string): Promise<CatalogEvent | null> {
     const v = await this.client.get(redisKey({ type: 'catalog', tenant, connector }));
     return v === null ? null : (JSON.parse(v) as CatalogEvent);
+  }
+
+  async resumeOffset(source: string, partition: number): Promise<string | undefined> {
+    return (await this.client.hget(redisKey({ type: 'resume' }), `${source}|${partition}`)) ?? undefined;
+  }
+
+  async advanceOffset(source: string, partition: number, next: string): Promise<void> {
+    if (this.closed) throw new Error('window store is closed');
+    await this.scripts.pgResume(1, redisKey({ type: 'resume' }), `${source}|${partition}`, next);
   }
 
   async ping(): Promise<boolean> {
