@@ -238,7 +238,11 @@ export class MemoryBus implements Bus {
         if (result.length > 0) await this.publish(dlq, result.map((r) => deadLetter(options.topic, p, r.record, r.err)));
       }
       // A stopped member's batch is still committed when the handler finished: it was applied.
-      await options.offsets?.advance(p, String(Number(batch.lastOffset) + 1));
+      try {
+        await options.offsets?.advance(p, String(Number(batch.lastOffset) + 1));
+      } catch {
+        return false; // not committed: handled again (idempotently) on the next pass
+      }
       committed[p] = Number(batch.lastOffset) + 1;
       this.trim(options.topic);
       return true;
