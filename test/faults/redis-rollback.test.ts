@@ -9,7 +9,7 @@ import { freePort, integration, redisCommand, startKafka, startRedis, type Kafka
 import { counted, launch, report, settledCount, waitFor, type ServiceProc } from './support/pipeline';
 import { sendSpans } from './support/spans';
 
-/** Spans per connector in each phase: before the snapshot, between it and the crash, after the restart. */
+/** Spans per connector in each phase: before the copy, after it (settled), while Redis is killed, after the restart. */
 const PER_PHASE = 1_000;
 const GROUP = 'pulsegate-aggregator';
 
@@ -40,7 +40,6 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('fault: Redis restarted fr
   beforeAll(async () => {
     // RDB only (no AOF): the server is restarted from a dump.rdb copied mid-stream.
     [kafka, redis] = await Promise.all([startKafka(), startRedis()]);
-    if (redis.dataDir === undefined) throw new Error(`this fault needs a redis-server process started by the harness (got a ${redis.source} server): it restores a dump.rdb into its data directory`);
     backupDir = mkdtempSync(join(tmpdir(), 'pulsegate-rollback-'));
     const env = { KAFKA_BROKERS: kafka.brokers.join(','), REDIS_URL: redis.url, KAFKA_SESSION_TIMEOUT_MS: '6000', AGGREGATOR_MAX_BATCH_EVENTS: '300' };
     [ingest, aggregator] = await Promise.all([launch('ingest', await freePort(), env), launch('aggregator', await freePort(), env)]);
@@ -53,7 +52,14 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('fault: Redis restarted fr
     if (backupDir !== undefined) rmSync(backupDir, { recursive: true, force: true });
   });
 
-  it('resumes from the offsets Redis holds after a restart from an older RDB copy: nothing lost, nothing doubled', async () => {
+  it('resumes from the offsets Redis holds after a restart from an older RDB copy: nothing lost, nothing doubled', async (ctx) => {
+    if (redis.dataDir === undefined) {
+      const why = `this fault restores a dump.rdb into the data directory of a redis-server process started by the harness; got a ${redis.source} server`;
+      if (process.env.CI === 'true') throw new Error(why);
+      process.stdout.write(`SKIPPED redis-rollback: ${why}\n`);
+      ctx.skip();
+      return;
+    }
     const connectors = connectorsOnEveryPartition();
     const send = (): Promise<unknown> => Promise.all(connectors.map((c, i) => sendSpans(ingest.url, c, PER_PHASE, { protocol: i % 2 === 0 ? 'json' : 'proto-gzip' })));
     const redisCall = (args: string[]): Promise<string> => redisCommand(redis.host, redis.port, args, 10_000);
@@ -76,30 +82,49 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('fault: Redis restarted fr
     const beforeCrash = await resumeOffsets();
     for (let p = 0; p < DEFAULT_PARTITIONS; p++) expect(beforeCrash[p]).toBeGreaterThan(atSnapshot[p]!);
 
+    // Kept sending: Redis is killed while these are being applied (ingest needs no Redis, so every
+    // request is accepted and lands on the topic).
+    const inFlight = send();
+    const total = async (): Promise<number> => {
+      let n = 0;
+      for (const c of connectors) n += await counted(aggregator.url, c).catch(() => 0);
+      return n;
+    };
+    let atKill = 0;
+    for (let i = 0; i < 3_000 && atKill <= 2 * connectors.length * PER_PHASE; i++) {
+      atKill = await total();
+      await new Promise((r) => setTimeout(r, 10));
+    }
     await redis.kill();
+    await inFlight;
     await waitFor(`${aggregator.url}/readyz`, 503, 30_000, 'aggregator /readyz while Redis is down');
     copyFileSync(join(backupDir, 'dump.rdb'), join(redis.dataDir!, 'dump.rdb'));
     await redis.restart();
+    const afterRestart = await resumeOffsets();
     await waitFor(`${aggregator.url}/readyz`, 200, 60_000, 'aggregator /readyz after Redis is back');
-    // Redis really went back in time: the offsets and counts of the snapshot.
-    expect(await resumeOffsets()).toEqual(atSnapshot);
-    let afterRestart = 0;
-    for (const c of connectors) afterRestart += await counted(aggregator.url, c);
-    expect(afterRestart).toBe(connectors.length * PER_PHASE);
 
-    // New records on every partition: the aggregator finds Redis behind its batch and reads again
-    // from the offset Redis holds (the Kafka commits are past the lost records).
+    // More records on every partition after the restart.
     await send();
-    const sent = 3 * connectors.length * PER_PHASE;
-    const count = await settledCount(aggregator.url, connectors, sent, 90_000);
+    const sent = 4 * connectors.length * PER_PHASE;
+    const count = await settledCount(aggregator.url, connectors, sent, 120_000);
     const { lost, duplicated } = report(
       'Redis restarted from an older RDB',
       sent,
       count,
-      `(counted right after the restart: ${afterRestart}; resume offsets at snapshot ${atSnapshot.join('/')}, before the crash ${beforeCrash.join('/')}, at the end ${(await resumeOffsets()).join('/')})`,
+      `(counted when Redis was killed: ${atKill}; resume offsets at the copy ${atSnapshot.join('/')}, after the last settled phase ${beforeCrash.join('/')}, right after the restart ${afterRestart.join('/')}, at the end ${(await resumeOffsets()).join('/')})`,
     );
     expect({ lost, duplicated }).toEqual({ lost: 0, duplicated: 0 });
-    for (const c of connectors) expect(await counted(aggregator.url, c)).toBe(3 * PER_PHASE);
-    expect(aggregator.output()).toContain("the handler's store is behind this batch");
+    for (const c of connectors) expect(await counted(aggregator.url, c)).toBe(4 * PER_PHASE);
+    // Redis came back behind what Kafka had committed on every partition, and the aggregator read
+    // each one again from Redis's offset.
+    for (let p = 0; p < DEFAULT_PARTITIONS; p++) expect(afterRestart[p]).toBeLessThan(beforeCrash[p]!);
+    const rewound = new Set(
+      aggregator
+        .output()
+        .split('\n')
+        .filter((l) => l.includes("the handler's store is behind this batch"))
+        .map((l) => (JSON.parse(l) as { partition: number }).partition),
+    );
+    expect([...rewound].sort()).toEqual([0, 1, 2, 3]);
   });
 });

@@ -199,7 +199,39 @@ export class BatchRunner<T> {
 
   /** A new group generation: the positions of partitions we may no longer own are unknown. */
   forgetPositions(): void {
-    for (const st of this.partitions.values()) st.next = undefined;
+    for (const st of this.partitions.values()) {
+      st.next = undefined;
+      st.resumedTo = undefined;
+    }
+  }
+
+  /**
+   * A new assignment (GROUP_JOIN): each partition starts where the handler's store holds it
+   * (SubscribeOptions.offsets), so one that gets no new record is read again too. Under the
+   * partition's lock, so the generation's first batch waits for it; skipped when a batch of this
+   * generation was read already or the store does not answer (the check before each try remains).
+   */
+  resumeAssigned(partitions: readonly number[]): void {
+    const offsets = this.deps.options.offsets;
+    if (offsets === undefined) return;
+    const generation = this.generation;
+    for (const partition of partitions) {
+      const st = this.state(partition);
+      void this.withLock(st, async () => {
+        if (generation !== this.generation || st.next !== undefined || this.deps.isStopping()) return;
+        const next = await offsets.next(partition).catch((err: unknown) => {
+          this.deps.log?.warn({ topic: this.deps.options.topic, partition, err: (err as Error).message }, "could not read the handler's store offset of a new assignment; checking before the first batch instead");
+          return undefined;
+        });
+        if (next === undefined || generation !== this.generation || st.next !== undefined || this.deps.isStopping()) return;
+        try {
+          this.deps.consumer.seek({ topic: this.deps.options.topic, partition, offset: next });
+          st.resumedTo = BigInt(next);
+        } catch {
+          // Consumer not running: its restart joins again.
+        }
+      });
+    }
   }
 
   /** Partitions with a known position, for admin high-watermark refreshes. */

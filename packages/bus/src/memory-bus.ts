@@ -33,6 +33,8 @@ interface Member {
   stopped: boolean;
   wake: () => void;
   assigned: Set<number>;
+  /** Assigned partitions not yet checked against the handler's store (SubscribeOptions.offsets). */
+  unchecked: Set<number>;
 }
 
 interface Group {
@@ -121,6 +123,7 @@ export class MemoryBus implements Bus {
     const live = group.members.filter((m) => !m.stopped);
     for (const m of live) m.assigned.clear();
     for (let p = 0; p < this.partitions; p++) live[p % Math.max(1, live.length)]?.assigned.add(p);
+    for (const m of live) m.unchecked = new Set(m.assigned);
     // Newly assigned partitions may hold records: a member mid-scan must look again.
     this.generation++;
     for (const m of live) m.wake();
@@ -173,7 +176,7 @@ export class MemoryBus implements Bus {
     // Per partition: where the last ResumeAt sent it back to (see the KafkaBus runner).
     const resumedTo = new Map<number, number>();
     let wakeUp: () => void = () => undefined;
-    const member: Member = { id: this.nextMemberId++, stopped: false, assigned: new Set(), wake: () => wakeUp() };
+    const member: Member = { id: this.nextMemberId++, stopped: false, assigned: new Set(), unchecked: new Set(), wake: () => wakeUp() };
     group.members.push(member);
     const g = group;
     this.rebalance(g);
@@ -188,7 +191,17 @@ export class MemoryBus implements Bus {
         this.waiters.add(done);
       });
 
+    // A newly assigned partition starts where the handler's store holds it, when it holds it.
+    const resumeAssigned = async (p: number): Promise<void> => {
+      member.unchecked.delete(p);
+      const next = await options.offsets!.next(p).catch(() => undefined); // the check before each try still runs
+      if (next === undefined || member.stopped || !member.assigned.has(p)) return;
+      committed[p] = Number(next);
+      resumedTo.set(p, Number(next));
+    };
+
     const runOnce = async (p: number): Promise<boolean> => {
+      if (options.offsets !== undefined && member.unchecked.has(p)) await resumeAssigned(p);
       const log = logs[p]!;
       const position = Math.max(committed[p] ?? 0, log.base);
       const end = log.base + log.records.length;
