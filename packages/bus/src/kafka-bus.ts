@@ -293,9 +293,10 @@ export class KafkaBus implements Bus {
     // A new generation starts every assigned partition again from its committed offset, so
     // records read but not handled yet (linger) are dropped, never committed by the old owner.
     consumer.on(consumer.events.REBALANCING, () => runner.reset());
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       runner.reset();
       runner.forgetPositions();
+      runner.resumeAssigned(payload.memberAssignment[options.topic] ?? []);
     });
     // The high watermark of a fetch is stale while the runner holds back (a batch being retried
     // stops fetching): ask the broker for it now and then, so lag keeps growing while stuck.
