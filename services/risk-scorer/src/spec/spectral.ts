@@ -1,5 +1,6 @@
-import { Spectral, type IRuleResult, type ParsedDocument, type RulesetDefinition } from '@stoplight/spectral-core';
-import { oas } from '@stoplight/spectral-rulesets';
+// Spectral and its rulesets are loaded on the first lint, not at start-up: they are most of the risk
+// scorer's start-up CPU time and idle memory, and a deployment that never lints never pays for them.
+import type { IRuleResult, ParsedDocument, RulesetDefinition, Spectral } from '@stoplight/spectral-core';
 import { checkConnector, LINT_RULES, type ConnectorChecks, type LintFinding } from './checks';
 import { SpecError, type Json } from './load';
 import type { Budget } from './resolve';
@@ -59,10 +60,13 @@ export const OAS_RULES_OFF = ['oas3-unused-component', 'oas2-unused-definition']
  * What lint runs: Spectral's standard `oas` ruleset (its recommended rules, from
  * `@stoplight/spectral-rulesets`) and the Pulsegate connector ruleset.
  */
-export const LINT_RULESET: RulesetDefinition = {
-  extends: [[oas as RulesetDefinition, 'recommended']],
-  rules: { ...(PULSEGATE_RULESET as { rules: Record<string, unknown> }).rules, ...Object.fromEntries(OAS_RULES_OFF.map((id) => [id, 'off'])) },
-} as RulesetDefinition;
+export async function lintRuleset(): Promise<RulesetDefinition> {
+  const { oas } = await import('@stoplight/spectral-rulesets');
+  return {
+    extends: [[oas as RulesetDefinition, 'recommended']],
+    rules: { ...(PULSEGATE_RULESET as { rules: Record<string, unknown> }).rules, ...Object.fromEntries(OAS_RULES_OFF.map((id) => [id, 'off'])) },
+  } as RulesetDefinition;
+}
 
 /**
  * A resolver that resolves nothing: Spectral's default one would fetch remote and file `$ref`s
@@ -73,14 +77,17 @@ const noResolver = {
   resolve: (source: unknown) => Promise.resolve({ result: source, graph: null, errors: [], refMap: {} }),
 };
 
-let spectral: Spectral | undefined;
+let spectral: Promise<Spectral> | undefined;
 
-function instance(): Spectral {
-  if (spectral === undefined) {
+function instance(): Promise<Spectral> {
+  spectral ??= (async () => {
+    const { Spectral } = await import('@stoplight/spectral-core');
     // The Resolver type is a class; Spectral only calls resolve() and reads uriCache.
-    spectral = new Spectral({ resolver: noResolver as unknown as NonNullable<ConstructorParameters<typeof Spectral>[0]>['resolver'] });
-    spectral.setRuleset(LINT_RULESET);
-  }
+    const s = new Spectral({ resolver: noResolver as unknown as NonNullable<ConstructorParameters<typeof Spectral>[0]>['resolver'] });
+    s.setRuleset(await lintRuleset());
+    return s;
+  })();
+  spectral.catch(() => (spectral = undefined));
   return spectral;
 }
 
@@ -99,7 +106,7 @@ export async function runSpectral(loaded: Json, budget: Budget): Promise<Connect
   try {
     // A parser result (plain object) is taken as is; anything else Spectral would serialise and re-parse.
     const parsed = { parsed: { data: doc, diagnostics: [], ast: undefined, lineMap: undefined }, getLocationForJsonPath: () => undefined, source: undefined };
-    results = await instance().run(parsed as unknown as ConstructorParameters<typeof ParsedDocument>[0]);
+    results = await (await instance()).run(parsed as unknown as ConstructorParameters<typeof ParsedDocument>[0]);
   } catch (err) {
     throw run.error instanceof SpecError ? run.error : err;
   } finally {
