@@ -187,7 +187,7 @@ describe.skipIf(single.skip)('RedisWindowStore on one server', () => {
     // The log of that minute as a Redis restored from an older copy would hold it: events 900-949
     // applied by `a` after the copy are gone from Redis (with their buckets), still in a's cache.
     const client = new Redis(redis!.url);
-    const [log] = await client.keys('ddshare:pg:w1:*:dd:*');
+    const [log] = await client.keys('ddshare:pg:w1:*:dl:*');
     const older = (await client.getBuffer(log!))!;
     const more = traffic(50, 43, minute, now, { connectors: ['crm'] });
     expect((await a.apply({ source: 'g|t', partition: 9, firstOffset: '0', lastOffset: '0', records: records(more, 100) })).appliedEvents).toBe(50);
@@ -207,7 +207,7 @@ describe.skipIf(single.skip)('RedisWindowStore on one server', () => {
     const evs = traffic(2_000, 47, minute, minute + MINUTE_MS, { connectors: ['crm'] });
     for (let i = 0; i < 20; i++) await store.apply({ source: 'g|t', partition: 0, firstOffset: String(i), lastOffset: String(i), records: records(evs.slice(i * 100, i * 100 + 100), 100, i) });
     const client = new Redis(redis!.url);
-    const [log] = await client.keys('ddcompact:pg:w1:*:dd:*');
+    const [log] = await client.keys('ddcompact:pg:w1:*:dl:*');
     const length = await client.strlen(log!);
     expect(length).toBe(32 + 2_000 * 24);
     const before = Number(await client.memory('USAGE', log!));

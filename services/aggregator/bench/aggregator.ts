@@ -255,7 +255,7 @@ async function storeSection(url: string, admin: Redis, now: number, out: Out): P
       // lives until the horizon after the later of its end and its last write, so at a steady rate
       // an identity is kept between the horizon and the horizon + 1 min: bytes at 1 000 events/s =
       // bytes per identity × 1 000 × (horizon + 60 s).
-      const ddKeys = await admin.keys(`${keyPrefix}pg:w1:*:dd:*`);
+      const ddKeys = await admin.keys(`${keyPrefix}pg:w1:*:dl:*`);
       let ddBytes = 0;
       let members = 0;
       for (const k of ddKeys) {
@@ -336,7 +336,7 @@ async function bytesSection(url: string, admin: Redis, now: number, out: Out): P
       }
       // Dedup: every identity of the run is still in a log (the horizon is stretched); logs of
       // minutes that are over were rewritten at their exact size, as in production.
-      const ddBytes = await keyBytes(admin, `${prefix}pg:w1:*:dd:*`);
+      const ddBytes = await keyBytes(admin, `${prefix}pg:w1:*:dl:*`);
       let ddTotal = 0;
       let ids = 0;
       for (const [k, b] of ddBytes) {
