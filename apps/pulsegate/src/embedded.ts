@@ -6,7 +6,7 @@ import { createAggregatorService, loadConfig as loadAggregatorConfig } from '@pu
 import { createAnomalyDetectorService, loadConfig as loadDetectorConfig } from '@pulsegate/anomaly-detector';
 import { createRiskScorerService, loadConfig as loadRiskConfig } from '@pulsegate/risk-scorer';
 import { createDashboardApp } from './dashboard';
-import { listen, type Listening, type ServerLimits } from '@pulsegate/http-kit';
+import { hashKey, listen, type Listening, type ServerLimits } from '@pulsegate/http-kit';
 
 /** What the launcher needs of a service; every service factory returns at least this. */
 interface Runnable {
@@ -35,6 +35,13 @@ export interface EmbeddedOptions {
   /** Listen on port 0 (any free port) instead of the configured ports; for tests. */
   ephemeralPorts?: boolean;
   logger?: Logger;
+  /**
+   * Key of tenant `default` (every scope) that the aggregator, anomaly detector and risk scorer
+   * require when `env` has no PULSEGATE_API_KEYS: it is what a user signs in to the dashboard with.
+   * Ingest keeps taking spans for tenant `default` without a key (loopback only, as before).
+   * `pulsegate start` passes PULSEGATE_API_KEY or a random key. Default: none, every API open.
+   */
+  tenantKey?: string;
 }
 
 /**
@@ -49,8 +56,15 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   const bus = createBus({ KAFKA_BROKERS: env.KAFKA_BROKERS, clientId: 'pulsegate-embedded' }, { logger });
   // Each service reads its own PORT; the shared env must not pin them all to one port.
   const envFor = (port: number): NodeJS.ProcessEnv => ({ ...env, PORT: String(options.ephemeralPorts === true ? 0 : port) });
+  // The read APIs get the tenant key (as its hash) unless keys are configured explicitly.
+  const keyed = options.tenantKey !== undefined && (env.PULSEGATE_API_KEYS === undefined || env.PULSEGATE_API_KEYS.trim() === '');
+  const readEnvFor = (port: number): NodeJS.ProcessEnv =>
+    keyed ? { ...envFor(port), PULSEGATE_API_KEYS: JSON.stringify([{ sha256: hashKey(options.tenantKey!), tenant: 'default', name: 'embedded-tenant-key' }]) } : envFor(port);
   const portOf = (name: string, fallback: number): number => Number(env[`PULSEGATE_${name.toUpperCase().replace(/-/g, '_')}_PORT`] ?? fallback);
 
+  if (env.PULSEGATE_DASHBOARD_API_KEY !== undefined && env.PULSEGATE_DASHBOARD_API_KEY !== '') {
+    throw new Error('PULSEGATE_DASHBOARD_API_KEY is no longer supported: the dashboard holds no key, each user signs in with their own (pulsegate start prints the tenant key)');
+  }
   const started: Array<EmbeddedService & { listening: Listening }> = [];
   const stopAll = async (): Promise<void> => {
     // Reverse start order: ingest (started last) stops accepting first, then consumers drain.
@@ -62,9 +76,9 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   };
 
   try {
-    const risk = loadRiskConfig(envFor(portOf('risk-scorer', 8083)));
-    const aggregator = loadAggregatorConfig(envFor(portOf('aggregator', 8081)));
-    const detector = loadDetectorConfig(envFor(portOf('anomaly-detector', 8082)));
+    const risk = loadRiskConfig(readEnvFor(portOf('risk-scorer', 8083)));
+    const aggregator = loadAggregatorConfig(readEnvFor(portOf('aggregator', 8081)));
+    const detector = loadDetectorConfig(readEnvFor(portOf('anomaly-detector', 8082)));
     const ingest = loadIngestConfig(envFor(portOf('ingest', 4318)));
     const plan: Array<{ name: string; host: string; port: number; make: () => Promise<Runnable>; limits: ServerLimits }> = [
       { name: 'risk-scorer', host: risk.host, port: risk.port, limits: risk.http, make: () => createRiskScorerService({ bus, logger: logger.child({ service: 'risk-scorer' }), config: risk }) },
@@ -78,14 +92,13 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       const listening = await listen(service.app, step.host, step.port, { limits: step.limits, logger });
       started.push({ name: step.name, url: listening.url, service, listening });
     }
-    // The dashboard holds an API key and shows that tenant's data to whoever reaches it: loopback
-    // by default, like every other listener here.
+    // The dashboard holds no key: each user signs in with their own (loopback by default, like
+    // every other listener here).
     const url = (name: string): string => started.find((s) => s.name === name)!.url;
     const dashboardApp = createDashboardApp({
       aggregatorUrl: url('aggregator'),
       detectorUrl: url('anomaly-detector'),
       riskUrl: url('risk-scorer'),
-      apiKey: env.PULSEGATE_DASHBOARD_API_KEY,
       logger: logger.child({ service: 'dashboard' }),
     });
     const dashboard = await listen(dashboardApp, env.HOST ?? '127.0.0.1', options.ephemeralPorts === true ? 0 : portOf('dashboard', 8080));
