@@ -24,6 +24,8 @@ const state = {
   charts: {},
   refreshes: 0,
   timer: null,
+  /** Bumped by every detail load: an older load that finishes later draws nothing. */
+  detailGen: 0,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -231,11 +233,14 @@ async function loadDetail() {
     $('unknown-connector').hidden = true;
     return;
   }
-  const c = encodeURIComponent(state.connector);
+  // What this load draws, fixed now: selections made while it runs start a newer load.
+  const gen = ++state.detailGen;
+  const scope = { connector: state.connector, action: state.action, version: state.version };
+  const c = encodeURIComponent(scope.connector);
   const w = state.window;
   const step = STEP_FOR[w];
   // Drill-down: the same filter on every metric and series request of this refresh.
-  const filter = `${state.action ? `&action=${encodeURIComponent(state.action)}` : ''}${state.version ? `&version=${encodeURIComponent(state.version)}` : ''}`;
+  const filter = `${scope.action ? `&action=${encodeURIComponent(scope.action)}` : ''}${scope.version ? `&version=${encodeURIComponent(scope.version)}` : ''}`;
   // One explicit range for every series of a refresh, so their points line up even when a minute
   // boundary passes between the requests.
   // Aligned to the step (current step included), so every point covers a whole step.
@@ -254,26 +259,31 @@ async function loadDetail() {
       series('p95', '&kind=read'),
       series('p95', '&kind=write'),
       api(`/api/aggregator/v1/connectors/${c}/versions?window=${w}`),
+      api(`/api/aggregator/v1/connectors/${c}/actions`),
       connectorSlos(c),
     ]);
   } catch (err) {
+    if (gen !== state.detailGen) return;
     // 404 from the aggregator: this tenant never sent calls of this connector.
     if (err.status === 404) {
-      showUnknownConnector(state.connector);
+      showUnknownConnector(scope.connector);
       return;
     }
     throw err;
   }
-  const [all, read, write, success, throttle, p95Read, p95Write, versions, slos] = answers;
+  if (gen !== state.detailGen) return;
+  const [all, read, write, success, throttle, p95Read, p95Write, versions, actionList, slos] = answers;
   $('unknown-connector').hidden = true;
   document.body.dataset.connectorState = 'known';
   section.hidden = false;
-  $('detail-name').textContent = state.connector;
-  $('detail-scope').textContent = [state.action, state.version].filter(Boolean).map((s) => ` › ${s}`).join('');
+  $('detail-name').textContent = scope.connector;
+  $('detail-scope').textContent = [scope.action, scope.version].filter(Boolean).map((s) => ` › ${s}`).join('');
 
-  const actions = [...new Set(slos.map((s) => s.action))].sort();
-  fillSelect('drill-action', actions, state.action);
-  fillSelect('drill-version', versions.versions.map((v) => v.version), state.version);
+  // Every action and version the connector has series for (not only this window's): the versions
+  // offered are the chosen action's.
+  const chosen = actionList.actions.filter((a) => scope.action === null || a.action === scope.action);
+  fillSelect('drill-action', actionList.actions.map((a) => a.action), scope.action);
+  fillSelect('drill-version', [...new Set(chosen.flatMap((a) => a.versions))].sort(), scope.version);
 
   $('tile-calls').textContent = num(all.calls);
   $('tile-success').textContent = pct(all.successRate);
@@ -284,7 +294,7 @@ async function loadDetail() {
 
   const withDate = step === '1h' || step === '6h' || step === '15m';
   const labels = success.points.map((p) => time(p.from, withDate));
-  const targets = sloTargets(slos, state.action);
+  const targets = sloTargets(slos, scope.action);
   $('cap-success').textContent = pct(targets.success, 2);
   $('cap-throttle').textContent = pct(targets.throttle, 2);
   $('cap-p95').textContent = `${targets.p95.read} read / ${targets.p95.write} write`;
@@ -365,11 +375,11 @@ async function loadDetail() {
   $('chart-versions').dataset.deprecated = vs.filter((v) => v.deprecated).map((v) => v.version).join(',');
   $('versions-note').textContent =
     `latest ${versions.latest ?? 'unknown'} (${versions.latestSource ?? 'no source'}); latest-minor share ${pct(versions.latestMinorShare, 1)}; deprecated share ${pct(versions.deprecatedShare, 1)}; all actions`;
-  renderSlos(slos);
+  renderSlos(scope.connector, slos);
   // What the figures above are for: set last, so a reader (or a test) knows this refresh is drawn.
-  section.dataset.connector = state.connector;
-  section.dataset.action = state.action ?? '';
-  section.dataset.version = state.version ?? '';
+  section.dataset.connector = scope.connector;
+  section.dataset.action = scope.action ?? '';
+  section.dataset.version = scope.version ?? '';
 }
 
 /** Seconds as the largest two units: "3d 4h", "5h 12m", "7m". */
@@ -384,9 +394,9 @@ function duration(seconds) {
 }
 
 /** The SLO panel: one row per action and SLO, as the anomaly detector computes them. */
-function renderSlos(slos) {
+function renderSlos(connector, slos) {
   $('slos-section').hidden = false;
-  $('slos-name').textContent = state.connector;
+  $('slos-name').textContent = connector;
   const tbody = $('slos').querySelector('tbody');
   tbody.replaceChildren();
   $('slos-empty').hidden = slos.length > 0;
@@ -551,6 +561,8 @@ async function refresh() {
   state.refreshes += 1;
   document.body.dataset.refreshes = String(state.refreshes);
   document.body.dataset.state = failed.length === 0 ? 'loaded' : 'error';
+  // Refreshes may overlap (a selection while one runs): one timer, whichever finishes last.
+  clearTimeout(state.timer);
   state.timer = setTimeout(() => void refresh(), REFRESH_MS);
 }
 
