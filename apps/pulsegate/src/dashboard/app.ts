@@ -44,6 +44,15 @@ const PUBLIC_DIR = publicDir();
 // chart.js's package exports hide dist/, so find it from the entry point the package does export.
 const CHART_JS_DIST = dirname(createRequire(import.meta.url).resolve('chart.js'));
 
+/**
+ * True when the browser reached the dashboard over HTTPS, directly or through a TLS-terminating
+ * ingress (X-Forwarded-Proto). Only decides the cookie's Secure flag, which a forged header can
+ * only make stricter.
+ */
+function servedOverHttps(req: Request): boolean {
+  return req.secure || (req.get('x-forwarded-proto') ?? '').split(',')[0]!.trim().toLowerCase() === 'https';
+}
+
 /** Upstream paths the page may read: the services' versioned APIs and their probes, nothing else. */
 function allowedPath(pathname: string): boolean {
   return pathname.startsWith('/v1/') || pathname === '/healthz' || pathname === '/readyz';
@@ -149,7 +158,7 @@ export function createDashboardApp(options: DashboardOptions): Express {
       if (probe.status === 401) throw unauthorized('the API key was not accepted');
       if (probe.status === 429) throw new HttpError(429, 'RATE_LIMIT', 'the API key is over its rate limit; try again shortly', { retryAfterSeconds: Number(probe.headers.get('retry-after') ?? 1) || 1 });
       if (probe.status >= 500) throw new HttpError(502, 'UPSTREAM_UNAVAILABLE', `the aggregator answered ${probe.status} while checking the key`);
-      res.setHeader('set-cookie', sessionCookieHeader(key as string, req.secure));
+      res.setHeader('set-cookie', sessionCookieHeader(key as string, servedOverHttps(req)));
       res.setHeader('cache-control', 'no-store');
       res.status(204).end();
     } catch (err) {
@@ -157,7 +166,7 @@ export function createDashboardApp(options: DashboardOptions): Express {
     }
   });
   app.delete('/session', (req, res) => {
-    res.setHeader('set-cookie', clearedSessionCookieHeader(req.secure));
+    res.setHeader('set-cookie', clearedSessionCookieHeader(servedOverHttps(req)));
     res.status(204).end();
   });
 

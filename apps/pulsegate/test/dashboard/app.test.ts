@@ -143,6 +143,9 @@ describe('dashboard app: static page, Chart.js and the read-only proxy', () => {
     const out = await agent.delete('/session').expect(204);
     expect(String(out.headers['set-cookie'])).toMatch(/^pulsegate_key=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0$/);
     await agent.get('/api/alerts/v1/alerts?state=firing').expect(401);
+    // Behind a TLS-terminating ingress the cookie is Secure as well.
+    const tls = await request(app).post('/session').set('x-forwarded-proto', 'https').send({ apiKey: 'k-user-a' }).expect(204);
+    expect(String(tls.headers['set-cookie'])).toBe('pulsegate_key=k-user-a; Path=/; HttpOnly; SameSite=Strict; Secure');
   });
 
   it('refuses a key the services do not accept, malformed sign-ins, cross-site sign-ins and keys in query strings', async () => {
