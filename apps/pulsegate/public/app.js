@@ -418,7 +418,7 @@ function renderSlos(connector, slos) {
       cell(pct(s.attainment, 3)),
       cell(pct(s.budgetRemaining, 1), s.budgetRemaining < 0 ? 'over' : ''),
       cell(burns),
-      cell(duration(s.timeToExhaustionSeconds)),
+      cell(s.budgetRemaining <= 0 ? 'exhausted' : duration(s.timeToExhaustionSeconds)),
     );
     tbody.append(tr);
   }
@@ -446,6 +446,15 @@ function hatchPattern() {
   return hatchCache;
 }
 
+/** An alert's value or threshold in its unit: burn rates as multiples, budgets and rates as %, latencies in ms. */
+function alertValue(rule, v) {
+  if (v === null || v === undefined) return '–';
+  if (rule === 'SloBurnRateHigh') return `${v.toFixed(2)}×`;
+  if (rule === 'SloBudgetExhausted') return pct(v);
+  if (/P95|Latency/i.test(rule)) return ms(v);
+  return v <= 1 ? pct(v) : num(v);
+}
+
 async function loadAlerts() {
   const [firing, pending] = await Promise.all([api('/api/alerts/v1/alerts?state=firing'), api('/api/alerts/v1/alerts?state=pending')]);
   const alerts = [...firing.alerts, ...pending.alerts];
@@ -458,8 +467,7 @@ async function loadAlerts() {
     tr.dataset.rule = a.rule;
     tr.dataset.state = a.state;
     const l = a.labels;
-    const isRatio = a.value !== null && a.value <= 1 && !/P95|Latency/i.test(a.rule);
-    const fmt = (v) => (v === null ? '–' : isRatio ? pct(v) : ms(v));
+    const fmt = (v) => alertValue(a.rule, v);
     tr.append(
       badge(a.state),
       badge(l.severity ?? 'info'),

@@ -136,8 +136,10 @@ export function createDashboardApp(options: DashboardOptions): Express {
     } catch (err) {
       countProxied(name, 'error');
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
-      // The path only: the query string may carry personal data, and the key never appears here.
-      logger.warn({ upstream: name, path: target.pathname, correlationId, err: err instanceof Error ? err.message : String(err) }, 'dashboard upstream failed');
+      // The path and the error's kind only: the query string may carry personal data, and an HTTP
+      // client's message may quote a header value (the key).
+      const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
+      logger.warn({ upstream: name, path: target.pathname, correlationId, error: err instanceof Error ? err.name : typeof err, cause: typeof cause === 'string' ? cause : undefined }, 'dashboard upstream failed');
       throw timedOut
         ? new HttpError(504, 'UPSTREAM_TIMEOUT', `the ${name} service did not answer within ${timeoutMs} ms`)
         : new HttpError(502, 'UPSTREAM_UNAVAILABLE', `the ${name} service is not reachable`);
@@ -192,6 +194,7 @@ export function createDashboardApp(options: DashboardOptions): Express {
       if (secretParam !== undefined) throw badRequest(`query parameter ${JSON.stringify(secretParam.slice(0, 64))} is refused: sign in, or send the key as Authorization: Bearer`);
       const key = userKey(req);
       if (key === undefined) throw unauthorized('sign in with your API key: POST /session, or send Authorization: Bearer <key>');
+      if (keyProblem(key) !== undefined) throw unauthorized('malformed API key; sign in again');
       const upstream = await forward(name as ProxyPrefix, target, req.method, key, correlationIdOf(req));
       res.status(upstream.status);
       res.setHeader('content-type', upstream.headers.get('content-type') ?? 'application/json');

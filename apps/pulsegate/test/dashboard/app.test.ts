@@ -189,6 +189,8 @@ describe('dashboard app: static page, Chart.js and the read-only proxy', () => {
     expect(broken.body.error.code).toBe('UPSTREAM_UNAVAILABLE');
     await request(logged).get(`/api/alerts/v1/alerts?connector=${encodeURIComponent(email)}`).set('authorization', `Bearer ${secret}`).expect(502);
     await request(logged).post('/session').send({ apiKey: secret }).set('cookie', `pulsegate_key=${secret}`).expect(204);
+    // A cookie that decodes to a value no header may carry: refused before any HTTP client sees it.
+    await request(logged).get('/api/aggregator/v1/connectors').set('cookie', `pulsegate_key=${secret}%0Aevil`).expect(401);
     const text = lines.join('');
     expect(lines.length).toBeGreaterThanOrEqual(2);
     expect(text).toContain('/v1/broken');
