@@ -277,7 +277,12 @@ async function loadDetail() {
   document.body.dataset.connectorState = 'known';
   section.hidden = false;
   $('detail-name').textContent = scope.connector;
-  $('detail-scope').textContent = [scope.action, scope.version].filter(Boolean).map((s) => ` › ${s}`).join('');
+  // A drill-down the connector has no series for says so (its figures are all empty).
+  const knownAction = scope.action === null || actionList.actions.some((a) => a.action === scope.action);
+  const knownVersion = scope.version === null || actionList.actions.some((a) => a.versions.includes(scope.version));
+  $('detail-scope').textContent =
+    (scope.action ? ` › ${scope.action}${knownAction ? '' : ' (unknown action)'}` : '') + (scope.version ? ` › ${scope.version}${knownVersion ? '' : ' (unknown version)'}` : '');
+  section.dataset.scopeState = knownAction && knownVersion ? 'known' : 'unknown';
 
   // Every action and version the connector has series for (not only this window's): the versions
   // offered are the chosen action's.

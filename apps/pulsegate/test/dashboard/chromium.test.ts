@@ -388,7 +388,7 @@ describe.skipIf(chromiumStatus().skip)('dashboard in headless Chromium: each use
     const p = await userA.context.newPage();
     try {
       await p.goto(`${pipeline.dashboard.url}/?window=1h&refresh=1000&connector=NoSuchConnector`);
-      await p.locator('body[data-connector-state="unknown"]').waitFor({ timeout: 30_000 });
+      await p.locator('body[data-connector-state="unknown"][data-state="loaded"]').waitFor({ timeout: 30_000 });
       expect(await p.locator('#unknown-connector').isVisible()).toBe(true);
       expect(await p.locator('#unknown-name').textContent()).toBe('NoSuchConnector');
       expect(await p.locator('#detail').isVisible()).toBe(false);
@@ -396,6 +396,11 @@ describe.skipIf(chromiumStatus().skip)('dashboard in headless Chromium: each use
       // The connector list is still there to pick from, with nothing selected.
       expect(await p.locator(`#connectors tbody tr[data-connector="${CONNECTOR}"]`).count()).toBe(1);
       expect(await p.locator('#connectors tbody tr.selected').count()).toBe(0);
+      // A known connector with an action and a version it never had: said so, all figures empty.
+      await p.goto(`${pipeline.dashboard.url}/?window=1h&refresh=1000&connector=${CONNECTOR}&action=NoSuchAction&version=9.9.9`);
+      await p.locator('#detail[data-action="NoSuchAction"][data-scope-state="unknown"]').waitFor({ timeout: 30_000 });
+      expect(await p.locator('#detail-scope').textContent()).toBe(' › NoSuchAction (unknown action) › 9.9.9 (unknown version)');
+      expect(await p.locator('#tile-calls').textContent()).toBe('0');
     } finally {
       await p.close();
     }
@@ -417,7 +422,7 @@ describe.skipIf(chromiumStatus().skip)('dashboard in headless Chromium: each use
       expect(await p.content()).not.toContain(CONNECTOR);
 
       await p.goto(`${pipeline.dashboard.url}/?window=1h&refresh=1000&connector=${CONNECTOR}`);
-      await p.locator('body[data-connector-state="unknown"]').waitFor({ timeout: 30_000 });
+      await p.locator('body[data-connector-state="unknown"][data-state="loaded"]').waitFor({ timeout: 30_000 });
       expect(await p.locator('#unknown-name').textContent()).toBe(CONNECTOR);
       expect(await p.locator('#tile-calls').isVisible()).toBe(false);
       // Signing out forgets the figures and the key.
