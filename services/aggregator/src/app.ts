@@ -4,6 +4,7 @@ import { metricsHandler, type Registry } from '@pulsegate/telemetry';
 import { authenticate, badRequest, correlation, errorHandler, notFound, notFoundHandler, principalOf, type HttpError, type KeyRing } from '@pulsegate/http-kit';
 import type { SeriesFilter } from '@pulsegate/windows';
 import { MAX_POINTS, namedRange, STEPS, TIMESERIES_METRICS, WINDOWS, type MetricsQueries, type TimeRange, type TimeseriesMetric } from './query';
+import { versionSketchesHandler } from './version-sketches';
 
 /** What the HTTP app needs. */
 export interface AppDeps {
@@ -149,6 +150,9 @@ export function createApp(deps: AppDeps): Express {
     if (ts === null) throw unknownConnector(connector);
     res.json(ts);
   });
+
+  // Per-version counts and latency sketch buckets for baseline-vs-candidate judges (version-sketches.ts).
+  app.get('/v1/connectors/:connector/version-sketches', read, versionSketchesHandler(queries, (req) => rangeOf(req, queries.now(), '1h', deps.maxRangeMs)));
 
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));
