@@ -1,4 +1,5 @@
 // The `pulsegate` command: `start` runs the embedded pipeline; `risk …` and `spec …` are the pipeline CLI.
+import { randomBytes } from 'node:crypto';
 import { runRiskCli } from './commands/risk';
 import { runSpecCommand } from './commands/spec';
 import { runTopicsCommand } from './commands/topics';
@@ -16,14 +17,33 @@ const USAGE = `usage:
   pulsegate demo [seconds]        play the seed's ContosoSales scenarios against a running Pulsegate
   pulsegate help                  this text`;
 
+/**
+ * The key `pulsegate start` protects the read APIs and the dashboard with: PULSEGATE_API_KEY when
+ * set (so the demo and the CLI in another terminal use the same one), else a random one per start.
+ */
+function embeddedTenantKey(env: NodeJS.ProcessEnv): { key: string; generated: boolean } {
+  const given = env.PULSEGATE_API_KEY?.trim();
+  if (given !== undefined && given !== '') return { key: given, generated: false };
+  return { key: `pg_${randomBytes(24).toString('base64url')}`, generated: true };
+}
+
 async function start(): Promise<void> {
-  const embedded = await startEmbedded();
+  const explicitKeys = (process.env.PULSEGATE_API_KEYS ?? '').trim() !== '';
+  const tenantKey = embeddedTenantKey(process.env);
+  const embedded = await startEmbedded({ tenantKey: explicitKeys ? undefined : tenantKey.key });
   const mode = embedded.bus.kind === 'kafka' ? 'Kafka bus' : 'in-memory bus';
   const stores = process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES ? 'Redis stores' : 'in-memory stores';
   process.stdout.write(`Pulsegate is running (${mode}, ${stores}):\n`);
   for (const s of embedded.services) {
     const hint = s.name === 'ingest' ? `  (OTLP/HTTP: POST ${s.url}/v1/traces)` : s.name === 'dashboard' ? '  (open in a browser)' : '';
     process.stdout.write(`  ${s.name.padEnd(17)} ${s.url}${hint}\n`);
+  }
+  if (explicitKeys) {
+    process.stdout.write('API keys: PULSEGATE_API_KEYS (sign in to the dashboard with one of them).\n');
+  } else {
+    // Printed once, on this terminal only: the reading APIs and the dashboard need it; ingest does not.
+    process.stdout.write(`API key (tenant default): ${tenantKey.generated ? tenantKey.key : 'the value of PULSEGATE_API_KEY'}\n`);
+    process.stdout.write(`  sign in to the dashboard with it; demo: PULSEGATE_API_KEY=${tenantKey.generated ? tenantKey.key : '…'} npm run demo\n`);
   }
   process.stdout.write('Press Ctrl+C to stop.\n');
   const shutdown = (): void => {

@@ -120,6 +120,13 @@ export function createApp(deps: AppDeps): Express {
     res.json(m);
   });
 
+  app.get('/v1/connectors/:connector/actions', read, async (req, res) => {
+    const connector = connectorParam(req);
+    const a = await queries.actions(principalOf(req).tenant, connector);
+    if (a === null) throw unknownConnector(connector);
+    res.json(a);
+  });
+
   app.get('/v1/connectors/:connector/versions', read, async (req, res) => {
     const connector = connectorParam(req);
     const range = rangeOf(req, queries.now(), '30d', deps.maxRangeMs);

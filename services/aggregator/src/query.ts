@@ -67,6 +67,13 @@ export interface ConnectorMetrics extends WindowMetrics {
   throttledPerHour: number;
 }
 
+/** Answer of GET /v1/connectors/{connector}/actions. */
+export interface ConnectorActions {
+  connector: string;
+  /** Sorted by action; kinds and versions sorted. */
+  actions: Array<{ action: string; kinds: Array<'read' | 'write'>; versions: string[] }>;
+}
+
 export class MetricsQueries {
   /** Merged settled days (see SettledDayCache): 7- and 30-day reads fetch only recent hours. Null when off. */
   readonly dayCache: SettledDayCache | null;
@@ -125,6 +132,27 @@ export class MetricsQueries {
     const plans = ranges.map((r) => planRange(r.from, r.to, now, this.cfg));
     const merged = await readRanges(this.store, tenant, connector, series, plans, this.readCache(now));
     return plans.map((p, i) => ({ plan: { from: p.from, to: p.to }, buckets: merged[i]! }));
+  }
+
+  /**
+   * The actions of a connector with the kinds and versions they were called with (every series the
+   * store holds, no window): what a dashboard offers to drill down into. Null for an unknown connector.
+   */
+  async actions(tenant: string, connector: string): Promise<ConnectorActions | null> {
+    const series = await this.series(tenant, connector);
+    if (series === null) return null;
+    const byAction = new Map<string, { kinds: Set<string>; versions: Set<string> }>();
+    for (const s of series) {
+      let a = byAction.get(s.action);
+      if (a === undefined) byAction.set(s.action, (a = { kinds: new Set(), versions: new Set() }));
+      a.kinds.add(s.kind);
+      a.versions.add(s.version);
+    }
+    const sorted = <T extends string>(set: Set<T>): T[] => [...set].sort();
+    return {
+      connector,
+      actions: [...byAction.keys()].sort().map((action) => ({ action, kinds: sorted(byAction.get(action)!.kinds) as Array<'read' | 'write'>, versions: sorted(byAction.get(action)!.versions) })),
+    };
   }
 
   async versions(tenant: string, connector: string, range: TimeRange): Promise<VersionAdoption | null> {
