@@ -342,11 +342,14 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     });
   }
 
-  /** MGET as Buffers in chunks; all keys share the connector's hash tag, so each is a single-slot command on a cluster. */
+  /**
+   * MGET as Buffers in chunks sent together (ioredis pipelines them: one round trip's wait, not one
+   * per chunk); all keys share the connector's hash tag, so each is a single-slot command on a cluster.
+   */
   private async mget(keys: string[]): Promise<Array<Buffer | null>> {
-    const values: Array<Buffer | null> = [];
-    for (let i = 0; i < keys.length; i += MGET_CHUNK) values.push(...(await this.client.mgetBuffer(keys.slice(i, i + MGET_CHUNK))));
-    return values;
+    const parts: Array<Promise<Array<Buffer | null>>> = [];
+    for (let i = 0; i < keys.length; i += MGET_CHUNK) parts.push(this.client.mgetBuffer(keys.slice(i, i + MGET_CHUNK)));
+    return (await Promise.all(parts)).flat();
   }
 
   async generation(tenant: string, connector: string): Promise<number> {

@@ -1,9 +1,9 @@
 import express, { type Express, type Request } from 'express';
 import type { Logger } from '@pulsegate/logging';
 import { metricsHandler, type Registry } from '@pulsegate/telemetry';
-import { authenticate, badRequest, correlation, errorHandler, notFound, notFoundHandler, principalOf, type HttpError, type KeyRing } from '@pulsegate/http-kit';
+import { authenticate, badRequest, correlation, errorHandler, HttpError, notFound, notFoundHandler, principalOf, type KeyRing } from '@pulsegate/http-kit';
 import type { SeriesFilter } from '@pulsegate/windows';
-import { MAX_POINTS, namedRange, STEPS, TIMESERIES_METRICS, WINDOWS, type MetricsQueries, type TimeRange, type TimeseriesMetric } from './query';
+import { MAX_POINTS, namedRange, QueryTooLarge, STEPS, TIMESERIES_METRICS, WINDOWS, type MetricsQueries, type TimeRange, type TimeseriesMetric } from './query';
 
 /** What the HTTP app needs. */
 export interface AppDeps {
@@ -73,6 +73,19 @@ function connectorParam(req: Request): string {
   return c;
 }
 
+/** Most connectors one /v1/connectors page holds (the default page size). */
+export const MAX_CONNECTORS_PAGE = 1_000;
+
+/** Runs a query; one over its limits (QueryTooLarge) becomes a 422 with the limit named. */
+async function bounded<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof QueryTooLarge) throw new HttpError(422, 'QUERY_TOO_LARGE', err.message);
+    throw err;
+  }
+}
+
 const unknownConnector = (c: string): HttpError => notFound(`no data for connector "${c.slice(0, 64)}" in this tenant`);
 
 /** The aggregator's HTTP API. Never listens; main.ts or the embedded launcher does. */
@@ -99,8 +112,12 @@ export function createApp(deps: AppDeps): Express {
 
   app.get('/v1/connectors', read, async (req, res) => {
     const range = rangeOf(req, queries.now(), '1h', deps.maxRangeMs);
-    const connectors = await queries.connectors(principalOf(req).tenant, range);
-    res.json({ window: range.name, from: range.from, to: range.to, connectors });
+    const l = one(req, 'limit');
+    const limit = l === undefined ? MAX_CONNECTORS_PAGE : Number(l);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CONNECTORS_PAGE) throw badRequest(`limit must be an integer between 1 and ${MAX_CONNECTORS_PAGE}`);
+    const after = label(req, 'after');
+    const page = await bounded(() => queries.connectors(principalOf(req).tenant, range, { limit, after }));
+    res.json({ window: range.name, from: range.from, to: range.to, connectors: page.connectors, next: page.next });
   });
 
   app.get('/v1/stale-series', read, async (req, res) => {
@@ -114,7 +131,7 @@ export function createApp(deps: AppDeps): Express {
     const connector = connectorParam(req);
     const filter = filterOf(req);
     const range = rangeOf(req, queries.now(), '5m', deps.maxRangeMs);
-    const m = await queries.metrics(principalOf(req).tenant, connector, filter, range);
+    const m = await bounded(() => queries.metrics(principalOf(req).tenant, connector, filter, range));
     if (m === null) throw unknownConnector(connector);
     res.json(m);
   });
@@ -122,7 +139,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/v1/connectors/:connector/versions', read, async (req, res) => {
     const connector = connectorParam(req);
     const range = rangeOf(req, queries.now(), '30d', deps.maxRangeMs);
-    const v = await queries.versions(principalOf(req).tenant, connector, range);
+    const v = await bounded(() => queries.versions(principalOf(req).tenant, connector, range));
     if (v === null) throw unknownConnector(connector);
     res.json(v);
   });
@@ -138,7 +155,7 @@ export function createApp(deps: AppDeps): Express {
     const range = rangeOf(req, queries.now(), '1h', deps.maxRangeMs);
     const points = Math.ceil((range.to - range.from) / stepMs);
     if (points > MAX_POINTS) throw badRequest(`window / step gives ${points} points; at most ${MAX_POINTS}`);
-    const ts = await queries.timeseries(principalOf(req).tenant, connector, filter, metric as TimeseriesMetric, { name: stepName, ms: stepMs }, range);
+    const ts = await bounded(() => queries.timeseries(principalOf(req).tenant, connector, filter, metric as TimeseriesMetric, { name: stepName, ms: stepMs }, range));
     if (ts === null) throw unknownConnector(connector);
     res.json(ts);
   });
