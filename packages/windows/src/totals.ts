@@ -95,15 +95,15 @@ export async function readTotals(store: WindowStore, tenant: string, connector: 
   }
   for (const u of units.values()) if (u.acc === null) toRead.push(u);
 
-  // Bucket starts to read per resolution, each with the units it feeds.
+  // The reads, ≤ chunkBuckets each: per resolution, a run of series over all its starts (or one series over a run of starts).
+  const steps: Array<{ resolution: Resolution; series: TotalsSeries[]; starts: number[]; feeds: Map<number, Unit[]> }> = [];
+  const chunk = Math.max(1, opts.chunkBuckets ?? DEFAULT_CHUNK_BUCKETS);
   for (const resolution of ['h', 'm'] as const) {
     // A start may feed several units (an hour of a cached day for one range, a lone hour for another).
     const feeds = new Map<number, Unit[]>();
     for (const u of toRead) if (u.resolution === resolution) for (const s of u.starts) (feeds.get(s) ?? feeds.set(s, []).get(s)!).push(u);
     if (feeds.size === 0) continue;
     const starts = [...feeds.keys()].sort((a, b) => a - b);
-    const chunk = Math.max(1, opts.chunkBuckets ?? DEFAULT_CHUNK_BUCKETS);
-    // Walk series × starts in chunks of ≤ chunk reads: a run of series over all starts, or one series over a run of starts.
     const perSeries = Math.max(1, Math.floor(chunk / starts.length));
     for (let si = 0; si < series.length; si += perSeries) {
       const group = series.slice(si, si + perSeries);
@@ -113,17 +113,24 @@ export async function readTotals(store: WindowStore, tenant: string, connector: 
         const live = group.filter((s) => s.lastSeen === undefined || s.lastSeen >= part[0]!);
         if (live.length === 0) continue;
         const newest = live.reduce((m, s) => Math.max(m, s.lastSeen ?? Infinity), -Infinity);
-        const at = newest === Infinity ? part : part.filter((t) => t <= newest);
-        await yieldToLoop();
-        const grid = await store.getBuckets(tenant, connector, resolution, live, at);
-        grid.forEach((row) => {
-          row.forEach((b, j) => {
-            if (b === null) return;
-            for (const u of feeds.get(at[j]!)!) mergeBucket((u.acc ??= emptyBucket()), b);
-          });
-        });
+        steps.push({ resolution, series: live, starts: newest === Infinity ? part : part.filter((t) => t <= newest), feeds });
       }
     }
+  }
+  // One read in flight ahead of the merge (Redis works while this process decodes), the event
+  // loop given a turn after every step.
+  const read = (k: number) => (k < steps.length ? store.getBuckets(tenant, connector, steps[k]!.resolution, steps[k]!.series, steps[k]!.starts) : null);
+  let next = read(0);
+  for (let k = 0; k < steps.length; k++) {
+    const grid = await next!;
+    next = read(k + 1);
+    const { starts, feeds } = steps[k]!;
+    for (const row of grid) {
+      row.forEach((b, j) => {
+        if (b !== null) for (const u of feeds.get(starts[j]!)!) mergeBucket((u.acc ??= emptyBucket()), b);
+      });
+    }
+    await yieldToLoop();
   }
   for (const u of toRead) {
     if (u.acc === null) u.acc = emptyBucket();

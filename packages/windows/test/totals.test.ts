@@ -39,7 +39,7 @@ function totalsSuite(name: string, make: (ns: string) => Promise<WindowStore>): 
       const plain = await expected();
       expect(plain[0]!.c).toBe(evs.filter((e) => e.eventTime >= plans[0]!.from && e.eventTime < plans[0]!.to).length);
       const cache = new SettledDayCache();
-      const opts = { now: NOW, cfg, chunkBuckets: 97 };
+      const opts = { now: NOW, cfg, chunkBuckets: 300 };
       expect(await readTotals(store, 'acme', 'crm', series, plans, { ...opts, cache: null })).toEqual(plain);
       expect(await readTotals(store, 'acme', 'crm', series, plans, { ...opts, cache })).toEqual(plain); // fills the cache
       expect(cache.size).toBeGreaterThan(28);
