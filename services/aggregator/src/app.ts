@@ -2,7 +2,7 @@ import express, { type Express, type Request } from 'express';
 import type { Logger } from '@pulsegate/logging';
 import { metricsHandler, type Registry } from '@pulsegate/telemetry';
 import { authenticate, badRequest, correlation, errorHandler, HttpError, notFound, notFoundHandler, principalOf, type KeyRing } from '@pulsegate/http-kit';
-import type { SeriesFilter } from '@pulsegate/windows';
+import { HOUR_MS, type SeriesFilter } from '@pulsegate/windows';
 import { MAX_POINTS, namedRange, QueryTooLarge, STEPS, TIMESERIES_METRICS, WINDOWS, type MetricsQueries, type TimeRange, type TimeseriesMetric } from './query';
 
 /** What the HTTP app needs. */
@@ -51,7 +51,7 @@ function time(req: Request, name: string): number | undefined {
   return t;
 }
 
-function rangeOf(req: Request, now: number, defaultWindow: string, maxRangeMs: number): TimeRange {
+function rangeOf(req: Request, now: number, defaultWindow: string, maxRangeMs: number, grainMs?: number): TimeRange {
   const window = one(req, 'window');
   const from = time(req, 'from');
   const to = time(req, 'to');
@@ -64,7 +64,7 @@ function rangeOf(req: Request, now: number, defaultWindow: string, maxRangeMs: n
   }
   const name = window ?? defaultWindow;
   if (WINDOWS[name] === undefined) throw badRequest(`window must be one of ${Object.keys(WINDOWS).join(', ')}`);
-  return namedRange(name, now);
+  return namedRange(name, now, grainMs);
 }
 
 function connectorParam(req: Request): string {
@@ -152,7 +152,8 @@ export function createApp(deps: AppDeps): Express {
     const stepName = one(req, 'step') ?? '1m';
     const stepMs = STEPS[stepName];
     if (stepMs === undefined) throw badRequest(`step must be one of ${Object.keys(STEPS).join(', ')}`);
-    const range = rangeOf(req, queries.now(), '1h', deps.maxRangeMs);
+    // Steps of whole hours end with the current hour: each point is one hour bucket (or several).
+    const range = rangeOf(req, queries.now(), '1h', deps.maxRangeMs, stepMs % HOUR_MS === 0 ? HOUR_MS : undefined);
     const points = Math.ceil((range.to - range.from) / stepMs);
     if (points > MAX_POINTS) throw badRequest(`window / step gives ${points} points; at most ${MAX_POINTS}`);
     const ts = await bounded(() => queries.timeseries(principalOf(req).tenant, connector, filter, metric as TimeseriesMetric, { name: stepName, ms: stepMs }, range));

@@ -83,11 +83,19 @@ export interface TimeRange {
   to: number;
 }
 
-/** The range of a named window ending now (the current minute included). */
-export function namedRange(name: string, now: number): TimeRange {
+/** Windows at least this long are whole hours (HOUR_GRAIN_WINDOW_MS: 7d and 30d). */
+export const HOUR_GRAIN_WINDOW_MS = 7 * 24 * HOUR_MS;
+
+/**
+ * The range of a named window ending now: with the current minute, or for windows of 7 days and
+ * more (or when `grainMs` says so, e.g. timeseries steps of whole hours) with the current hour,
+ * so that they are read from hour buckets alone (settled hours cached, see readTotals).
+ */
+export function namedRange(name: string, now: number, grainMs?: number): TimeRange {
   const span = WINDOWS[name];
   if (span === undefined) throw new Error(`unknown window ${name}`);
-  const to = Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+  const grain = grainMs ?? (span >= HOUR_GRAIN_WINDOW_MS ? HOUR_MS : MINUTE_MS);
+  const to = Math.floor(now / grain) * grain + grain;
   return { name, from: to - span, to };
 }
 
