@@ -54,6 +54,16 @@ export class QueryTooLarge extends Error {
   }
 }
 
+/** `run`'s answer, or null when it is over the query limits (internal readers skip such a connector instead of failing a whole round). */
+export async function unlessTooLarge<T>(run: Promise<T>): Promise<T | null> {
+  try {
+    return await run;
+  } catch (err) {
+    if (err instanceof QueryTooLarge) return null;
+    throw err;
+  }
+}
+
 /** What one request may still read; shared by the connector queries of /v1/connectors. */
 export class QueryBudget {
   private used = 0;
