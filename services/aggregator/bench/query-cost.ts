@@ -8,7 +8,8 @@
  * worst case for the reader), then starts the compiled aggregator (`node services/aggregator/dist/main.js`,
  * no Kafka, default limits unless QUERY_* are set in the environment) and, for each query below,
  * prints P50/P95/max of its answer time, of `/healthz` of the same process polled every 20 ms while
- * it runs, and the aggregator's RSS (before, max during, after):
+ * it runs, the aggregator's CPU time per query (user + system, /proc; steadier than wall time on a
+ * shared machine) and its RSS (before, max during, after):
  *   metrics?window=30d (first answer: nothing cached; then warm), timeseries 24h/1m (over
  *   QUERY_MAX_BUCKET_READS at 5 000 series: a 422), the same for one version (a quarter of the
  *   series), timeseries 24h/1h, versions?window=30d.
@@ -76,6 +77,13 @@ function percentiles(ms: number[]): string {
   const s = [...ms].sort((a, b) => a - b);
   const at = (q: number): number => s[Math.min(s.length - 1, Math.ceil(s.length * q) - 1)]!;
   return `p50 ${at(0.5).toFixed(1)} ms, p95 ${at(0.95).toFixed(1)} ms, max ${s[s.length - 1]!.toFixed(1)} ms`;
+}
+
+/** CPU ms (user + system) a process has used, from /proc (10 ms ticks): load-independent, unlike wall time on a shared machine. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 function rssMiB(pid: number): number {
@@ -149,6 +157,7 @@ async function measure(label: string, base: string, pid: number, path: string, n
     }
   })();
   const times: number[] = [];
+  const cpu0 = cpuMs(pid);
   const statuses = new Map<number, number>();
   let note = '';
   for (let i = 0; i < n; i++) {
@@ -160,10 +169,11 @@ async function measure(label: string, base: string, pid: number, path: string, n
     if (res.status === 200 && body.calls === 0) throw new Error(`${path}: no calls`);
     note = res.status === 200 ? (body.points !== undefined ? `${body.points.length} points` : body.versions !== undefined ? `${body.versions.length} versions` : `${fmt(body.calls ?? 0)} calls`) : `${body.error?.message ?? ''}`;
   }
+  const cpu = (cpuMs(pid) - cpu0) / n;
   running = false;
   await poller;
   const codes = [...statuses].map(([s, c]) => `${c}× ${s}`).join(', ');
-  console.log(`${label}: ${codes}; answer ${percentiles(times)}; /healthz during it (${healthz.length} polls) ${percentiles(healthz)}; RSS ${fmt(rssBefore)} → max ${fmt(maxRss)} MiB  [${note.slice(0, 160)}]`);
+  console.log(`${label}: ${codes}; answer ${percentiles(times)} (aggregator CPU ${fmt(cpu)} ms per query, /healthz polls included); /healthz during it (${healthz.length} polls) ${percentiles(healthz)}; RSS ${fmt(rssBefore)} → max ${fmt(maxRss)} MiB  [${note.slice(0, 160)}]`);
 }
 
 async function main(): Promise<void> {
