@@ -9,6 +9,8 @@ export default defineConfig({
     exclude: ['**/node_modules/**', 'test/faults/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // Suites start the compiled services (dist/): build them once first.
+    globalSetup: ['test/support/build-once.ts'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     reporters: ['default'],

@@ -1,8 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpanKind } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -12,7 +9,6 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { freePort, integration, startKafka, type KafkaHandle } from '@pulsegate/testkit';
 import { startService, type ServiceProcess } from './support/processes';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CONNECTOR = 'ShutdownConnector';
 const STREAMS = 4;
 const SPANS_PER_EXPORT = 40;
@@ -60,15 +56,11 @@ describe.skipIf(integration(['kafka']).skip)('compiled services shut down cleanl
   let aggregator: ServiceProcess;
 
   beforeAll(async () => {
-    // The same build `npm run build` runs for these two services.
-    for (const name of ['ingest', 'aggregator']) {
-      execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), 'src/main.ts'], { cwd: join(root, 'services', name), stdio: 'pipe' });
-    }
     kafka = await startKafka();
     const env = { KAFKA_BROKERS: kafka.brokers.join(','), SHUTDOWN_GRACE_MS: '20000', LOG_LEVEL: 'info' };
     [ingest, aggregator] = await Promise.all([
-      startService('ingest', await freePort(), env, 60_000, true),
-      startService('aggregator', await freePort(), env, 60_000, true),
+      startService('ingest', await freePort(), env, 60_000),
+      startService('aggregator', await freePort(), env, 60_000),
     ]);
   }, 180_000);
 

@@ -1,19 +1,17 @@
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '@pulsegate/testkit';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 
 describe('npm start (the pulsegate start command)', () => {
   it('prints where each API listens, serves them, and stops cleanly on SIGTERM', async () => {
     const ports = { INGEST: await freePort(), AGGREGATOR: await freePort(), ANOMALY_DETECTOR: await freePort(), RISK_SCORER: await freePort(), DASHBOARD: await freePort() };
     const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn' };
     for (const [k, v] of Object.entries(ports)) env[`PULSEGATE_${k}_PORT`] = String(v);
-    const child = spawn(process.execPath, [tsxCli, join(root, 'apps/pulsegate/src/main.ts'), 'start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(root, 'apps/pulsegate/dist/main.js'), 'start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));

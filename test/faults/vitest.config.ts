@@ -7,6 +7,8 @@ export default defineConfig({
     include: ['test/faults/**/*.test.ts'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
+    // Suites start the compiled services (dist/): build them once first.
+    globalSetup: ['test/support/build-once.ts'],
     pool: 'forks',
     poolOptions: { forks: { singleFork: true } },
     fileParallelism: false,

@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 const alive = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of alive) child.kill('SIGKILL');
@@ -21,11 +19,11 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts `services/<name>/src/main.ts` (through tsx) as its own process, or with `compiled` the built
- * `services/<name>/dist/main.js` with plain node, and waits until /readyz answers 200.
+ * Starts the compiled `services/<name>/dist/main.js` with plain node as its own process (what the
+ * image and the manifests run; vitest's global setup builds it) and waits until /readyz answers 200.
  */
-export async function startService(name: string, port: number, env: Record<string, string>, readyTimeoutMs = 60_000, compiled = false): Promise<ServiceProcess> {
-  const args = compiled ? [join(root, 'services', name, 'dist', 'main.js')] : [tsxCli, join(root, 'services', name, 'src', 'main.ts')];
+export async function startService(name: string, port: number, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<ServiceProcess> {
+  const args = [join(root, 'services', name, 'dist', 'main.js')];
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },

@@ -7,7 +7,7 @@ import { freePort, integration, startKafka, startRedis, type KafkaHandle, type R
 import { packed, rng, traffic } from './builders';
 
 const env = integration(['redis', 'kafka']);
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 const TOTAL = 100_000;
@@ -22,7 +22,7 @@ interface Instance {
 /**
  * Two aggregator processes in one consumer group; one of them is SIGKILLed at random points
  * while 100 000 events stream in, and restarted. The totals must equal what was sent exactly.
- * Each process is `node --import tsx main.ts` (what `npx tsx` runs) so the PID we kill is the
+ * Each process is the compiled `node dist/main.js`, as in production, so the PID we kill is the
  * aggregator itself, not a wrapper.
  */
 describe.skipIf(env.skip)('aggregator crash test (SIGKILL while consuming)', () => {
@@ -33,7 +33,7 @@ describe.skipIf(env.skip)('aggregator crash test (SIGKILL while consuming)', () 
   const group = `crash-${process.pid}-${Date.now()}`;
 
   const launch = (inst: Instance): void => {
-    const p = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    const p = spawn(process.execPath, [MAIN], {
       cwd: ROOT,
       env: { ...process.env, KAFKA_BROKERS: kafka.brokers.join(','), REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: String(inst.port), AGGREGATOR_GROUP_ID: group, LOG_LEVEL: 'warn', KAFKA_SESSION_TIMEOUT_MS: '6000', SNAPSHOT_INTERVAL_SECONDS: '3600' },
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -9,7 +9,7 @@ process.once('exit', () => {
   for (const child of owned) child.kill('SIGKILL');
 });
 
-/** A service running as one OS process (node --import tsx, so the PID is the service itself). */
+/** A service running as one OS process: the compiled `services/<name>/dist/main.js` under plain node. */
 export interface ServiceProc {
   readonly name: string;
   readonly url: string;
@@ -57,7 +57,7 @@ export async function waitFor(url: string, status = 200, timeoutMs = 60_000, wha
  * `waitReady` is false). The environment is exactly `env` plus PATH, HOST and PORT.
  */
 export async function launch(name: string, port: number, env: Record<string, string>, waitReady = true): Promise<ServiceProc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', name, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [join(root, 'services', name, 'dist', 'main.js')], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
