@@ -316,9 +316,9 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     // Layout 2: hot buckets; for minutes also the series' minute archives of the hours involved;
     // and, while they may exist, the layout-1 keys of the same buckets.
     const hours = resolution === 'm' ? [...new Set(starts.map((s) => Math.floor(s / HOUR_MS) * HOUR_MS))] : [];
-    const keys = grid((f, start) => bucketKey(tag, resolution, start, f), starts);
-    keys.push(...grid((f, hour) => minuteArchiveKey(tag, hour, f), hours));
-    if (this.readLegacy) keys.push(...grid((f, start) => legacyBucketKey(tag, resolution, start, f), starts));
+    // concat, not push(...): a read of 200 series × 721 hours has more keys than a call may take arguments.
+    let keys = grid((f, start) => bucketKey(tag, resolution, start, f), starts).concat(grid((f, hour) => minuteArchiveKey(tag, hour, f), hours));
+    if (this.readLegacy) keys = keys.concat(grid((f, start) => legacyBucketKey(tag, resolution, start, f), starts));
     const values = await this.mget(keys);
     const n = series.length * starts.length;
     // Archived minutes are dropped once their own expiry has passed (the archive lives to the end of its hour + retention).

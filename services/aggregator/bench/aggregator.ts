@@ -620,7 +620,7 @@ async function querySection(url: string, now: number, out: Out): Promise<void> {
     await new Promise((r) => server.once('listening', r));
     const { port: httpPort } = server.address() as AddressInfo;
     try {
-      for (const window of ['30d', '7d']) {
+      for (const window of (process.env.BENCH_QUERY_WINDOWS ?? '30d').split(',')) {
         const lat = await runs(n, async (c) => {
           const res = await fetch(`http://127.0.0.1:${httpPort}/v1/connectors/${c}/metrics?window=${window}`);
           return ((await res.json()) as { calls: number }).calls;

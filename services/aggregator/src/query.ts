@@ -191,7 +191,9 @@ export class MetricsQueries {
     for (let i = 0; i < series.length; i += perChunk) {
       if (i > 0) await new Promise((r) => setImmediate(r));
       const part = await readRanges(this.store, tenant, connector, series.slice(i, i + perChunk), plans, this.readCache(now));
-      part.forEach((buckets, pi) => merged[pi]!.push(...buckets));
+      part.forEach((buckets, pi) => {
+        for (const b of buckets) merged[pi]!.push(b);
+      });
     }
     return plans.map((p, i) => ({ plan: { from: p.from, to: p.to }, buckets: merged[i]! }));
   }
