@@ -8,7 +8,8 @@
  * worst case for the reader), then starts the compiled aggregator (`node services/aggregator/dist/main.js`,
  * no Kafka, default limits unless QUERY_* are set in the environment) and, for each query below,
  * prints P50/P95/max of its answer time, of `/healthz` of the same process polled every 20 ms while
- * it runs, the aggregator's CPU time per query (user + system, /proc; steadier than wall time on a
+ * it runs, the aggregator's own event-loop delay (p99 and max from its /metrics, monitorEventLoopDelay),
+ * the aggregator's CPU time per query (user + system, /proc; steadier than wall time on a
  * shared machine) and its RSS (before, max during, after):
  *   metrics?window=30d (first answer: nothing cached; then warm), timeseries 24h/1m (over
  *   QUERY_MAX_BUCKET_READS at 5 000 series: a 422), the same for one version (a quarter of the
@@ -141,6 +142,16 @@ async function startAggregator(redisUrl: string): Promise<{ child: ChildProcess;
   };
 }
 
+/**
+ * The aggregator's own event-loop delay since its previous scrape (prom-client's
+ * pulsegate_nodejs_eventloop_lag_{max,p99}_seconds, monitorEventLoopDelay, reset at every scrape), ms.
+ */
+async function loopLag(base: string): Promise<{ max: number; p99: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const read = (name: string): number => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN) * 1_000;
+  return { max: read('pulsegate_nodejs_eventloop_lag_max_seconds'), p99: read('pulsegate_nodejs_eventloop_lag_p99_seconds') };
+}
+
 /** Runs `query` `n` times while polling /healthz every 20 ms and sampling RSS; prints one line. */
 async function measure(label: string, base: string, pid: number, path: string, n: number): Promise<void> {
   const healthz: number[] = [];
@@ -157,6 +168,7 @@ async function measure(label: string, base: string, pid: number, path: string, n
     }
   })();
   const times: number[] = [];
+  await loopLag(base);
   const cpu0 = cpuMs(pid);
   const statuses = new Map<number, number>();
   let note = '';
@@ -172,8 +184,9 @@ async function measure(label: string, base: string, pid: number, path: string, n
   const cpu = (cpuMs(pid) - cpu0) / n;
   running = false;
   await poller;
+  const lag = await loopLag(base);
   const codes = [...statuses].map(([s, c]) => `${c}× ${s}`).join(', ');
-  console.log(`${label}: ${codes}; answer ${percentiles(times)} (aggregator CPU ${fmt(cpu)} ms per query, /healthz polls included); /healthz during it (${healthz.length} polls) ${percentiles(healthz)}; RSS ${fmt(rssBefore)} → max ${fmt(maxRss)} MiB  [${note.slice(0, 160)}]`);
+  console.log(`${label}: ${codes}; answer ${percentiles(times)} (aggregator CPU ${fmt(cpu)} ms per query, /healthz polls included); /healthz during it (${healthz.length} polls) ${percentiles(healthz)}; aggregator event-loop delay p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms; RSS ${fmt(rssBefore)} → max ${fmt(maxRss)} MiB  [${note.slice(0, 160)}]`);
 }
 
 async function main(): Promise<void> {
