@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // One runner for the whole repo. Integration suites start their own Redis / Kafka-protocol broker
@@ -10,7 +11,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Suites start the compiled services (dist/): build them once first.
-    globalSetup: ['test/support/build-once.ts'],
+    globalSetup: [fileURLToPath(new URL('./test/support/build-once.ts', import.meta.url))],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     reporters: ['default'],

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // The fault suite runs the distributed pipeline as separate processes and attacks it. One file at a
@@ -8,7 +9,7 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 180_000,
     // Suites start the compiled services (dist/): build them once first.
-    globalSetup: ['test/support/build-once.ts'],
+    globalSetup: [fileURLToPath(new URL('../support/build-once.ts', import.meta.url))],
     pool: 'forks',
     poolOptions: { forks: { singleFork: true } },
     fileParallelism: false,

@@ -67,11 +67,13 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     const detector = loadDetectorConfig(envFor(portOf('anomaly-detector', 8082)));
     const ingest = loadIngestConfig(envFor(portOf('ingest', 4318)));
     const plan: Array<{ name: string; host: string; port: number; make: () => Promise<Runnable>; limits: ServerLimits }> = [
-      { name: 'risk-scorer', host: risk.host, port: risk.port, limits: risk.http, make: () => createRiskScorerService({ bus, logger: logger.child({ service: 'risk-scorer' }), config: risk }) },
       { name: 'aggregator', host: aggregator.host, port: aggregator.port, limits: aggregator.http, make: () => createAggregatorService({ bus, logger: logger.child({ service: 'aggregator' }), config: aggregator }) },
+      // After the aggregator: the gate reads live canary telemetry from it (its URL is known once it listens).
+      { name: 'risk-scorer', host: risk.host, port: risk.port, limits: risk.http, make: () => createRiskScorerService({ bus, logger: logger.child({ service: 'risk-scorer' }), config: { ...risk, aggregatorUrl: risk.aggregatorUrl ?? url('aggregator') } }) },
       { name: 'anomaly-detector', host: detector.host, port: detector.port, limits: detector.http, make: () => createAnomalyDetectorService({ bus, logger: logger.child({ service: 'anomaly-detector' }), config: detector }) },
       { name: 'ingest', host: ingest.host, port: ingest.port, limits: ingest.http, make: () => createIngestService({ bus, logger: logger.child({ service: 'ingest' }), config: ingest }) },
     ];
+    const url = (name: string): string => started.find((s) => s.name === name)!.url;
     for (const step of plan) {
       const service = await step.make();
       await service.start();
@@ -80,7 +82,6 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     }
     // The dashboard holds an API key and shows that tenant's data to whoever reaches it: loopback
     // by default, like every other listener here.
-    const url = (name: string): string => started.find((s) => s.name === name)!.url;
     const dashboardApp = createDashboardApp({
       aggregatorUrl: url('aggregator'),
       detectorUrl: url('anomaly-detector'),

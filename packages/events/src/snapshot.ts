@@ -60,8 +60,13 @@ export interface AdoptionSnapshot {
   latestMinorReleasedAt: number | null;
   latestMinorShare: number | null;
   deprecatedShare: number | null;
-  /** sunsetAt / daysToSunset: catalog sunset (epoch ms) and whole days to it; absent from older aggregators. */
-  versions: Array<{ version: string; calls: number; share: number; deprecated: boolean; deprecatedAt: number | null; sunsetAt?: number | null; daysToSunset?: number | null }>;
+  /** Window of `versions[].recentCalls` ('5m'); absent from older aggregators. */
+  recentWindow?: string;
+  /**
+   * sunsetAt / daysToSunset: catalog sunset (epoch ms) and whole days to it; recentCalls: calls on
+   * the version over `recentWindow` (what sunset alerts judge). All three absent from older aggregators.
+   */
+  versions: Array<{ version: string; calls: number; share: number; deprecated: boolean; deprecatedAt: number | null; sunsetAt?: number | null; daysToSunset?: number | null; recentCalls?: number }>;
 }
 
 export type MetricSnapshot = SeriesSnapshot | AdoptionSnapshot;

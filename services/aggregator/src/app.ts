@@ -1,9 +1,10 @@
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '@pulsegate/logging';
 import { metricsHandler, type Registry } from '@pulsegate/telemetry';
 import { authenticate, badRequest, correlation, errorHandler, HttpError, notFound, notFoundHandler, principalOf, type KeyRing } from '@pulsegate/http-kit';
 import { HOUR_MS, type SeriesFilter } from '@pulsegate/windows';
 import { MAX_POINTS, namedRange, QueryTooLarge, STEPS, TIMESERIES_METRICS, WINDOWS, type MetricsQueries, type TimeRange, type TimeseriesMetric } from './query';
+import { versionSketchesHandler } from './version-sketches';
 
 /** What the HTTP app needs. */
 export interface AppDeps {
@@ -76,16 +77,6 @@ function connectorParam(req: Request): string {
 /** Most connectors one /v1/connectors page holds (the default page size). */
 export const MAX_CONNECTORS_PAGE = 1_000;
 
-/** Runs a query; one over its limits (QueryTooLarge) becomes a 422 with the limit named. */
-async function bounded<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof QueryTooLarge) throw new HttpError(422, 'QUERY_TOO_LARGE', err.message);
-    throw err;
-  }
-}
-
 const unknownConnector = (c: string): HttpError => notFound(`no data for connector "${c.slice(0, 64)}" in this tenant`);
 
 /** The aggregator's HTTP API. Never listens; main.ts or the embedded launcher does. */
@@ -116,7 +107,7 @@ export function createApp(deps: AppDeps): Express {
     const limit = l === undefined ? MAX_CONNECTORS_PAGE : Number(l);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CONNECTORS_PAGE) throw badRequest(`limit must be an integer between 1 and ${MAX_CONNECTORS_PAGE}`);
     const after = label(req, 'after');
-    const page = await bounded(() => queries.connectors(principalOf(req).tenant, range, { limit, after }));
+    const page = await queries.connectors(principalOf(req).tenant, range, { limit, after });
     res.json({ window: range.name, from: range.from, to: range.to, connectors: page.connectors, next: page.next });
   });
 
@@ -131,7 +122,7 @@ export function createApp(deps: AppDeps): Express {
     const connector = connectorParam(req);
     const filter = filterOf(req);
     const range = rangeOf(req, queries.now(), '5m', deps.maxRangeMs);
-    const m = await bounded(() => queries.metrics(principalOf(req).tenant, connector, filter, range));
+    const m = await queries.metrics(principalOf(req).tenant, connector, filter, range);
     if (m === null) throw unknownConnector(connector);
     res.json(m);
   });
@@ -139,7 +130,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/v1/connectors/:connector/versions', read, async (req, res) => {
     const connector = connectorParam(req);
     const range = rangeOf(req, queries.now(), '30d', deps.maxRangeMs);
-    const v = await bounded(() => queries.versions(principalOf(req).tenant, connector, range));
+    const v = await queries.versions(principalOf(req).tenant, connector, range);
     if (v === null) throw unknownConnector(connector);
     res.json(v);
   });
@@ -156,11 +147,16 @@ export function createApp(deps: AppDeps): Express {
     const range = rangeOf(req, queries.now(), '1h', deps.maxRangeMs, stepMs % HOUR_MS === 0 ? HOUR_MS : undefined);
     const points = Math.ceil((range.to - range.from) / stepMs);
     if (points > MAX_POINTS) throw badRequest(`window / step gives ${points} points; at most ${MAX_POINTS}`);
-    const ts = await bounded(() => queries.timeseries(principalOf(req).tenant, connector, filter, metric as TimeseriesMetric, { name: stepName, ms: stepMs }, range));
+    const ts = await queries.timeseries(principalOf(req).tenant, connector, filter, metric as TimeseriesMetric, { name: stepName, ms: stepMs }, range);
     if (ts === null) throw unknownConnector(connector);
     res.json(ts);
   });
 
+  // Per-version counts and latency sketch buckets for baseline-vs-candidate judges (version-sketches.ts).
+  app.get('/v1/connectors/:connector/version-sketches', read, versionSketchesHandler(queries, (req) => rangeOf(req, queries.now(), '1h', deps.maxRangeMs)));
+
+  // A query over its limits (QueryTooLarge) is the caller's to narrow: 422 with the limit named.
+  app.use((err: unknown, _req: Request, _res: Response, next: NextFunction) => next(err instanceof QueryTooLarge ? new HttpError(422, 'QUERY_TOO_LARGE', err.message) : err));
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));
   return app;

@@ -198,6 +198,17 @@ export class MetricsQueries {
     return plans.map((p, i) => ({ plan: { from: p.from, to: p.to }, buckets: merged[i]! }));
   }
 
+  /** seriesRanges within a request budget: QueryTooLarge before reading when `series` over `ranges` is over the limits. */
+  async boundedSeriesRanges(tenant: string, connector: string, series: SeriesInfo[], ranges: TimeRange[], what: string, budget = this.budget()): ReturnType<MetricsQueries['seriesRanges']> {
+    const now = this.clock();
+    budget.take(
+      series.length,
+      ranges.map((r) => planRange(r.from, r.to, now, this.cfg)),
+      what,
+    );
+    return this.seriesRanges(tenant, connector, series, ranges);
+  }
+
   async versions(tenant: string, connector: string, range: TimeRange, budget = this.budget()): Promise<VersionAdoption | null> {
     const series = await this.series(tenant, connector);
     if (series === null) return null;

@@ -7,6 +7,8 @@ import { namedRange, unlessTooLarge, type MetricsQueries } from './query';
 /** Windows of each series snapshot, and of the adoption snapshot. */
 export const SNAPSHOT_WINDOWS = ['5m', '1h'] as const;
 export const ADOPTION_WINDOW = '30d';
+/** Window of the adoption snapshot's per-version `recentCalls` (sunset alerts judge it). */
+export const RECENT_WINDOW = SNAPSHOT_WINDOWS[0];
 
 /** Calls at or under each of LATENCY_BOUNDS_MS (latency SLOs count good calls from these). */
 function latencyLe(b: BucketData): Record<string, number> {
@@ -85,6 +87,10 @@ export class SnapshotPublisher {
       // A connector over the query limits gets no adoption snapshot (its series snapshots still go out).
       const adoption = await unlessTooLarge(queries.versions(c.tenant, c.connector, namedRange(ADOPTION_WINDOW, now)));
       if (adoption !== null) {
+        // Calls per version over the recent window, from the series snapshots' own counts (series
+        // without a call in the last hour have none in it either).
+        const recent = new Map<string, number>();
+        active.forEach((s, si) => recent.set(s.version, (recent.get(s.version) ?? 0) + read[0]!.buckets[si]!.c));
         const snap: AdoptionSnapshot = {
           type: 'adoption',
           schemaVersion: 1,
@@ -96,7 +102,8 @@ export class SnapshotPublisher {
           latestMinorReleasedAt: adoption.latestMinorReleasedAt,
           latestMinorShare: adoption.latestMinorShare,
           deprecatedShare: adoption.deprecatedShare,
-          versions: adoption.versions,
+          recentWindow: RECENT_WINDOW,
+          versions: adoption.versions.map((v) => ({ ...v, recentCalls: recent.get(v.version) ?? 0 })),
         };
         records.push({ key: `${c.tenant}\u001f${c.connector}`, value: JSON.stringify(snap), headers: { 'x-series': '' } });
       }

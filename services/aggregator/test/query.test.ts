@@ -100,7 +100,7 @@ describe('the HTTP API over the limits', () => {
   it('answers 422 QUERY_TOO_LARGE in the error schema, as the OpenAPI document says', async () => {
     const { store } = await storeWithSeries();
     const app = appOf(queriesOf(store, { maxSeries: 100, maxBucketReads: 50_000 }));
-    for (const path of ['/v1/connectors/crm/metrics?window=1h', '/v1/connectors/crm/versions?window=1h', '/v1/connectors/crm/timeseries?window=1h&step=1m', '/v1/connectors?window=30d']) {
+    for (const path of ['/v1/connectors/crm/metrics?window=1h', '/v1/connectors/crm/version-sketches?versions=1.0.0,2.0.0&window=1h', '/v1/connectors/crm/versions?window=1h', '/v1/connectors/crm/timeseries?window=1h&step=1m', '/v1/connectors?window=30d']) {
       const res = await request(app).get(path);
       expect(res.status, path).toBe(422);
       expect(res.body.error.code).toBe('QUERY_TOO_LARGE');

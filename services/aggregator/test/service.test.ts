@@ -108,6 +108,14 @@ describe('aggregator service, embedded (MemoryBus + memory window store)', () =>
     const crm = adoption.find((a) => a.tenant === DEFAULT_TENANT && a.connector === 'crm')!;
     const api = await get(svc.app, '/v1/connectors/crm/versions?window=30d');
     expect(crm.latestMinorShare).toBe(api.latestMinorShare);
+    // recentCalls: calls per version over the series snapshots' 5-minute window, counted from the events.
+    const w5 = one.windows['5m']!;
+    expect(crm.recentWindow).toBe('5m');
+    const recent = (version: string): number =>
+      events.filter((e) => e.tenant === DEFAULT_TENANT && e.connector === 'crm' && e.connectorVersion === version && e.eventTime >= w5.from && e.eventTime < w5.to).reduce((sum, e) => sum + e.sampleWeight, 0);
+    expect(crm.versions.length).toBeGreaterThan(0);
+    expect(crm.versions.some((v) => (v.recentCalls ?? 0) > 0)).toBe(true);
+    for (const v of crm.versions) expect(v.recentCalls, v.version).toBe(recent(v.version));
   });
 
   it('keeps tenants apart: the default tenant never sees globex calls', async () => {

@@ -5,13 +5,14 @@ import { groupOf, rfc3339 } from './delivery/alertmanager';
 import { step, type AlertRecord, type Change, type Evaluation } from './lifecycle/alert';
 import { fingerprint } from './lifecycle/fingerprint';
 import type { RuleMetric } from './rules/defaults';
+import { pastSunset, readyToSunset, type VersionJudgement } from './rules/sunset';
 import type { RuleBook, Scope } from './rules/rule-book';
 import type { Receiver } from './rules/rules-file';
 import { silencedBy, type Silence } from './silences/matchers';
 import { bucketOf, historyBuckets } from './stats/baseline';
 import { assessEvidence, EVIDENCE_FIELDS, EvidenceHistory, prepareEvidence, type EvidenceNature, type Observation, type Prepared } from './stats/evidence';
-import type { DetectorStore, OutboxItem } from './store/types';
-import type { AlertHistoryStore } from './history/store';
+import type { DetectorStore, OutboxItem, WebhookAlert } from './store/types';
+import type { AlertHistoryStore, TransitionEntry } from './history/store';
 import type { SloEngine } from './slo/engine';
 import type { Verdict } from './verdict';
 
@@ -46,7 +47,13 @@ const TIMESERIES_METRIC: Record<RuleMetric, string> = {
   errorMappingCoverage: 'errorMappingCoverage',
   latestMinorShare: 'adoption',
   deprecatedShare: 'adoption',
+  callsPastSunset: 'calls',
+  deprecatedVersionShare: 'adoption',
 };
+
+/** Adoption metrics judged per version (src/rules/sunset.ts) rather than per connector. */
+const PER_VERSION: ReadonlySet<RuleMetric> = new Set(['callsPastSunset', 'deprecatedVersionShare']);
+const ADOPTION_PATH: ReadonlySet<RuleMetric> = new Set(['latestMinorShare', 'deprecatedShare', 'deprecatedVersionShare']);
 
 /** Metric value of a window; errorRate = (calls − successes − throttled) / calls. Null without data. */
 export function windowValue(w: WindowMetrics, metric: RuleMetric): number | null {
@@ -100,9 +107,11 @@ export class Detector {
   async process(snapshot: MetricSnapshot): Promise<void> {
     const verdicts = snapshot.type === 'series' ? await this.seriesVerdicts(snapshot) : this.adoptionVerdicts(snapshot);
     if (snapshot.type === 'series' && this.o.slo !== undefined) verdicts.push(...(await this.o.slo.observe(snapshot)));
-    if (verdicts.length === 0) return;
+    const notices = snapshot.type === 'adoption' ? readyToSunset(this.o.rules, snapshot).filter((n) => n.breach) : [];
+    if (verdicts.length === 0 && notices.length === 0) return;
     const silences = await this.o.store.listSilences(snapshot.tenant);
     for (const v of verdicts) await this.apply(snapshot.tenant, snapshot.at, v, silences);
+    for (const n of notices) await this.notice(snapshot.tenant, snapshot.at, n, silences);
   }
 
   private generatorURL(scope: Scope, metric: RuleMetric, window: string): string {
@@ -111,7 +120,7 @@ export class Detector {
     if (scope.action !== undefined) q.set('action', scope.action);
     if (scope.version !== undefined) q.set('version', scope.version);
     if (scope.kind !== undefined) q.set('kind', scope.kind);
-    const path = metric === 'latestMinorShare' || metric === 'deprecatedShare' ? 'versions' : 'timeseries';
+    const path = ADOPTION_PATH.has(metric) ? 'versions' : 'timeseries';
     if (path === 'versions') return `${base}/v1/connectors/${encodeURIComponent(scope.connector!)}/versions?window=${encodeURIComponent(window)}`;
     return `${base}/v1/connectors/${encodeURIComponent(scope.connector!)}/${path}?${q.toString()}`;
   }
@@ -171,7 +180,7 @@ export class Detector {
     const calls = a.versions.reduce((sum, v) => sum + v.calls, 0);
     const out: Verdict[] = [];
     for (const rule of this.o.rules.resolveAll(scope)) {
-      if (rule.disabled || rule.subject !== 'adoption') continue;
+      if (rule.disabled || rule.subject !== 'adoption' || PER_VERSION.has(rule.metric)) continue;
       let value: number | null = null;
       if (rule.metric === 'latestMinorShare') {
         // Judged only once the latest minor has been out for min_age (30 days by default).
@@ -195,7 +204,56 @@ export class Detector {
         extra: { calls: fmt(calls), latest: a.latest ?? 'unknown' },
       });
     }
+    for (const j of pastSunset(this.o.rules, a)) {
+      const window = j.window;
+      out.push({
+        rule: j.rule,
+        labels: j.labels,
+        value: j.value,
+        threshold: j.threshold,
+        window,
+        generatorURL: this.generatorURL({ ...scope, version: j.version.version }, j.rule.metric, window),
+        breachFire: j.breach,
+        breachClear: j.breach,
+        extra: { calls: fmt(j.version.recentCalls ?? null), sunsetAt: rfc3339(j.version.sunsetAt ?? null) },
+      });
+    }
     return out;
+  }
+
+  /**
+   * A one-time notice (VersionReadyToSunset): queued to the receivers unless silenced, then
+   * remembered in the store so it goes out once per tenant, connector and version, across
+   * evaluations, instances and restarts. The queue is idempotent by key, so a crash between the
+   * two steps re-queues the same notification rather than losing or doubling it.
+   */
+  private async notice(tenant: string, at: number, n: VersionJudgement, silences: Silence[]): Promise<void> {
+    const window = n.window;
+    const id = `${n.rule.name}\u001f${n.labels.connector}\u001f${n.version.version}`;
+    if ((await this.o.store.noticeSentAt(tenant, id)) !== null) return;
+    const fp = fingerprint(n.labels);
+    const alert: WebhookAlert = {
+      status: 'firing',
+      labels: n.labels,
+      annotations: {
+        summary: n.rule.summary,
+        description: `version ${n.version.version}: share ${fmt(n.value)} ${n.rule.op} ${fmt(n.threshold)} over ${window}`,
+        value: fmt(n.value),
+        threshold: fmt(n.threshold),
+        window,
+        calls: fmt(n.version.calls),
+        deprecatedAt: rfc3339(n.version.deprecatedAt),
+        sunsetAt: rfc3339(n.version.sunsetAt ?? null),
+      },
+      startsAt: rfc3339(at),
+      endsAt: rfc3339(null),
+      generatorURL: this.generatorURL({ tenant, connector: n.labels.connector }, n.rule.metric, window),
+      fingerprint: fp,
+    };
+    const muted = silencedBy(silences, n.labels, this.o.clock()).length > 0;
+    if (!muted) await this.o.store.enqueue(this.outbox(tenant, alert, (receiver) => `${fp}.notice.${receiver}`, () => null));
+    if (!(await this.o.store.markNoticeSent(tenant, id, at))) return;
+    await this.recordHistory({ kind: 'transition', at, tenant, fingerprint: fp, rule: n.rule.name, labels: n.labels, from: null, to: 'notified' });
   }
 
   private async apply(tenant: string, at: number, v: Verdict, silences: Silence[]): Promise<void> {
@@ -232,7 +290,6 @@ export class Detector {
 
   /** Decides the notifications of a step and records them on `record` (notifiedAt, notifications). */
   private notifications(prev: AlertRecord | null, record: AlertRecord, change: Change, silences: Silence[]): OutboxItem[] {
-    const receivers = this.o.receivers.filter((r) => r.tenants === null || r.tenants.includes(record.tenant));
     const muted = silencedBy(silences, record.labels, this.o.clock()).length > 0;
     let status: 'firing' | 'resolved' | null = null;
     if (record.state === 'firing' && !muted) {
@@ -248,39 +305,43 @@ export class Detector {
       record.notifiedAt = record.lastEvaluatedAt;
       record.notifications += 1;
     }
-    const { groupKey, groupLabels } = groupOf(record.labels, this.o.groupBy);
+    const alert: WebhookAlert = {
+      status,
+      labels: record.labels,
+      annotations: record.annotations,
+      startsAt: rfc3339(record.startsAt),
+      endsAt: status === 'resolved' ? rfc3339(record.endsAt) : rfc3339(null),
+      generatorURL: record.generatorURL,
+      fingerprint: record.fingerprint,
+    };
+    return this.outbox(
+      record.tenant,
+      alert,
+      (receiver) => (alert.status === 'firing' ? `${episode}.firing.${record.notifications - 1}.${receiver}` : `${episode}.resolved.${receiver}`),
+      (receiver) => (alert.status === 'resolved' && lastFiring >= 0 ? `${episode}.firing.${lastFiring}.${receiver}` : null),
+    );
+  }
+
+  /** One outbox item per receiver of the tenant for `alert`; `key` / `after` name its idempotency key and predecessor. */
+  private outbox(tenant: string, alert: WebhookAlert, key: (receiver: string) => string, after: (receiver: string) => string | null): OutboxItem[] {
+    const { groupKey, groupLabels } = groupOf(alert.labels, this.o.groupBy);
     const now = this.o.clock();
-    return receivers.map((r) => ({
-      key: status === 'firing' ? `${episode}.firing.${record.notifications - 1}.${r.name}` : `${episode}.resolved.${r.name}`,
-      receiver: r.name,
-      url: r.url,
-      tenant: record.tenant,
-      groupKey,
-      groupLabels,
-      status: status!,
-      alert: {
-        status: status!,
-        labels: record.labels,
-        annotations: record.annotations,
-        startsAt: rfc3339(record.startsAt),
-        endsAt: status === 'resolved' ? rfc3339(record.endsAt) : rfc3339(null),
-        generatorURL: record.generatorURL,
-        fingerprint: record.fingerprint,
-      },
-      after: status === 'resolved' && lastFiring >= 0 ? `${episode}.firing.${lastFiring}.${r.name}` : null,
-      attempts: 0,
-      dueAt: now,
-      createdAt: now,
-    }));
+    return this.o.receivers
+      .filter((r) => r.tenants === null || r.tenants.includes(tenant))
+      .map((r) => ({ key: key(r.name), receiver: r.name, url: r.url, tenant, groupKey, groupLabels, status: alert.status, alert, after: after(r.name), attempts: 0, dueAt: now, createdAt: now }));
   }
 
   /** History is best effort: the state is already saved, so a failed write is logged, not retried. */
   private async recordTransition(prev: AlertRecord | null, r: AlertRecord, at: number): Promise<void> {
+    await this.recordHistory({ kind: 'transition', at, tenant: r.tenant, fingerprint: r.fingerprint, rule: r.rule, labels: r.labels, from: prev?.state ?? null, to: r.state });
+  }
+
+  private async recordHistory(entry: TransitionEntry): Promise<void> {
     if (this.o.history === undefined) return;
     try {
-      await this.o.history.append([{ kind: 'transition', at, tenant: r.tenant, fingerprint: r.fingerprint, rule: r.rule, labels: r.labels, from: prev?.state ?? null, to: r.state }]);
+      await this.o.history.append([entry]);
     } catch (err) {
-      this.o.logger.warn({ err, tenant: r.tenant, fingerprint: r.fingerprint }, 'alert history write failed; transition not recorded');
+      this.o.logger.warn({ err, tenant: entry.tenant, fingerprint: entry.fingerprint }, 'alert history write failed; transition not recorded');
     }
   }
 

@@ -48,7 +48,10 @@ const adoptionSnapshot = z.object({
   latestMinorReleasedAt: time.nullable(),
   latestMinorShare: ratio,
   deprecatedShare: ratio,
-  versions: z.array(z.object({ version: z.string().max(256), calls: count, share: z.number().finite().min(0).max(1), deprecated: z.boolean(), deprecatedAt: time.nullable(), sunsetAt: time.nullable().optional(), daysToSunset: z.number().int().finite().nullable().optional() })).max(10_000),
+  recentWindow: z.string().max(16).optional(),
+  versions: z
+    .array(z.object({ version: z.string().max(256), calls: count, share: z.number().finite().min(0).max(1), deprecated: z.boolean(), deprecatedAt: time.nullable(), sunsetAt: time.nullable().optional(), daysToSunset: z.number().int().finite().nullable().optional(), recentCalls: count.optional() }))
+    .max(10_000),
 });
 
 const snapshot = z.discriminatedUnion('type', [seriesSnapshot, adoptionSnapshot]);

@@ -69,6 +69,8 @@ describe('anomaly detector service (embedded: memory bus and store)', () => {
 
     // History: every transition at its evaluation time (the fixture's 2025 data times), each delivery
     // at the clock time it was attempted (now), with its outbox key; oldest first.
+    // The dispatcher records a delivery once the receiver has answered: wait for the second one.
+    await until(async () => (await history.query('acme', everything)).length >= 5, 'both deliveries in the history');
     const entries = await history.query('acme', everything);
     expect(entries.map(brief)).toEqual(['null->pending', 'pending->firing', 'firing->resolved', 'webhook-0:firing:delivered', 'webhook-0:resolved:delivered']);
     expect(entries.filter((e) => e.kind === 'transition').map((e) => e.at)).toEqual([T0, T0 + 120 * S, T0 + 450 * S]);

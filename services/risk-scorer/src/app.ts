@@ -2,11 +2,13 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { z } from 'zod';
 import type { Bus } from '@pulsegate/bus';
 import { seriesKey, Topics, type CatalogEvent } from '@pulsegate/events';
-import { authenticate, badRequest, correlation, errorBody, correlationIdOf, errorHandler, HttpError, notFound, notFoundHandler, principalOf, type KeyRing } from '@pulsegate/http-kit';
+import { authenticate, badRequest, correlation, errorBody, correlationIdOf, errorHandler, HttpError, notFound, notFoundHandler, presentedKey, principalOf, type KeyRing } from '@pulsegate/http-kit';
 import type { Logger } from '@pulsegate/logging';
 import { metricsHandler, type Registry } from '@pulsegate/telemetry';
 import { runAssessment } from './assess/assessor';
-import { runGate, type GateRequest } from './gate/run';
+import { runGate, type GateRequest, type LiveTelemetry } from './gate/run';
+import { canaryWindowOf, WindowFields } from './gate/window';
+import { fetchVersionPair, type AggregatorClientOptions } from './telemetry/aggregator';
 import type { LevelCutoffs } from './assess/levels';
 import { ConnectorBody, connectorName, semverString, VersionBody, type ConnectorEntry } from './catalog/types';
 import { FEATURE_NAMES, isFeatureName, type FeatureName, type FeatureValues } from './model/features';
@@ -36,6 +38,8 @@ export interface AppDeps {
   metrics?: Registry;
   /** Spec rule severity overrides per tenant (RISK_RULE_OVERRIDES); default none. */
   ruleOverrides?: Record<string, RuleOverrides>;
+  /** Where the gate reads both versions' live telemetry (RISK_AGGREGATOR_URL); omitted = stored snapshots, rates only. */
+  aggregator?: AggregatorClientOptions;
 }
 
 /** A SpecError as an HTTP error: 422 SPEC_TOO_COMPLEX over a budget, else 400. */
@@ -78,6 +82,7 @@ const Telemetry = z.strictObject({
 const ActionsTelemetry = z.record(z.string().min(1).max(256), Telemetry).refine((o) => Object.keys(o).length <= 500, 'at most 500 actions');
 
 const GateBody = z.strictObject({
+  ...WindowFields.shape,
   connector: connectorName,
   version: semverString,
   previousVersion: semverString.optional(),
@@ -102,7 +107,7 @@ const FlaggerBody = z.object({
   namespace: z.string().max(253),
   phase: z.string().max(64).optional(),
   checksum: z.string().max(256).optional(),
-  metadata: z.object({ connector: connectorName, version: semverString, previousVersion: semverString.optional() }).passthrough(),
+  metadata: z.object({ ...WindowFields.shape, connector: connectorName, version: semverString, previousVersion: semverString.optional() }).passthrough(),
 });
 
 const TrainBody = z.strictObject({
@@ -292,11 +297,15 @@ export function createApp(deps: AppDeps): Express {
     } catch (err) {
       throw badRequest((err as Error).message);
     }
+    // Live telemetry is read with the caller's own key: the aggregator answers for the caller's tenant only.
+    const aggregator = deps.aggregator;
+    const live: LiveTelemetry | undefined = aggregator === undefined ? undefined : (c, base, cand, w) => fetchVersionPair(aggregator, presentedKey(req), c, base, cand, w);
     const decision = await runGate(
       { store, models, bus, logger: deps.logger, cutoffs: deps.cutoffs, now },
       { tenant: principal.tenant, keyName: principal.keyName, via },
       entry,
       { ...body, features: knownFeatures(body.features), overrides },
+      live,
     ).catch((err: unknown) => {
       if (err instanceof SpecError) throw specHttpError(err);
       if (err instanceof HttpError) throw err;
@@ -311,8 +320,10 @@ export function createApp(deps: AppDeps): Express {
     authenticate(keys, 'risk.write'),
     json(SPEC_BODY),
     route(async (req, res) => {
-      const body = parseWith(GateBody, req.body);
-      res.json(await gate(req, body as GateRequest, 'api'));
+      const { window, from, to, ...body } = parseWith(GateBody, req.body);
+      const canaryWindow = canaryWindowOf({ window, from, to }, req.query, now());
+      if (body.canary !== undefined && canaryWindow !== undefined) throw badRequest('canary brings its own telemetry; window or from/to choose live telemetry, not both');
+      res.json(await gate(req, { ...body, window: canaryWindow } as GateRequest, 'api'));
     }),
   );
   // Flagger sends no custom headers; the key may come in metadata.apiKey (see README).
@@ -327,8 +338,9 @@ export function createApp(deps: AppDeps): Express {
     authenticate(keys, 'risk.write'),
     route(async (req, res) => {
       const body = parseWith(FlaggerBody, req.body);
-      const { connector, version, previousVersion } = body.metadata;
-      const decision = await gate(req, { connector, version, previousVersion }, `flagger ${body.namespace}/${body.name}`);
+      const { connector, version, previousVersion, window, from, to } = body.metadata;
+      const canaryWindow = canaryWindowOf({ window, from, to }, req.query, now());
+      const decision = await gate(req, { connector, version, previousVersion, window: canaryWindow }, `flagger ${body.namespace}/${body.name}`);
       // Flagger promotes on 2xx only and retries later on anything else.
       if (decision.outcome === 'promote') res.json(decision);
       else throw new HttpError(409, decision.outcome === 'reject' ? 'PROMOTION_REJECTED' : 'PROMOTION_HELD', decision.reasons.join(' | '), { details: { outcome: decision.outcome, checks: decision.checks } });

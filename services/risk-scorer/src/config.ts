@@ -28,6 +28,8 @@ export interface RiskScorerConfig {
   trainSteps: number;
   /** Spec rule severity overrides per tenant (RISK_RULE_OVERRIDES, JSON); default none. */
   ruleOverrides: Record<string, RuleOverrides>;
+  /** Aggregator base URL the gate reads live canary telemetry from (RISK_AGGREGATOR_URL); undefined = stored snapshots. */
+  aggregatorUrl: string | undefined;
 }
 
 /** RISK_RULE_OVERRIDES: `{"<tenant>": {"<rule id>": "error|warning|info|off"}}`; errors name the variable. */
@@ -82,6 +84,10 @@ const Env = z
     RISK_HIGH_CUTOFF: probability('RISK_HIGH_CUTOFF', 0.7),
     RISK_MODEL_DIR: z.string().optional(),
     RISK_RULE_OVERRIDES: z.string().optional(),
+    RISK_AGGREGATOR_URL: z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || v === '' || /^https?:\/\/[^\s/]+/.test(v), 'RISK_AGGREGATOR_URL must be an http:// or https:// URL, e.g. http://aggregator:8081'),
     RISK_TRAIN_STEPS: z
       .string()
       .optional()
@@ -119,5 +125,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     modelDir: e.RISK_MODEL_DIR !== undefined && e.RISK_MODEL_DIR !== '' ? e.RISK_MODEL_DIR : join(tmpdir(), 'pulsegate', 'risk-models'),
     trainSteps: e.RISK_TRAIN_STEPS !== undefined && e.RISK_TRAIN_STEPS !== '' ? Number(e.RISK_TRAIN_STEPS) : 100,
     ruleOverrides: parseRuleOverrides(e.RISK_RULE_OVERRIDES),
+    aggregatorUrl: e.RISK_AGGREGATOR_URL === undefined || e.RISK_AGGREGATOR_URL === '' ? undefined : e.RISK_AGGREGATOR_URL,
   };
 }

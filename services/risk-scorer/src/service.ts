@@ -67,6 +67,7 @@ export async function createRiskScorerService(deps: RiskScorerDeps): Promise<Ris
     cutoffs: config.cutoffs,
     trainSteps: config.trainSteps,
     ruleOverrides: config.ruleOverrides,
+    aggregator: config.aggregatorUrl === undefined ? undefined : { baseUrl: config.aggregatorUrl },
     isReady,
     now: deps.now,
     counters,

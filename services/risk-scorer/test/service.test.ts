@@ -130,6 +130,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL must start with redis:\/\//);
     expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/PULSEGATE_API_KEYS is empty/);
     expect(loadConfig({ HOST: '0.0.0.0', PULSEGATE_ALLOW_ANONYMOUS: 'true' }).allowAnonymous).toBe(true);
+    expect(c.aggregatorUrl).toBeUndefined();
+    expect(loadConfig({ RISK_AGGREGATOR_URL: 'http://aggregator:8081' }).aggregatorUrl).toBe('http://aggregator:8081');
+    expect(() => loadConfig({ RISK_AGGREGATOR_URL: 'aggregator:8081' })).toThrow(/RISK_AGGREGATOR_URL must be an http:\/\/ or https:\/\/ URL/);
   });
 
   it('RISK_RULE_OVERRIDES: per-tenant rule severities, errors name the variable', () => {

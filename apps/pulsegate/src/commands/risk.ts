@@ -8,14 +8,15 @@ export const EXIT = { proceed: 0, blocked: 1, error: 2 } as const;
 const USAGE = `usage:
   risk gate --url <risk-scorer url> --connector <name> --version <semver>
             [--previous-version <semver>] [--old <spec> --new <spec>] [--rule <rule id>=<severity>]…
-            [--canary <baseline+candidate telemetry.json>] [--features <file.json>]
+            [--canary <baseline+candidate telemetry.json> | --window 1h|6h|24h|7d|30d… | --from <t> --to <t>]
+            [--features <file.json>]
             [--lint-warnings <n>] [--prior-incident-rate <x>] [--max-level low|medium]
             [--summary <file, e.g. $GITHUB_STEP_SUMMARY>] [--api-key <key> | env PULSEGATE_API_KEY]
             [--timeout-ms <ms>] [--json]
   risk features --old <spec> --new <spec>
 exit codes: 0 promotion may proceed, 1 it may not, 2 error`;
 
-const GATE_FLAGS = { values: ['url', 'connector', 'version', 'previous-version', 'old', 'new', 'features', 'lint-warnings', 'prior-incident-rate', 'max-level', 'api-key', 'timeout-ms', 'summary', 'canary'], booleans: ['json'], repeatable: ['rule'] } as const;
+const GATE_FLAGS = { values: ['url', 'connector', 'version', 'previous-version', 'old', 'new', 'features', 'lint-warnings', 'prior-incident-rate', 'max-level', 'api-key', 'timeout-ms', 'summary', 'canary', 'window', 'from', 'to'], booleans: ['json'], repeatable: ['rule'] } as const;
 const FEATURE_FLAGS = { values: ['old', 'new'] } as const;
 
 function parseFlags(args: string[], spec: FlagSpec): Map<string, string> {
@@ -76,6 +77,11 @@ async function gate(args: Args, io: CliIo): Promise<number> {
   if (Object.keys(overrides).length > 0) body.overrides = overrides;
   const canary = await jsonFile(flags, 'canary');
   if (canary !== undefined) body.canary = canary;
+  // Without --canary the service judges both versions' live telemetry over this window.
+  if (canary !== undefined && (flags.has('window') || flags.has('from') || flags.has('to'))) throw new CliError('--canary brings its own telemetry; --window/--from/--to choose live telemetry', true);
+  if (flags.has('window') && (flags.has('from') || flags.has('to'))) throw new CliError('give either --window or --from/--to', true);
+  if (flags.has('from') !== flags.has('to')) throw new CliError('--from and --to go together', true);
+  for (const name of ['window', 'from', 'to']) if (flags.has(name)) body[name] = flags.get(name);
   const apiKey = flags.get('api-key') ?? process.env.PULSEGATE_API_KEY;
   let res: Response;
   try {

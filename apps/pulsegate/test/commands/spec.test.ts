@@ -55,7 +55,11 @@ describe('pulsegate spec', () => {
     const bad = await spec(['lint', join(dir, 'no-ids.yaml')]);
     expect(bad.code).toBe(1);
     expect(bad.out).toContain('error   pg-operation-id  paths./x.get: GET /x has no operationId');
-    expect(JSON.parse((await spec(['lint', join(dir, 'no-ids.yaml'), '--format', 'json'])).out).counts).toEqual({ error: 1, warning: 2 });
+    // The connector ruleset: 1 error, 2 warnings; Spectral's oas ruleset: no contact, description,
+    // servers, operation description, operationId or tags (6 warnings).
+    const json = JSON.parse((await spec(['lint', join(dir, 'no-ids.yaml'), '--format', 'json'])).out) as { counts: unknown; findings: Array<{ rule: string }> };
+    expect(json.counts).toEqual({ error: 1, warning: 8 });
+    expect(json.findings.map((f) => f.rule)).toEqual(['pg-operation-id', 'pg-action-example', 'pg-429-retry-after', 'info-contact', 'info-description', 'oas3-api-servers', 'operation-description', 'operation-operationId', 'operation-tags']);
     expect((await spec(['lint', join(dir, 'no-ids.yaml'), '--format', 'markdown'])).out).toContain('| error | `pg-operation-id` | `paths./x.get` | GET /x has no operationId |');
   });
 

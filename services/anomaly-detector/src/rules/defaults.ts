@@ -6,7 +6,9 @@ export type RuleMetric =
   | 'errorRate'
   | 'errorMappingCoverage'
   | 'latestMinorShare'
-  | 'deprecatedShare';
+  | 'deprecatedShare'
+  | 'callsPastSunset'
+  | 'deprecatedVersionShare';
 
 /** A threshold per action kind; rules that do not depend on the kind use the same value twice. */
 export interface KindValue {
@@ -17,8 +19,11 @@ export interface KindValue {
 /** One rule with every setting resolved (built-in default, then overrides from the rules file). */
 export interface EffectiveRule {
   name: string;
-  /** threshold: compare with a fixed limit; anomaly: compare with the series' own robust baseline. */
-  type: 'threshold' | 'anomaly';
+  /**
+   * threshold: compare with a fixed limit; anomaly: compare with the series' own robust baseline;
+   * notice: a one-time notification per scope when the value crosses the limit (no lifecycle).
+   */
+  type: 'threshold' | 'anomaly' | 'notice';
   subject: 'series' | 'adoption';
   metric: RuleMetric;
   /** Snapshot window the rule reads ('5m', '1h'); adoption rules read the adoption snapshot's window. */
@@ -65,7 +70,9 @@ const same = (v: number): KindValue => ({ read: v, write: v });
 /**
  * Built-in rules: the connector programme's targets (success ≥ 99 %, P95 < 750 ms read / 1500 ms
  * write, throttles < 1 %, latest-minor adoption ≥ 80 % within 30 days, deprecated use < 5 % after 30
- * days' notice, 100 % error-mapping coverage) plus three statistical anomaly rules.
+ * days' notice, 100 % error-mapping coverage), the version lifecycle (traffic past a version's
+ * catalog sunset; a one-time "ready to sunset" notice once a deprecated version's share is under
+ * 5 %) plus three statistical anomaly rules.
  */
 export const BUILTIN_RULES: readonly EffectiveRule[] = [
   {
@@ -159,6 +166,39 @@ export const BUILTIN_RULES: readonly EffectiveRule[] = [
     keepFiringForMs: 60 * MIN,
     severity: 'warning',
     summary: 'deprecated versions still used 30 days after the deprecation notice',
+  },
+  {
+    ...base,
+    // Per version: calls over the adoption snapshot's recent window (5m) after the catalog sunsetAt.
+    name: 'VersionPastSunset',
+    type: 'threshold',
+    subject: 'adoption',
+    metric: 'callsPastSunset',
+    window: '5m',
+    op: '>',
+    threshold: same(0),
+    minCalls: 1,
+    forMs: 0,
+    keepFiringForMs: 15 * MIN,
+    severity: 'warning',
+    summary: 'calls on a version past its sunset date',
+  },
+  {
+    ...base,
+    // Per deprecated version: its share of the connector's calls over the adoption window (30d);
+    // min_calls counts the connector's calls in that window.
+    name: 'VersionReadyToSunset',
+    type: 'notice',
+    subject: 'adoption',
+    metric: 'deprecatedVersionShare',
+    window: '30d',
+    op: '<',
+    threshold: same(0.05),
+    minCalls: 100,
+    forMs: 0,
+    keepFiringForMs: 0,
+    severity: 'info',
+    summary: 'deprecated version ready to sunset: its share of calls is under the limit',
   },
   {
     ...base,

@@ -141,12 +141,14 @@ function overrideSettings(o: OverrideShape): Partial<EffectiveRule> {
 // Settings that only make sense for one rule type: a mistake here would be silently ignored.
 const THRESHOLD_ONLY = ['threshold', 'clear_threshold'] as const;
 const ANOMALY_ONLY = ['sensitivity', 'warmup', 'min_delta'] as const;
+// Notices go out once and have no lifecycle: no hysteresis, no `for`, no keep_firing_for.
+const NOT_FOR_NOTICES = [...ANOMALY_ONLY, 'clear_threshold', 'for', 'keep_firing_for'] as const;
 
 function crossChecks(file: FileShape): Array<{ path: Array<string | number>; message: string }> {
   const out: Array<{ path: Array<string | number>; message: string }> = [];
   (file.rules ?? []).forEach((o, i) => {
     const builtin = BUILTIN_RULES.find((r) => r.name === o.rule)!;
-    const wrong = builtin.type === 'anomaly' ? THRESHOLD_ONLY : ANOMALY_ONLY;
+    const wrong = builtin.type === 'anomaly' ? THRESHOLD_ONLY : builtin.type === 'notice' ? NOT_FOR_NOTICES : ANOMALY_ONLY;
     for (const key of wrong) {
       if (o[key] !== undefined) out.push({ path: ['rules', i, key], message: `${key} does not apply to ${builtin.type} rule ${o.rule}` });
     }

@@ -310,16 +310,28 @@ export class SloEngine {
     return out;
   }
 
-  /** Tenants with SLO data. */
-  tenants(): Promise<string[]> {
-    return this.o.store.tenants();
+  /** Tenants with SLO data: recorded blocks, or live windows seen by this process. */
+  async tenants(): Promise<string[]> {
+    const out = new Set(await this.o.store.tenants());
+    for (const st of this.states.values()) if (st.live.size > 0) out.add(st.tenant);
+    return [...out];
+  }
+
+  /**
+   * Actions of a tenant: those with recorded blocks plus those this process has live windows of,
+   * so an action reports (and its alerts show in the status) before its first block is recorded.
+   */
+  private async actionRefs(tenant: string): Promise<ActionRef[]> {
+    const out = new Map((await this.o.store.actions(tenant)).map((r) => [actionKey(r), r]));
+    for (const st of this.states.values()) if (st.tenant === tenant && st.live.size > 0) out.set(actionKey(st.ref), st.ref);
+    return [...out.values()];
   }
 
   /** SLO status of every action of a tenant (optionally one connector), at clock time. */
   async status(tenant: string, connector?: string): Promise<SloStatus[]> {
     const now = this.o.clock();
     const end = Math.floor(now / MINUTE) * MINUTE + MINUTE;
-    const refs = (await this.o.store.actions(tenant)).filter((r) => connector === undefined || r.connector === connector);
+    const refs = (await this.actionRefs(tenant)).filter((r) => connector === undefined || r.connector === connector);
     const windows = new Set<number>();
     for (const set of this.o.burnAlerts) for (const w of set.windows) windows.add(w.shortMs).add(w.longMs);
     windows.add(3_600_000);

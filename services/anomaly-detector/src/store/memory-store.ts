@@ -15,6 +15,7 @@ export class MemoryStore implements DetectorStore {
   private readonly leases = new Map<string, number>();
   private readonly settled = new Map<string, number>();
   private readonly dead: DeadLetterRecord[] = [];
+  private readonly notices = new Map<string, Map<string, number>>();
 
   constructor(private readonly clock: () => number = Date.now) {}
 
@@ -52,6 +53,18 @@ export class MemoryStore implements DetectorStore {
     const m = this.alerts.get(tenant);
     if (m?.get(fingerprint)?.version !== version) return false;
     m.delete(fingerprint);
+    return true;
+  }
+
+  async noticeSentAt(tenant: string, id: string): Promise<number | null> {
+    return this.notices.get(tenant)?.get(id) ?? null;
+  }
+
+  async markNoticeSent(tenant: string, id: string, at: number): Promise<boolean> {
+    let m = this.notices.get(tenant);
+    if (m === undefined) this.notices.set(tenant, (m = new Map()));
+    if (m.has(id)) return false;
+    m.set(id, at);
     return true;
   }
 

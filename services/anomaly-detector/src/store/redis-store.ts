@@ -17,6 +17,7 @@ export const redisKeys = {
   history: (p: string, tenant: string, seriesId: string): string =>
     `${p}:{t:${encodeURIComponent(tenant)}}:hist:${createHash('sha256').update(seriesId).digest('hex').slice(0, 24)}`,
   silences: (p: string, tenant: string): string => `${p}:{t:${encodeURIComponent(tenant)}}:silences`,
+  notices: (p: string, tenant: string): string => `${p}:{t:${encodeURIComponent(tenant)}}:notices`,
   due: (p: string): string => `${p}:{outbox}:due`,
   items: (p: string): string => `${p}:{outbox}:items`,
   lease: (p: string, key: string): string => `${p}:{outbox}:lease:${key}`,
@@ -130,6 +131,15 @@ export class RedisStore implements DetectorStore {
   async deleteAlert(tenant: string, fingerprint: string, version: number): Promise<boolean> {
     const ok = await this.redis.eval(DELETE_ALERT, 2, redisKeys.alert(this.p, tenant, fingerprint), redisKeys.alertIndex(this.p, tenant), String(version), fingerprint);
     return ok === 1;
+  }
+
+  async noticeSentAt(tenant: string, id: string): Promise<number | null> {
+    const raw = await this.redis.hget(redisKeys.notices(this.p, tenant), id);
+    return raw === null ? null : Number(raw);
+  }
+
+  async markNoticeSent(tenant: string, id: string, at: number): Promise<boolean> {
+    return (await this.redis.hsetnx(redisKeys.notices(this.p, tenant), id, String(at))) === 1;
   }
 
   async recordPoint(tenant: string, seriesId: string, bucket: number, value: number, keep: number): Promise<void> {

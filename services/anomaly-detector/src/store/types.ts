@@ -57,6 +57,11 @@ export interface DetectorStore {
   recordPoint(tenant: string, seriesId: string, bucket: number, value: number, keep: number): Promise<void>;
   history(tenant: string, seriesId: string): Promise<Map<number, number>>;
 
+  /** When the one-time notice `id` of a tenant went out (epoch ms), or null when it has not. */
+  noticeSentAt(tenant: string, id: string): Promise<number | null>;
+  /** Remembers that notice `id` went out at `at` (kept until the store is emptied); false when it already had. */
+  markNoticeSent(tenant: string, id: string, at: number): Promise<boolean>;
+
   putSilence(silence: Silence): Promise<void>;
   getSilence(tenant: string, id: string): Promise<Silence | null>;
   listSilences(tenant: string): Promise<Silence[]>;

@@ -16,6 +16,8 @@ describe('rules file', () => {
     expect(rules.get('LatestMinorAdoptionLow')).toMatchObject({ op: '<', threshold: { read: 0.8, write: 0.8 }, minAgeMs: 30 * 86_400_000 });
     expect(rules.get('DeprecatedVersionUse')).toMatchObject({ op: '>', threshold: { read: 0.05, write: 0.05 }, minAgeMs: 30 * 86_400_000 });
     expect(rules.get('ErrorMappingCoverageLow')).toMatchObject({ op: '<', threshold: { read: 1, write: 1 } });
+    expect(rules.get('VersionPastSunset')).toMatchObject({ type: 'threshold', subject: 'adoption', metric: 'callsPastSunset', op: '>', threshold: { read: 0, write: 0 }, window: '5m', minCalls: 1, forMs: 0, keepFiringForMs: 15 * 60_000 });
+    expect(rules.get('VersionReadyToSunset')).toMatchObject({ type: 'notice', subject: 'adoption', metric: 'deprecatedVersionShare', op: '<', threshold: { read: 0.05, write: 0.05 }, window: '30d', minCalls: 100, minAgeMs: 0 });
     expect(BUILTIN_RULES.filter((r) => r.type === 'anomaly').map((r) => r.metric).sort()).toEqual(['errorRate', 'p95', 'throttleRate']);
   });
 
@@ -52,6 +54,7 @@ describe('rules file', () => {
     ['negative threshold', 'rules:\n  - rule: SuccessRateLow\n    threshold: -1\n', 3, 'rules.0.threshold', /./],
     ['sensitivity on a threshold rule', 'rules:\n  - rule: SuccessRateLow\n    sensitivity: 3\n', 3, 'rules.0.sensitivity', /does not apply/],
     ['threshold on an anomaly rule', 'rules:\n\n  - rule: LatencyP95Anomaly\n    threshold: 3\n', 4, 'rules.0.threshold', /does not apply/],
+    ['for on a notice', 'rules:\n  - rule: VersionReadyToSunset\n    threshold: 0.02\n    for: 5m\n', 4, 'rules.0.for', /does not apply to notice rule VersionReadyToSunset/],
     ['non-http receiver', 'receivers:\n  - name: x\n    url: ftp://example.com\n', 3, 'receivers.0.url', /http/],
     ['bad kind in match', 'rules:\n  - rule: SuccessRateLow\n    match:\n      kind: delete\n', 4, 'rules.0.match.kind', /./],
     ['duplicate receiver', 'receivers:\n  - name: a\n    url: http://x\n  - name: a\n    url: http://y\n', 4, 'receivers.1.name', /duplicate/],

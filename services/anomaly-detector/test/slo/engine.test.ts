@@ -85,6 +85,22 @@ describe('SLO engine', () => {
     expect((await t.store.listAlerts('acme')).find((a) => a.labels.burn === 'page' && a.labels.slo === 'availability')!.state).toBe('resolved');
   });
 
+  it('reports an action from its live window before its first block is recorded', async () => {
+    const { slo, detector, setNow, ledger } = setup();
+    // A snapshot two minutes into a block: its 5-minute window is not block-aligned, nothing is recorded.
+    const live = blockSnapshot(T0, { calls: 400, failed: 40 });
+    const at = T0 + 2 * 60_000;
+    const w = { ...live.windows['5m']!, from: at - 240_000, to: at + 60_000 };
+    setNow(at);
+    await detector.process({ ...live, at, windows: { ...live.windows, '5m': w } });
+    expect(await ledger.actions('acme')).toEqual([]);
+    const [avail] = await slo.status('acme', 'crm');
+    expect(avail).toMatchObject({ connector: 'crm', action: 'getContact', slo: 'availability', events: 400, badEvents: 40 });
+    expect(avail!.burnRates['1h']).toBeCloseTo(40 / 400 / 0.01, 12);
+    expect(await slo.tenants()).toEqual(['acme']);
+    expect(await slo.status('other')).toEqual([]);
+  });
+
   it('low-traffic guard: one failed call never pages; a spent budget raises the exhaustion alert', async () => {
     const t = setup();
     await t.feed(0, { calls: 2, failed: 1 });

@@ -84,6 +84,14 @@ function contract(name: string, make: () => Promise<DetectorStore>): void {
       expect(await store.listSilences('acme')).toEqual([{ ...s, endsAt: 1 }]);
     });
 
+    it('remembers one-time notices per tenant: the first mark wins', async () => {
+      expect(await store.noticeSentAt('acme', 'ready\u001fcrm\u001f1.0.0')).toBeNull();
+      expect(await store.markNoticeSent('acme', 'ready\u001fcrm\u001f1.0.0', 1_000)).toBe(true);
+      expect(await store.markNoticeSent('acme', 'ready\u001fcrm\u001f1.0.0', 2_000)).toBe(false);
+      expect(await store.noticeSentAt('acme', 'ready\u001fcrm\u001f1.0.0')).toBe(1_000);
+      expect(await store.noticeSentAt('other', 'ready\u001fcrm\u001f1.0.0')).toBeNull();
+    });
+
     it('outbox: idempotent enqueue, single claim, reschedule, complete, dead letter', async () => {
       await store.enqueue([item('k1', 10), item('k2', 20)]);
       await store.enqueue([{ ...item('k1', 5), attempts: 9 }]); // already queued: ignored

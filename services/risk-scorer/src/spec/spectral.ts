@@ -1,4 +1,6 @@
-import { Spectral, type IRuleResult, type ParsedDocument, type RulesetDefinition } from '@stoplight/spectral-core';
+// Spectral and its rulesets are loaded on the first lint, not at start-up: they are most of the risk
+// scorer's start-up CPU time and idle memory, and a deployment that never lints never pays for them.
+import type { IRuleResult, ParsedDocument, RulesetDefinition, Spectral } from '@stoplight/spectral-core';
 import { checkConnector, LINT_RULES, type ConnectorChecks, type LintFinding } from './checks';
 import { SpecError, type Json } from './load';
 import type { Budget } from './resolve';
@@ -49,6 +51,24 @@ export const PULSEGATE_RULESET: RulesetDefinition = {
 } as RulesetDefinition;
 
 /**
+ * Spectral rules of the standard `oas` ruleset that are turned off: they need the dependency graph
+ * of Spectral's own resolver, which is replaced by one that fetches nothing (below).
+ */
+export const OAS_RULES_OFF = ['oas3-unused-component', 'oas2-unused-definition'] as const;
+
+/**
+ * What lint runs: Spectral's standard `oas` ruleset (its recommended rules, from
+ * `@stoplight/spectral-rulesets`) and the Pulsegate connector ruleset.
+ */
+export async function lintRuleset(): Promise<RulesetDefinition> {
+  const { oas } = await import('@stoplight/spectral-rulesets');
+  return {
+    extends: [[oas as RulesetDefinition, 'recommended']],
+    rules: { ...(PULSEGATE_RULESET as { rules: Record<string, unknown> }).rules, ...Object.fromEntries(OAS_RULES_OFF.map((id) => [id, 'off'])) },
+  } as RulesetDefinition;
+}
+
+/**
  * A resolver that resolves nothing: Spectral's default one would fetch remote and file `$ref`s
  * outside the analysis budgets. Local ones are resolved by the rules' functions within budget.
  */
@@ -57,19 +77,22 @@ const noResolver = {
   resolve: (source: unknown) => Promise.resolve({ result: source, graph: null, errors: [], refMap: {} }),
 };
 
-let spectral: Spectral | undefined;
+let spectral: Promise<Spectral> | undefined;
 
-function instance(): Spectral {
-  if (spectral === undefined) {
+function instance(): Promise<Spectral> {
+  spectral ??= (async () => {
+    const { Spectral } = await import('@stoplight/spectral-core');
     // The Resolver type is a class; Spectral only calls resolve() and reads uriCache.
-    spectral = new Spectral({ resolver: noResolver as unknown as NonNullable<ConstructorParameters<typeof Spectral>[0]>['resolver'] });
-    spectral.setRuleset(PULSEGATE_RULESET);
-  }
+    const s = new Spectral({ resolver: noResolver as unknown as NonNullable<ConstructorParameters<typeof Spectral>[0]>['resolver'] });
+    s.setRuleset(await lintRuleset());
+    return s;
+  })();
+  spectral.catch(() => (spectral = undefined));
   return spectral;
 }
 
 /**
- * Runs Spectral with the Pulsegate ruleset over a document the budgeted loader has accepted,
+ * Runs Spectral with the standard `oas` and the Pulsegate rulesets over a document the budgeted loader has accepted,
  * passed as already parsed (Spectral does not re-read the text). Findings keep the native checks'
  * JSON paths (Spectral would shorten paths such as parameters/pageSize to the closest existing
  * node) and document order. Throws the SpecError of a spent budget.
@@ -83,7 +106,7 @@ export async function runSpectral(loaded: Json, budget: Budget): Promise<Connect
   try {
     // A parser result (plain object) is taken as is; anything else Spectral would serialise and re-parse.
     const parsed = { parsed: { data: doc, diagnostics: [], ast: undefined, lineMap: undefined }, getLocationForJsonPath: () => undefined, source: undefined };
-    results = await instance().run(parsed as unknown as ConstructorParameters<typeof ParsedDocument>[0]);
+    results = await (await instance()).run(parsed as unknown as ConstructorParameters<typeof ParsedDocument>[0]);
   } catch (err) {
     throw run.error instanceof SpecError ? run.error : err;
   } finally {
@@ -99,6 +122,8 @@ export async function runSpectral(loaded: Json, budget: Budget): Promise<Connect
   });
   const found: Array<{ order: number; finding: LintFinding }> = [];
   for (const r of results) {
+    // Spectral severities: 0 error, 1 warn, 2 info, 3 hint; info and hint are not findings here.
+    if (r.severity > 1) continue;
     const rule = String(r.code);
     const index = pending.get(`${rule}\n${r.message}`)?.shift();
     const severity = r.severity === 0 ? 'error' : 'warning';

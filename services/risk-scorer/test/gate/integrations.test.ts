@@ -18,6 +18,7 @@ describe('the shipped Argo Rollouts and Flagger examples work against the API', 
     const metric = template!.spec.metrics[0];
     const web = metric.provider.web;
     const args: Record<string, string> = { 'api-key': 'key-a' };
+    for (const a of template!.spec.args as Array<{ name: string; value?: string }>) if (a.value !== undefined) args[a.name] = a.value;
     for (const a of rollout!.spec.strategy.canary.steps[1].analysis.args) args[a.name] = a.value;
     const render = (v: string): string => v.replace(/\{\{ args\.([\w-]+) \}\}/g, (_, n: string) => args[n]!);
     const headers = Object.fromEntries(web.headers.map((h: { key: string; value: string }) => [h.key.toLowerCase(), render(h.value)]));
@@ -28,6 +29,9 @@ describe('the shipped Argo Rollouts and Flagger examples work against the API', 
     expect(web.jsonPath).toBe('{$.outcome}');
     // No model and no telemetry yet: neither success nor failure, so Argo counts it inconclusive.
     expect(res.body.outcome).toBe('hold');
+    expect(body.window).toBe('1h');
+    // This app has no aggregator; the window asks for one, so the canary holds saying why.
+    expect(res.body.checks.find((c: { check: string }) => c.check === 'canary').message).toMatch(/window was asked but no aggregator is configured/);
     expect(metric.successCondition).toBe('result == "promote"');
     expect(metric.failureCondition).toBe('result == "reject"');
   });
@@ -43,5 +47,7 @@ describe('the shipped Argo Rollouts and Flagger examples work against the API', 
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('PROMOTION_HELD');
     expect(res.body.error.details.outcome).toBe('hold');
+    expect(hook.metadata.window).toBe('1h');
+    expect(res.body.error.message).toMatch(/window was asked but no aggregator is configured/);
   });
 });

@@ -30,9 +30,10 @@ describe('computeSpecFeatures on the seed ListInvoices connector', () => {
     expect(f.newScopes).toEqual(['invoices.admin']);
     // Old: list (items, items[], id/amount/status, continuationToken) 6 + get (id, amount, status) 3.
     expect(f.responseSchemaSize).toEqual({ old: 9, new: 5 });
-    expect(f.features).toEqual({ lintWarnings: 3, operationsModifiedShare: 1, newScopesAdded: 1, payloadSizeIncrease: (5 - 9) / 9, breakingChanges: 6 });
-    // 2.0.0 misses an example and a 429, and its read action requires invoices.admin.
-    expect(f.lint.findings.map((x) => x.rule)).toEqual(['pg-action-example', 'pg-429-retry-after', 'pg-scopes-separate']);
+    expect(f.features).toEqual({ lintWarnings: 8, operationsModifiedShare: 1, newScopesAdded: 1, payloadSizeIncrease: (5 - 9) / 9, breakingChanges: 6 });
+    // 2.0.0 misses an example and a 429, and its read action requires invoices.admin (connector
+    // ruleset); it has no contact, description, servers, operation description or tags (Spectral's oas ruleset).
+    expect(f.lint.findings.map((x) => x.rule)).toEqual(['pg-action-example', 'pg-429-retry-after', 'pg-scopes-separate', 'info-contact', 'info-description', 'oas3-api-servers', 'operation-description', 'operation-tags']);
   });
 
   it('1.0.0 -> 1.1.0 (YAML) is additive: nothing breaks, the new action and fields are info', async () => {
@@ -50,7 +51,10 @@ describe('computeSpecFeatures on the seed ListInvoices connector', () => {
   });
 
   it('an identical document has no changes; documentation-only edits are not modifications', async () => {
-    expect((await computeSpecFeatures(v100, v100)).features).toEqual({ lintWarnings: 4, operationsModifiedShare: 0, newScopesAdded: 0, payloadSizeIncrease: 0, breakingChanges: 0 });
+    const same = await computeSpecFeatures(v100, v100);
+    // 4 connector-ruleset warnings, 6 oas warnings and one oas error: a 3.1-style type list in a 3.0 document.
+    expect(same.features).toEqual({ lintWarnings: 11, operationsModifiedShare: 0, newScopesAdded: 0, payloadSizeIncrease: 0, breakingChanges: 0 });
+    expect(same.lint.findings.filter((x) => x.severity === 'error')).toEqual([expect.objectContaining({ rule: 'oas3-schema', path: ['components', 'schemas', 'InvoiceList', 'properties', 'continuationToken', 'type'] })]);
     const reworded = JSON.parse(v100) as { paths: Record<string, Record<string, { description?: string; summary?: string }>> };
     reworded.paths['/invoices']!.get!.summary = 'List the invoices';
     reworded.paths['/invoices']!.get!.description = 'Now with words';

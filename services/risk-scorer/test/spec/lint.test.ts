@@ -65,3 +65,34 @@ describe('the Pulsegate connector ruleset', () => {
     expect(r.documentationCompleteness).toBe(0.5);
   });
 });
+
+describe("Spectral's standard oas ruleset, beside the connector ruleset", () => {
+  it('reports oas findings with rule, severity and JSON path, and they feed lintWarnings', async () => {
+    const d = good();
+    delete d.info.contact;
+    delete list(d).tags;
+    // An example that does not match its (inline) schema, and a 3.1-style type list in a 3.0 document.
+    // Examples of schemas behind a $ref are not checked: Spectral resolves no $ref here.
+    create(d).requestBody.content['application/json'] = { schema: { type: 'object', properties: { amount: { type: 'number' } } }, example: { amount: 'not a number' } };
+    d.components.schemas[Object.keys(d.components.schemas)[0]!].properties.note = { type: ['string', 'null'] };
+    const r = await lintSpec(d);
+    const brief = r.findings.map((f) => [f.rule, f.severity, f.path.join('.')]);
+    expect(brief).toContainEqual(['info-contact', 'warning', 'info']);
+    expect(brief).toContainEqual(['operation-tags', 'warning', 'paths./invoices.get']);
+    expect(brief).toContainEqual(['oas3-schema', 'error', `components.schemas.${Object.keys(d.components.schemas)[0]}.properties.note.type`]);
+    expect(r.findings.some((f) => f.rule === 'oas3-valid-media-example' && f.severity === 'error' && f.path.join('.').startsWith('paths./invoices.post.requestBody'))).toBe(true);
+    expect(r.findings.every((f) => f.rule.startsWith('pg-') === false)).toBe(true);
+    const { computeSpecFeatures } = await import('../../src/spec/features');
+    const f = await computeSpecFeatures(good(), d);
+    expect(f.features.lintWarnings).toBe(r.counts.error + r.counts.warning);
+    expect(f.features.lintWarnings).toBe(r.findings.length);
+  });
+
+  it('turns off only the rules that need the resolver Spectral is not given', async () => {
+    const { lintRuleset, OAS_RULES_OFF } = await import('../../src/spec/spectral');
+    expect(((await lintRuleset()) as { rules: Record<string, unknown> }).rules).toMatchObject(Object.fromEntries(OAS_RULES_OFF.map((id) => [id, 'off'])));
+    const d = good();
+    d.components.schemas.Unused = { type: 'object' };
+    expect((await lintSpec(d)).findings).toEqual([]);
+  });
+});
