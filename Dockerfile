@@ -1,6 +1,7 @@
 # One image per service:
 #   docker build --build-arg WORKSPACE=services/ingest -t pulsegate/ingest .
-#   docker build --build-arg WORKSPACE=apps/pulsegate -t pulsegate/dashboard .   (run: node dist/dashboard.js)
+#   docker build --build-arg WORKSPACE=apps/pulsegate -t pulsegate/dashboard .   (run: node dist/dashboard.js;
+#     the same image runs the topic init job: node dist/topics.js)
 # build: install everything and bundle the workspace's entry points into dist/ (esbuild, the same
 # `npm run build`). deps: only that workspace's production dependencies (no tsx, TypeScript, test
 # harness or other dev dependencies). runtime: node runs dist/main.js directly as PID 1; the service

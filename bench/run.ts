@@ -16,6 +16,7 @@ const BENCHMARKS: Record<string, string> = {
   risk: 'services/risk-scorer/bench/risk.ts',
   anomaly: 'services/anomaly-detector/bench/anomaly-eval.ts',
   startup: 'bench/startup.ts',
+  freshness: 'bench/freshness.ts',
 };
 
 const wanted = process.argv.slice(2);

@@ -30,6 +30,8 @@ function variablesRead(): Set<string> {
       for (const m of text.matchAll(/\benv(?:\?)?\.([A-Z][A-Z0-9_]{2,})\b/g)) found.add(m[1]!);
       for (const m of text.matchAll(/\benv\[['"]([A-Z][A-Z0-9_]{2,})['"]\]/g)) found.add(m[1]!);
       if (/config\.ts$/.test(file)) for (const m of text.matchAll(/^\s+([A-Z][A-Z0-9_]{2,}):/gm)) found.add(m[1]!);
+      // zod schema keys outside config.ts (packages/service-runner's shared settings, …).
+      for (const m of text.matchAll(/^\s+([A-Z][A-Z0-9_]{2,}):\s*z\b/gm)) found.add(m[1]!);
       // Schema helpers name their variable wherever they are used (packages/service-runner, …).
       for (const m of text.matchAll(/\b(?:intVar|redisUrlVar|hostPortListVar)\(\s*'([A-Z][A-Z0-9_]{2,})'/g)) found.add(m[1]!);
       // The embedded start builds its port variables from the service names.

@@ -96,7 +96,37 @@ const container: Schema = {
   },
 };
 
+/** A Job's container: runs to completion, so no probes and no ports; its command is spelled out. */
+const { readinessProbe: _r, livenessProbe: _l, startupProbe: _s, ports: _p, ...runOnce } = container.properties as Record<string, unknown>;
+const jobContainer: Schema = { ...container, required: ['name', 'image', 'command', 'resources'], properties: runOnce };
+
+const volumes: Schema = { type: 'array', items: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: dnsName, emptyDir: { type: 'object' }, configMap: { type: 'object' }, secret: { type: 'object' } } } };
+
+/** A pod template with `containers` of the given schema and the kind's own pod settings. */
+const podTemplate = (containers: Schema, own: Record<string, Schema>, required: string[] = []): Schema => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['metadata', 'spec'],
+  properties: {
+    metadata: { type: 'object', additionalProperties: false, required: ['labels'], properties: { labels, annotations: labels } },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['containers', ...required],
+      properties: { ...own, containers: { type: 'array', minItems: 1, items: containers }, volumes, securityContext: { type: 'object' }, serviceAccountName: dnsName },
+    },
+  },
+});
+
 const selector: Schema = { type: 'object', additionalProperties: false, required: ['matchLabels'], properties: { matchLabels: { ...labels, minProperties: 1 } } };
+
+/** A namespaced object: apiVersion, kind, metadata and the kind's `spec`. */
+const namespacedResource = (spec: Schema): Schema => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: { apiVersion: {}, kind: {}, metadata: metadata(true), spec },
+});
 
 /** Schemas by `apiVersion/kind`. */
 export const K8S_SCHEMAS: Record<string, Schema> = {
@@ -107,66 +137,38 @@ export const K8S_SCHEMAS: Record<string, Schema> = {
     required: ['apiVersion', 'kind', 'metadata', 'data'],
     properties: { apiVersion: {}, kind: {}, metadata: metadata(true), data: { type: 'object', propertyNames: { pattern: '^[A-Z_][A-Z0-9_]*$' }, additionalProperties: { type: 'string' } } },
   },
-  'v1/Service': {
+  'v1/Service': namespacedResource({
     type: 'object',
     additionalProperties: false,
-    required: ['apiVersion', 'kind', 'metadata', 'spec'],
+    required: ['selector', 'ports'],
     properties: {
-      apiVersion: {},
-      kind: {},
-      metadata: metadata(true),
-      spec: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['selector', 'ports'],
-        properties: {
-          type: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'] },
-          selector: { ...labels, minProperties: 1 },
-          ports: { type: 'array', minItems: 1, items: { type: 'object', additionalProperties: false, required: ['port'], properties: { name: str, port, targetPort: intOrName, protocol: { enum: ['TCP', 'UDP'] } } } },
-        },
-      },
+      type: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'] },
+      selector: { ...labels, minProperties: 1 },
+      ports: { type: 'array', minItems: 1, items: { type: 'object', additionalProperties: false, required: ['port'], properties: { name: str, port, targetPort: intOrName, protocol: { enum: ['TCP', 'UDP'] } } } },
     },
-  },
-  'apps/v1/Deployment': {
+  }),
+  'apps/v1/Deployment': namespacedResource({
     type: 'object',
     additionalProperties: false,
-    required: ['apiVersion', 'kind', 'metadata', 'spec'],
+    required: ['selector', 'template'],
     properties: {
-      apiVersion: {},
-      kind: {},
-      metadata: metadata(true),
-      spec: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['selector', 'template'],
-        properties: {
-          replicas: { type: 'integer', minimum: 0 },
-          strategy: { type: 'object' },
-          selector,
-          template: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['metadata', 'spec'],
-            properties: {
-              metadata: { type: 'object', additionalProperties: false, required: ['labels'], properties: { labels, annotations: labels } },
-              spec: {
-                type: 'object',
-                additionalProperties: false,
-                required: ['containers'],
-                properties: {
-                  terminationGracePeriodSeconds: { type: 'integer', minimum: 0 },
-                  containers: { type: 'array', minItems: 1, items: container },
-                  volumes: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: dnsName, emptyDir: { type: 'object' }, configMap: { type: 'object' }, secret: { type: 'object' } } } },
-                  securityContext: { type: 'object' },
-                  serviceAccountName: dnsName,
-                },
-              },
-            },
-          },
-        },
-      },
+      replicas: { type: 'integer', minimum: 0 },
+      strategy: { type: 'object' },
+      selector,
+      template: podTemplate(container, { terminationGracePeriodSeconds: { type: 'integer', minimum: 0 } }),
     },
-  },
+  }),
+  'batch/v1/Job': namespacedResource({
+    type: 'object',
+    additionalProperties: false,
+    required: ['template'],
+    properties: {
+      backoffLimit: { type: 'integer', minimum: 0 },
+      activeDeadlineSeconds: { type: 'integer', minimum: 1 },
+      ttlSecondsAfterFinished: { type: 'integer', minimum: 0 },
+      template: podTemplate(jobContainer, { restartPolicy: { enum: ['Never', 'OnFailure'] } }, ['restartPolicy']),
+    },
+  }),
   'policy/v1/PodDisruptionBudget': {
     type: 'object',
     additionalProperties: false,

@@ -80,6 +80,18 @@ export function validateManifests(manifests: Manifest[], repoRoot: string, files
       const volumes = new Set((doc.spec.template.spec.volumes ?? []).map((v: Obj) => v.name));
       for (const c of doc.spec.template.spec.containers as Obj[]) for (const m of c.volumeMounts ?? []) if (!volumes.has(m.name)) problems.push(`${where}: volumeMount ${m.name as string} has no volume`);
     }
+    if (doc.kind === 'Deployment' || doc.kind === 'Job') {
+      for (const c of doc.spec.template.spec.containers as Obj[]) {
+        for (const from of c.envFrom ?? []) {
+          const name = from.configMapRef?.name as string | undefined;
+          if (name !== undefined && !all.some((m) => m.doc.kind === 'ConfigMap' && m.doc.metadata.name === name)) problems.push(`${where}: envFrom configMap ${name} is not defined`);
+        }
+      }
+    }
+    if (doc.kind === 'Job') {
+      const volumes = new Set((doc.spec.template.spec.volumes ?? []).map((v: Obj) => v.name));
+      for (const c of doc.spec.template.spec.containers as Obj[]) for (const m of c.volumeMounts ?? []) if (!volumes.has(m.name)) problems.push(`${where}: volumeMount ${m.name as string} has no volume`);
+    }
     if (doc.kind === 'Service') {
       const targets = [...deployments.values()].filter((d) => matches(doc.spec.selector, d.spec.template.metadata.labels));
       if (targets.length === 0) problems.push(`${where}: selector matches no Deployment`);

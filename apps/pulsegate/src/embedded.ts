@@ -7,6 +7,8 @@ import { createAnomalyDetectorService, loadConfig as loadDetectorConfig } from '
 import { createRiskScorerService, loadConfig as loadRiskConfig } from '@pulsegate/risk-scorer';
 import { createDashboardApp } from './dashboard';
 import { listen, type Listening, type ServerLimits } from '@pulsegate/http-kit';
+import { loadRunnerConfig, startFailureMessage } from '@pulsegate/service-runner';
+import { embeddedPort, portVariable, type EmbeddedName } from './ports';
 
 /** What the launcher needs of a service; every service factory returns at least this. */
 interface Runnable {
@@ -46,11 +48,20 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   const env = options.env ?? process.env;
   // JSON log lines go to stderr so the start-up banner on stdout stays readable (and parseable).
   const logger = options.logger ?? createLogger({ name: 'pulsegate', servicePerChild: true, destination: process.stderr });
-  const bus = createBus({ KAFKA_BROKERS: env.KAFKA_BROKERS, clientId: 'pulsegate-embedded' }, { logger });
+  const { autoCreateTopics } = loadRunnerConfig(env);
+  const bus = createBus({ KAFKA_BROKERS: env.KAFKA_BROKERS, clientId: 'pulsegate-embedded' }, { logger, kafka: { autoCreateTopics } });
   // Each service reads its own PORT; the shared env must not pin them all to one port.
   const envFor = (port: number): NodeJS.ProcessEnv => ({ ...env, PORT: String(options.ephemeralPorts === true ? 0 : port) });
-  const portOf = (name: string, fallback: number): number => Number(env[`PULSEGATE_${name.toUpperCase().replace(/-/g, '_')}_PORT`] ?? fallback);
+  const portOf = (name: EmbeddedName): number => embeddedPort(env, name);
 
+  // A taken port names the variable that moves it (PULSEGATE_<SERVICE>_PORT), not the services' own PORT.
+  const listenAs = async (name: EmbeddedName, app: Express, host: string, port: number, listenOptions: Parameters<typeof listen>[3]): Promise<Listening> => {
+    try {
+      return await listen(app, host, port, listenOptions);
+    } catch (err) {
+      throw new Error(`${name}: ${startFailureMessage(err, { host, port }, portVariable(name))}`, { cause: err });
+    }
+  };
   const started: Array<EmbeddedService & { listening: Listening }> = [];
   const stopAll = async (): Promise<void> => {
     // Reverse start order: ingest (started last) stops accepting first, then consumers drain.
@@ -62,22 +73,25 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   };
 
   try {
-    const risk = loadRiskConfig(envFor(portOf('risk-scorer', 8083)));
-    const aggregator = loadAggregatorConfig(envFor(portOf('aggregator', 8081)));
-    const detector = loadDetectorConfig(envFor(portOf('anomaly-detector', 8082)));
-    const ingest = loadIngestConfig(envFor(portOf('ingest', 4318)));
-    const plan: Array<{ name: string; host: string; port: number; make: () => Promise<Runnable>; limits: ServerLimits }> = [
+    const risk = loadRiskConfig(envFor(portOf('risk-scorer')));
+    const aggregator = loadAggregatorConfig(envFor(portOf('aggregator')));
+    const detector = loadDetectorConfig(envFor(portOf('anomaly-detector')));
+    const ingest = loadIngestConfig(envFor(portOf('ingest')));
+    const url = (name: string): string => started.find((s) => s.name === name)!.url;
+    // Alert links (generatorURL) point at the aggregator this start runs, wherever its port is,
+    // unless AGGREGATOR_URL names another address (a proxy, a public host name).
+    const alertLinkBase = (): string => (env.AGGREGATOR_URL !== undefined && env.AGGREGATOR_URL !== '' ? detector.aggregatorUrl : url('aggregator'));
+    const plan: Array<{ name: EmbeddedName; host: string; port: number; make: () => Promise<Runnable>; limits: ServerLimits }> = [
       { name: 'aggregator', host: aggregator.host, port: aggregator.port, limits: aggregator.http, make: () => createAggregatorService({ bus, logger: logger.child({ service: 'aggregator' }), config: aggregator }) },
       // After the aggregator: the gate reads live canary telemetry from it (its URL is known once it listens).
       { name: 'risk-scorer', host: risk.host, port: risk.port, limits: risk.http, make: () => createRiskScorerService({ bus, logger: logger.child({ service: 'risk-scorer' }), config: { ...risk, aggregatorUrl: risk.aggregatorUrl ?? url('aggregator') } }) },
-      { name: 'anomaly-detector', host: detector.host, port: detector.port, limits: detector.http, make: () => createAnomalyDetectorService({ bus, logger: logger.child({ service: 'anomaly-detector' }), config: detector }) },
+      { name: 'anomaly-detector', host: detector.host, port: detector.port, limits: detector.http, make: () => createAnomalyDetectorService({ bus, logger: logger.child({ service: 'anomaly-detector' }), config: { ...detector, aggregatorUrl: alertLinkBase() } }) },
       { name: 'ingest', host: ingest.host, port: ingest.port, limits: ingest.http, make: () => createIngestService({ bus, logger: logger.child({ service: 'ingest' }), config: ingest }) },
     ];
-    const url = (name: string): string => started.find((s) => s.name === name)!.url;
     for (const step of plan) {
       const service = await step.make();
       await service.start();
-      const listening = await listen(service.app, step.host, step.port, { limits: step.limits, logger });
+      const listening = await listenAs(step.name, service.app, step.host, step.port, { limits: step.limits, logger });
       started.push({ name: step.name, url: listening.url, service, listening });
     }
     // The dashboard holds an API key and shows that tenant's data to whoever reaches it: loopback
@@ -89,7 +103,7 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       apiKey: env.PULSEGATE_DASHBOARD_API_KEY,
       logger: logger.child({ service: 'dashboard' }),
     });
-    const dashboard = await listen(dashboardApp, env.HOST ?? '127.0.0.1', options.ephemeralPorts === true ? 0 : portOf('dashboard', 8080));
+    const dashboard = await listenAs('dashboard', dashboardApp, env.HOST ?? '127.0.0.1', options.ephemeralPorts === true ? 0 : portOf('dashboard'), {});
     started.push({ name: 'dashboard', url: dashboard.url, listening: dashboard, service: { app: dashboardApp, start: async () => undefined, stop: async () => undefined, isReady: () => true } });
   } catch (err) {
     await stopAll();

@@ -1,7 +1,8 @@
 // The `pulsegate` command: `start` runs the embedded pipeline; `risk …` and `spec …` are the pipeline CLI.
 import { runRiskCli } from './commands/risk';
 import { runSpecCommand } from './commands/spec';
-import { runDemo } from './demo';
+import { runTopicsCommand } from './commands/topics';
+import { demoTargets, runDemo } from './demo';
 import { startEmbedded } from './embedded';
 
 const USAGE = `usage:
@@ -11,6 +12,7 @@ const USAGE = `usage:
   pulsegate spec diff OLD NEW     breaking changes by rule (exit 0 clean, 1 errors found, 2 could not run)
   pulsegate spec lint SPEC        the Pulsegate connector ruleset (same exit codes)
   pulsegate spec rules            the rule catalogue
+  pulsegate topics [--dry-run]    create the Kafka topics on KAFKA_BROKERS (exit 0 ready, 1 failed, 2 could not run)
   pulsegate demo [seconds]        play the seed's ContosoSales scenarios against a running Pulsegate
   pulsegate help                  this text`;
 
@@ -37,27 +39,36 @@ async function start(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-/** Plays the demo against the URLs of a running Pulsegate (defaults: the embedded ports). */
+/** Plays the demo against the URLs of a running Pulsegate (defaults: the embedded start's ports). */
 async function demo(args: string[]): Promise<number> {
-  const ac = new AbortController();
-  process.once('SIGINT', () => ac.abort());
-  const e = process.env;
-  const at = (value: string | undefined, port: number): string => value ?? `http://127.0.0.1:${port}`;
   const seconds = args[0] === undefined ? undefined : Number(args[0]);
   if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0)) {
     process.stderr.write(`demo: seconds must be a positive number, got ${JSON.stringify(args[0])}\n`);
     return 2;
   }
+  let targets: ReturnType<typeof demoTargets>;
+  try {
+    targets = demoTargets(process.env);
+  } catch (err) {
+    process.stderr.write(`demo: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const ac = new AbortController();
+  process.once('SIGINT', () => ac.abort());
   const summary = await runDemo({
-    ingestUrl: at(e.PULSEGATE_INGEST_URL, 4318),
-    aggregatorUrl: at(e.PULSEGATE_AGGREGATOR_URL, 8081),
-    riskUrl: at(e.PULSEGATE_RISK_URL, 8083),
-    dashboardUrl: at(e.PULSEGATE_DASHBOARD_URL, 8080),
-    apiKey: e.PULSEGATE_API_KEY,
+    ingestUrl: targets.ingest.url,
+    aggregatorUrl: targets.aggregator.url,
+    riskUrl: targets.risk.url,
+    dashboardUrl: targets.dashboard.url,
+    apiKey: process.env.PULSEGATE_API_KEY,
     durationSeconds: seconds,
     signal: ac.signal,
     log: (line) => process.stdout.write(line + '\n'),
   });
+  if (summary.problems.some((p) => p.includes('cannot reach') || p.includes('could not be sent'))) {
+    const where = Object.values(targets).map((t) => `  ${t.url}  (${t.from})`);
+    process.stderr.write(`demo: a Pulsegate URL did not answer; the demo used:\n${where.join('\n')}\n`);
+  }
   return summary.problems.length === 0 ? 0 : 1;
 }
 
@@ -72,6 +83,9 @@ async function main(argv: string[]): Promise<number | undefined> {
       return runRiskCli(rest);
     case 'spec':
       return runSpecCommand(rest);
+    case 'topics':
+      // One-shot: exit as soon as the answer is known, whatever kafkajs still has scheduled.
+      return process.exit(await runTopicsCommand(rest));
     case 'demo':
       return demo(rest);
     case 'help':

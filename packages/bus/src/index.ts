@@ -1,4 +1,5 @@
-export type { Bus, BusRecord, OutgoingRecord, DecodedBatch, BatchContext, SubscribeOptions, Subscription, PartitionLag } from './types';
+export type { Bus, BusRecord, OutgoingRecord, DecodedBatch, BatchContext, SubscribeOptions, Subscription, PartitionLag, HandlerOffsets } from './types';
+export { ResumeAt, guardedHandler } from './resume';
 export { MemoryBus, deadLetter } from './memory-bus';
 export type { MemoryBusOptions } from './memory-bus';
 export { KafkaBus } from './kafka-bus';

@@ -76,6 +76,13 @@ export interface KafkaBusOptions {
   producerRetries?: number;
   /** How long publish() waits for the producer to connect before failing retriably, ms. Default 10 000. */
   connectWaitMs?: number;
+  /**
+   * Let the producer and consumers ask the broker to create a missing topic (the broker's own
+   * auto.create.topics.enable still decides). Default true. Production turns it off and creates
+   * the topics with `pulsegate topics`, so a typo or a wrong cluster fails instead of creating a
+   * topic with the broker's default partitions and retention.
+   */
+  autoCreateTopics?: boolean;
 }
 
 /** kafkajs log lines routed to a pino-style logger; WARN and above only, by design quiet. */
@@ -187,7 +194,7 @@ export class KafkaBus implements Bus {
           const producer = this.kafka.producer({
             idempotent: this.idempotent,
             maxInFlightRequests: this.options.maxInFlightRequests ?? (this.idempotent ? 5 : 1),
-            allowAutoTopicCreation: true,
+            allowAutoTopicCreation: this.options.autoCreateTopics ?? true,
             ...(this.options.producerRetries === undefined || this.idempotent ? {} : { retry: { retries: this.options.producerRetries } }),
             // Java-compatible murmur2 partitioning (kafkajs' v2 default, named to silence its warning).
             createPartitioner: Partitioners.DefaultPartitioner,
@@ -265,7 +272,7 @@ export class KafkaBus implements Bus {
       maxWaitTimeInMs: tuning.maxWaitTimeMs ?? 500,
       maxBytesPerPartition: tuning.maxBytesPerPartition ?? 1024 * 1024,
       maxBytes: tuning.maxBytes ?? 10 * 1024 * 1024,
-      allowAutoTopicCreation: true,
+      allowAutoTopicCreation: this.options.autoCreateTopics ?? true,
       // kafkajs restarts itself after a retriable crash unless this says no; non-retriable
       // crashes it never restarts (see the CRASH handler below).
       retry: { restartOnFailure: async () => !stopping },
@@ -286,9 +293,10 @@ export class KafkaBus implements Bus {
     // A new generation starts every assigned partition again from its committed offset, so
     // records read but not handled yet (linger) are dropped, never committed by the old owner.
     consumer.on(consumer.events.REBALANCING, () => runner.reset());
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       runner.reset();
       runner.forgetPositions();
+      runner.resumeAssigned(payload.memberAssignment[options.topic] ?? []);
     });
     // The high watermark of a fetch is stale while the runner holds back (a batch being retried
     // stops fetching): ask the broker for it now and then, so lag keeps growing while stuck.

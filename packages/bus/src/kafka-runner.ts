@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs
 import { Topics } from '@pulsegate/events';
 import { DEFAULT_ISOLATE_AFTER, DEFAULT_MAX_ATTEMPTS, handleIsolating, type FailingBatch } from './isolate';
 import { deadLetter } from './memory-bus';
+import { guardedHandler, ResumeAt } from './resume';
 import type { BackoffOptions } from './retry';
 import type { BusRecord, DecodedBatch, OutgoingRecord, PartitionLag, SubscribeOptions } from './types';
 
@@ -63,13 +64,16 @@ interface PartitionState<T> {
   highWatermark: string;
   /** Next offset to handle: committed offset, or the first offset read since assignment. */
   next: bigint | undefined;
+  /** Where the last ResumeAt sent this partition back to, until a batch is handed over from there. */
+  resumedTo: bigint | undefined;
   /** From the partition's latest eachBatch payload; flushes outside eachBatch use them too. */
   heartbeat: () => Promise<void>;
   isRunning: () => boolean;
   isStale: () => boolean;
 }
 
-type FlushResult = 'done' | 'abandoned';
+/** 'abandoned': given up uncommitted; ResumeAt: the handler's store is behind the batch. */
+type FlushResult = 'done' | 'abandoned' | ResumeAt;
 
 /** The group moved on while a handler ran (failed heartbeat): not the batch's fault. */
 class MembershipLost extends Error {
@@ -136,7 +140,7 @@ export class BatchRunner<T> {
     let st = this.partitions.get(partition);
     if (st === undefined) {
       const never = (): boolean => false;
-      st = { partition, lock: Promise.resolve(), pending: undefined, inFlight: undefined, timer: undefined, highWatermark: '0', next: undefined, heartbeat: async () => undefined, isRunning: never, isStale: never };
+      st = { partition, lock: Promise.resolve(), pending: undefined, inFlight: undefined, timer: undefined, highWatermark: '0', next: undefined, resumedTo: undefined, heartbeat: async () => undefined, isRunning: never, isStale: never };
       this.partitions.set(partition, st);
     }
     return st;
@@ -195,7 +199,39 @@ export class BatchRunner<T> {
 
   /** A new group generation: the positions of partitions we may no longer own are unknown. */
   forgetPositions(): void {
-    for (const st of this.partitions.values()) st.next = undefined;
+    for (const st of this.partitions.values()) {
+      st.next = undefined;
+      st.resumedTo = undefined;
+    }
+  }
+
+  /**
+   * A new assignment (GROUP_JOIN): each partition starts where the handler's store holds it
+   * (SubscribeOptions.offsets), so one that gets no new record is read again too. Under the
+   * partition's lock, so the generation's first batch waits for it; skipped when a batch of this
+   * generation was read already or the store does not answer (the check before each try remains).
+   */
+  resumeAssigned(partitions: readonly number[]): void {
+    const offsets = this.deps.options.offsets;
+    if (offsets === undefined) return;
+    const generation = this.generation;
+    for (const partition of partitions) {
+      const st = this.state(partition);
+      void this.withLock(st, async () => {
+        if (generation !== this.generation || st.next !== undefined || this.deps.isStopping()) return;
+        const next = await offsets.next(partition).catch((err: unknown) => {
+          this.deps.log?.warn({ topic: this.deps.options.topic, partition, err: (err as Error).message }, "could not read the handler's store offset of a new assignment; checking before the first batch instead");
+          return undefined;
+        });
+        if (next === undefined || generation !== this.generation || st.next !== undefined || this.deps.isStopping()) return;
+        try {
+          this.deps.consumer.seek({ topic: this.deps.options.topic, partition, offset: next });
+          st.resumedTo = BigInt(next);
+        } catch {
+          // Consumer not running: its restart joins again.
+        }
+      });
+    }
   }
 
   /** Partitions with a known position, for admin high-watermark refreshes. */
@@ -348,6 +384,11 @@ export class BatchRunner<T> {
       .then((result) => {
         // Given up (kafkajs stopped, rebalance, stop()): nothing after it may be committed either.
         if (result === 'abandoned') this.rewind(st, pending.firstOffset, generation);
+        else if (result instanceof ResumeAt) {
+          this.deps.log?.warn({ topic: this.deps.options.topic, partition: st.partition, batchFirstOffset: pending.firstOffset, resumeAt: result.offset }, "the handler's store is behind this batch (it lost recent writes); reading again from its offset");
+          this.rewind(st, result.offset, generation);
+          if (generation === this.generation) st.resumedTo = BigInt(result.offset);
+        }
       })
       .catch((err: unknown) => {
         const cause = err instanceof MembershipLost ? err.reason : err;
@@ -392,17 +433,27 @@ export class BatchRunner<T> {
         throw err;
       }
     };
+    // After a ResumeAt the next batch should start at the store's offset; when it starts later the
+    // broker no longer holds the records in between (retention): they are lost, say so, go on.
+    let guardFrom: string | undefined = pending.firstOffset;
+    if (st.resumedTo !== undefined) {
+      if (BigInt(pending.firstOffset) > st.resumedTo) {
+        log?.warn({ topic, partition, from: String(st.resumedTo), to: pending.firstOffset }, "records the handler's store lost are no longer on the broker (retention too short): their effects are lost");
+        guardFrom = undefined;
+      }
+      st.resumedTo = undefined;
+    }
     if (decoded.items.length > 0) {
       let result: Awaited<ReturnType<typeof handleIsolating<T>>>;
       try {
         result = await handleIsolating(decoded, {
-          handle: (b) => options.handle(b, { heartbeat: guardedHeartbeat }),
+          handle: guardedHandler(guardFrom === undefined ? undefined : options.offsets, guardFrom ?? pending.firstOffset, (b: DecodedBatch<T>) => options.handle(b, { heartbeat: guardedHeartbeat })),
           maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
           isolateAfter: options.isolateAfter ?? DEFAULT_ISOLATE_AFTER,
           retry: this.deps.retry,
           signal: this.deps.signal,
           gone,
-          isFatal: () => membershipLost !== undefined,
+          isFatal: (err) => membershipLost !== undefined || err instanceof ResumeAt,
           onFailure: (f, err, delayMs) => {
             this.deps.failing.set(partition, { ...f });
             log?.warn({ topic, partition, failures: f.failures, delayMs, err: err.message }, 'handler failed; retrying');
@@ -410,6 +461,9 @@ export class BatchRunner<T> {
             void st.heartbeat().catch((hbErr: unknown) => (membershipLost ??= hbErr));
           },
         });
+      } catch (err) {
+        if (err instanceof ResumeAt && membershipLost === undefined) return err;
+        throw err;
       } finally {
         this.deps.failing.delete(partition);
       }
@@ -425,6 +479,8 @@ export class BatchRunner<T> {
     }
     // Handled, but a new generation may have given the partition to another member.
     if (generation !== this.generation) return 'abandoned';
+    // The handler's store first (its record survives or is lost with the effects), then Kafka.
+    await options.offsets?.advance(partition, String(BigInt(pending.lastOffset) + 1n));
     await consumer.commitOffsets([{ topic, partition, offset: String(BigInt(pending.lastOffset) + 1n) }]);
     st.next = BigInt(pending.lastOffset) + 1n;
     await st.heartbeat().catch(() => undefined); // a lost membership is kafkajs' to notice

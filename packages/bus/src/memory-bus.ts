@@ -1,6 +1,7 @@
 import { Topics } from '@pulsegate/events';
 import { DEFAULT_ISOLATE_AFTER, DEFAULT_MAX_ATTEMPTS, handleIsolating, type FailingBatch } from './isolate';
 import { DEFAULT_PARTITIONS, partitionFor } from './partition';
+import { guardedHandler, ResumeAt } from './resume';
 import type { Bus, BusRecord, DecodedBatch, OutgoingRecord, SubscribeOptions, Subscription } from './types';
 
 export interface MemoryBusOptions {
@@ -32,6 +33,8 @@ interface Member {
   stopped: boolean;
   wake: () => void;
   assigned: Set<number>;
+  /** Assigned partitions not yet checked against the handler's store (SubscribeOptions.offsets). */
+  unchecked: Set<number>;
 }
 
 interface Group {
@@ -120,6 +123,7 @@ export class MemoryBus implements Bus {
     const live = group.members.filter((m) => !m.stopped);
     for (const m of live) m.assigned.clear();
     for (let p = 0; p < this.partitions; p++) live[p % Math.max(1, live.length)]?.assigned.add(p);
+    for (const m of live) m.unchecked = new Set(m.assigned);
     // Newly assigned partitions may hold records: a member mid-scan must look again.
     this.generation++;
     for (const m of live) m.wake();
@@ -169,8 +173,10 @@ export class MemoryBus implements Bus {
     const committed = group.committed.get(options.topic)!;
     const dlq = options.deadLetterTopic ?? Topics.deadLetter;
     const failing = new Map<number, FailingBatch>();
+    // Per partition: where the last ResumeAt sent it back to (see the KafkaBus runner).
+    const resumedTo = new Map<number, number>();
     let wakeUp: () => void = () => undefined;
-    const member: Member = { id: this.nextMemberId++, stopped: false, assigned: new Set(), wake: () => wakeUp() };
+    const member: Member = { id: this.nextMemberId++, stopped: false, assigned: new Set(), unchecked: new Set(), wake: () => wakeUp() };
     group.members.push(member);
     const g = group;
     this.rebalance(g);
@@ -185,7 +191,17 @@ export class MemoryBus implements Bus {
         this.waiters.add(done);
       });
 
+    // A newly assigned partition starts where the handler's store holds it, when it holds it.
+    const resumeAssigned = async (p: number): Promise<void> => {
+      member.unchecked.delete(p);
+      const next = await options.offsets!.next(p).catch(() => undefined); // the check before each try still runs
+      if (next === undefined || member.stopped || !member.assigned.has(p)) return;
+      committed[p] = Number(next);
+      resumedTo.set(p, Number(next));
+    };
+
     const runOnce = async (p: number): Promise<boolean> => {
+      if (options.offsets !== undefined && member.unchecked.has(p)) await resumeAssigned(p);
       const log = logs[p]!;
       const position = Math.max(committed[p] ?? 0, log.base);
       const end = log.base + log.records.length;
@@ -207,19 +223,39 @@ export class MemoryBus implements Bus {
         lastOffset: slice[slice.length - 1]!.offset,
       };
       if (member.stopped || !member.assigned.has(p)) return false;
+      // Records before the position were trimmed: what the store lost of them stays lost.
+      const lostBefore = resumedTo.get(p);
+      resumedTo.delete(p);
+      const guarded = lostBefore === undefined || position <= lostBefore;
       if (items.length > 0) {
-        const result = await handleIsolating(batch, {
-          handle: (b) => options.handle(b, { heartbeat: async () => undefined }),
-          maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-          isolateAfter: options.isolateAfter ?? DEFAULT_ISOLATE_AFTER,
-          gone: () => member.stopped || !member.assigned.has(p),
-          onFailure: (f) => failing.set(p, { ...f }),
-        });
-        failing.delete(p);
+        let result: Awaited<ReturnType<typeof handleIsolating<T>>>;
+        try {
+          result = await handleIsolating(batch, {
+            handle: guardedHandler(guarded ? options.offsets : undefined, batch.firstOffset, (b: DecodedBatch<T>) => options.handle(b, { heartbeat: async () => undefined })),
+            maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+            isolateAfter: options.isolateAfter ?? DEFAULT_ISOLATE_AFTER,
+            gone: () => member.stopped || !member.assigned.has(p),
+            isFatal: (err) => err instanceof ResumeAt,
+            onFailure: (f) => failing.set(p, { ...f }),
+          });
+        } catch (err) {
+          if (!(err instanceof ResumeAt)) throw err;
+          // The handler's store is behind the batch: read again from its offset.
+          committed[p] = Number(err.offset);
+          resumedTo.set(p, Number(err.offset));
+          return true;
+        } finally {
+          failing.delete(p);
+        }
         if (result === 'abandoned') return false;
         if (result.length > 0) await this.publish(dlq, result.map((r) => deadLetter(options.topic, p, r.record, r.err)));
       }
       // A stopped member's batch is still committed when the handler finished: it was applied.
+      try {
+        await options.offsets?.advance(p, String(Number(batch.lastOffset) + 1));
+      } catch {
+        return false; // not committed: handled again (idempotently) on the next pass
+      }
       committed[p] = Number(batch.lastOffset) + 1;
       this.trim(options.topic);
       return true;

@@ -35,6 +35,22 @@ export interface BatchContext {
   heartbeat(): Promise<void>;
 }
 
+/**
+ * A partition's progress as the handler's own store records it, written with (or after) the
+ * handler's effects, so that it survives or is lost together with them. The bus reads it before
+ * handing records over and resumes from it when it lies behind the batch (see README, "Resuming
+ * from the handler's store").
+ */
+export interface HandlerOffsets {
+  /** Next offset of the partition to handle as the store holds it; undefined when it holds none. */
+  next(partition: number): Promise<string | undefined>;
+  /**
+   * Records that every record of the partition before `next` is handled (never lowers it). Called
+   * once per bus batch after the handler finished all of it, before the bus commits.
+   */
+  advance(partition: number, next: string): Promise<void>;
+}
+
 export interface SubscribeOptions<T> {
   groupId: string;
   topic: string;
@@ -52,6 +68,13 @@ export interface SubscribeOptions<T> {
    * handler must be idempotent for records it already handled (the window store is).
    */
   handle(batch: DecodedBatch<T>, ctx: BatchContext): Promise<void>;
+  /**
+   * The handler's own record of progress. When set, every handler try first reads it and, when
+   * the store holds the partition before the batch (it lost recent writes), the bus reads again
+   * from the store's offset instead of handling; after each batch the bus advances it, then
+   * commits. Default: none (the committed offsets alone decide).
+   */
+  offsets?: HandlerOffsets;
   /** Tries of one unit (batch, key group, half, record) with retriable errors before it is dead-lettered. Default 30. */
   maxAttempts?: number;
   /** Failed tries with a retriable error before a unit is split to find the record at fault. Default 3. */

@@ -1,5 +1,5 @@
-export { Topics } from './topics';
-export type { TopicName } from './topics';
+export { Topics, TOPIC_DEFAULTS } from './topics';
+export type { TopicName, TopicDefaults } from './topics';
 export { UNMAPPED, ERROR_CODE_PATTERN, errorCodeForStatus } from './error-codes';
 export { INVOCATION_SCHEMA_VERSION, kindForMethod, outcomeFor, errorCodeFor } from './invocation';
 export type { InvocationEvent, ActionKind, Outcome } from './invocation';

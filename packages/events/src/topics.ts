@@ -22,3 +22,28 @@ export const Topics = {
 } as const;
 
 export type TopicName = (typeof Topics)[keyof typeof Topics];
+
+/** How `pulsegate topics` creates a topic unless PULSEGATE_TOPIC_* says otherwise. */
+export interface TopicDefaults {
+  /** Partitions: the most consumers of one group that can share the topic. */
+  partitions: number;
+  /** retention.ms in hours; null = kept forever (the topic is history a consumer rebuilds from). */
+  retentionHours: number | null;
+}
+
+/**
+ * Every topic Pulsegate uses with its default partitions and retention: the one list the topic
+ * init job creates. Partitions of the two high-volume topics leave room for the aggregator's and
+ * anomaly detector's replicas; the catalog and the release history are read from the beginning
+ * by every new consumer group, so they are never deleted.
+ */
+export const TOPIC_DEFAULTS: Readonly<Record<TopicName, TopicDefaults>> = {
+  [Topics.invocations]: { partitions: 12, retentionHours: 24 },
+  [Topics.invocationsDeadLetter]: { partitions: 4, retentionHours: 14 * 24 },
+  [Topics.metrics]: { partitions: 12, retentionHours: 24 },
+  [Topics.alerts]: { partitions: 4, retentionHours: 30 * 24 },
+  [Topics.catalog]: { partitions: 4, retentionHours: null },
+  [Topics.risk]: { partitions: 4, retentionHours: 30 * 24 },
+  [Topics.releases]: { partitions: 4, retentionHours: null },
+  [Topics.deadLetter]: { partitions: 4, retentionHours: 14 * 24 },
+};

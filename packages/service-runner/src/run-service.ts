@@ -27,6 +27,12 @@ export interface RunnerConfig {
   shutdownGraceMs: number;
   /** How long a stopping server still accepts, answering with `Connection: close` (SHUTDOWN_DRAIN_MS), ms. Default 1 000. */
   shutdownDrainMs: number;
+  /**
+   * Whether the Kafka clients ask the broker to create a topic they use that does not exist
+   * (KAFKA_AUTO_CREATE_TOPICS). Default true, for a local broker; false in production, where
+   * `pulsegate topics` creates them with their partitions and retention.
+   */
+  autoCreateTopics: boolean;
 }
 
 const runnerSchema = z.object({
@@ -38,9 +44,13 @@ const runnerSchema = z.object({
     .transform((v) => (v === undefined || v === '' ? 'info' : v)),
   SHUTDOWN_GRACE_MS: intVar('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS, 100, 600_000),
   SHUTDOWN_DRAIN_MS: intVar('SHUTDOWN_DRAIN_MS', DEFAULT_SHUTDOWN_DRAIN_MS, 0, 600_000),
+  KAFKA_AUTO_CREATE_TOPICS: z
+    .enum(['true', 'false', ''], { message: 'KAFKA_AUTO_CREATE_TOPICS must be true or false' })
+    .optional()
+    .transform((v) => v !== 'false'),
 });
 
-/** Parses LOG_LEVEL, SHUTDOWN_GRACE_MS and SHUTDOWN_DRAIN_MS; throws an Error naming each bad variable. */
+/** Parses LOG_LEVEL, SHUTDOWN_GRACE_MS, SHUTDOWN_DRAIN_MS and KAFKA_AUTO_CREATE_TOPICS; throws an Error naming each bad variable. */
 export function loadRunnerConfig(env: Record<string, string | undefined>): RunnerConfig {
   const parsed = runnerSchema.safeParse(env);
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join('; '));
@@ -48,7 +58,7 @@ export function loadRunnerConfig(env: Record<string, string | undefined>): Runne
   if (e.SHUTDOWN_DRAIN_MS >= e.SHUTDOWN_GRACE_MS) {
     throw new Error(`SHUTDOWN_DRAIN_MS (${e.SHUTDOWN_DRAIN_MS}) must be less than SHUTDOWN_GRACE_MS (${e.SHUTDOWN_GRACE_MS})`);
   }
-  return { logLevel: e.LOG_LEVEL, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, shutdownDrainMs: e.SHUTDOWN_DRAIN_MS };
+  return { logLevel: e.LOG_LEVEL, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, shutdownDrainMs: e.SHUTDOWN_DRAIN_MS, autoCreateTopics: e.KAFKA_AUTO_CREATE_TOPICS };
 }
 
 /** The Kafka client id (and self-telemetry `service.name`) of a service: `pulsegate-<name>`. */
@@ -159,7 +169,8 @@ export async function runService<C extends BaseConfig>(options: RunServiceOption
     telemetry = await startTelemetry({ serviceName: clientId, env });
     // Loaded once self-telemetry runs, so its kafkajs instrumentation sees the client being built.
     const { createBus } = await import('@pulsegate/bus');
-    bus = createBus({ KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId }, { ...options.busOptions?.(config), logger });
+    const busOptions = options.busOptions?.(config);
+    bus = createBus({ KAFKA_BROKERS: config.kafkaBrokers.join(','), clientId }, { ...busOptions, kafka: { ...busOptions?.kafka, autoCreateTopics: runner.autoCreateTopics }, logger });
     service = await options.create({ config, runner, logger, bus });
     server = await listen(service.app, config.host, config.port, { limits: config.http, logger });
   } catch (err) {

@@ -57,7 +57,13 @@ describe('runService', () => {
 
   it('needs SHUTDOWN_DRAIN_MS below SHUTDOWN_GRACE_MS', () => {
     expect(() => loadRunnerConfig({ SHUTDOWN_GRACE_MS: '1000', SHUTDOWN_DRAIN_MS: '1000' })).toThrow(/SHUTDOWN_DRAIN_MS .* less than SHUTDOWN_GRACE_MS/);
-    expect(loadRunnerConfig({})).toEqual({ logLevel: 'info', shutdownGraceMs: 25_000, shutdownDrainMs: 1_000 });
+    expect(loadRunnerConfig({})).toEqual({ logLevel: 'info', shutdownGraceMs: 25_000, shutdownDrainMs: 1_000, autoCreateTopics: true });
+  });
+
+  it('KAFKA_AUTO_CREATE_TOPICS: true by default, false turns it off, anything else names the variable', () => {
+    expect(loadRunnerConfig({ KAFKA_AUTO_CREATE_TOPICS: 'false' }).autoCreateTopics).toBe(false);
+    expect(loadRunnerConfig({ KAFKA_AUTO_CREATE_TOPICS: 'true' }).autoCreateTopics).toBe(true);
+    expect(() => loadRunnerConfig({ KAFKA_AUTO_CREATE_TOPICS: 'no' })).toThrow('KAFKA_AUTO_CREATE_TOPICS must be true or false');
   });
 
   it('creates, listens, then starts consumers; on SIGTERM stops in order and exits 0', async () => {

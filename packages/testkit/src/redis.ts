@@ -23,6 +23,11 @@ export interface RedisHandle {
   readonly pid: number | undefined;
   /** Where the server comes from: started here, a container, or `REDIS_URL`. */
   readonly source: 'process' | 'container' | 'external';
+  /**
+   * The server's data directory (`dump.rdb`, AOF), kept across restart(); only for a process
+   * started here (undefined for containers and external servers).
+   */
+  readonly dataDir: string | undefined;
   /** SIGTERM, then SIGKILL after 5 s; removes the data directory. Idempotent. */
   stop(): Promise<void>;
   /** SIGKILL (a crash): nothing is flushed beyond what appendfsync already wrote. */
@@ -73,6 +78,7 @@ function externalRedis(url: string): RedisHandle {
     port: Number(parsed.port || 6379),
     pid: undefined,
     source: 'external',
+    dataDir: undefined,
     stop: async () => undefined,
     kill: async () => {
       throw notOwned(`REDIS_URL ${url}`);
@@ -141,6 +147,7 @@ async function processRedis(options: StartRedisOptions): Promise<RedisHandle> {
       return current.isAlive() ? current.pid : undefined;
     },
     source: 'process',
+    dataDir: dir,
     stop: async () => {
       if (stopped) return;
       stopped = true;
@@ -177,6 +184,7 @@ async function containerRedis(host: string, options: StartRedisOptions): Promise
     port,
     pid: undefined,
     source: 'container',
+    dataDir: undefined,
     stop: async () => {
       if (stopped) return;
       stopped = true;

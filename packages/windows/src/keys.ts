@@ -21,6 +21,7 @@ export type KeyParts =
   | { type: 'bucket'; tenant: string; connector: string; resolution: Resolution; start: number; series: SeriesId }
   | { type: 'series' | 'offsets' | 'dropped' | 'catalog' | 'generation'; tenant: string; connector: string }
   | { type: 'tenants' }
+  | { type: 'resume' }
   | { type: 'connectors'; tenant: string };
 
 const LONE_SURROGATE = /\p{Cs}/gu;
@@ -114,7 +115,8 @@ export function dedupKey(tag: string, minute: number): string {
 /**
  * The one function that builds Redis keys (bucket keys through bucketKey), always in the order
  * prefix : {tenant|connector} : type [: resolution : bucketStart : action|version|kind].
- * Index keys (tenants, connectors of a tenant) share the tag `{idx}`.
+ * Index keys (tenants, connectors of a tenant) share the tag `{idx}`; the
+ * partitions' resume offsets are one hash tagged `{resume}`.
  */
 export function redisKey(k: KeyParts): string {
   switch (k.type) {
@@ -132,6 +134,8 @@ export function redisKey(k: KeyParts): string {
       return `${KEY_PREFIX}:${connectorTag(k.tenant, k.connector)}:gen`;
     case 'tenants':
       return `${KEY_PREFIX}:{idx}:tenants`;
+    case 'resume':
+      return `${KEY_PREFIX}:{resume}:offsets`;
     case 'connectors':
       return `${KEY_PREFIX}:{idx}:connectors:${esc(k.tenant)}`;
   }

@@ -444,6 +444,16 @@ end
 return 1
 `;
 
+/**
+ * Raises a partition's resume offset (the next offset to handle), never lowering it.
+ * KEYS[1]: resume-offsets hash; ARGV[1]: field "<source>|<partition>"; ARGV[2]: next offset.
+ */
+export const RESUME_LUA = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if (not cur) or tonumber(cur) < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end
+return 0
+`;
+
 /** Stores a catalog entry unless the stored one is newer. KEYS[1]: catalog key; ARGV[1]: JSON; ARGV[2]: its "at". */
 export const CATALOG_LUA = `
 local cur = redis.call('GET', KEYS[1])

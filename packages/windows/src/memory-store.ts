@@ -32,6 +32,8 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
   private readonly buckets = new Map<string, { data: BucketData; expireAt: number }>();
   private readonly connectors = new Map<string, ConnectorState>();
   private readonly tenants = new Map<string, Map<string, number>>();
+  /** Resume offsets: "<source>|<partition>" → next offset (advanceOffset). */
+  private readonly resume = new Map<string, number>();
   private lastSweep = 0;
   private closed = false;
 
@@ -165,6 +167,17 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
   async getCatalog(tenant: string, connector: string): Promise<CatalogEvent | null> {
     const s = this.connectors.get(connectorTag(tenant, connector));
     return s?.catalog === null || s === undefined ? null : structuredClone(s.catalog);
+  }
+
+  async resumeOffset(source: string, partition: number): Promise<string | undefined> {
+    const next = this.resume.get(`${source}|${partition}`);
+    return next === undefined ? undefined : String(next);
+  }
+
+  async advanceOffset(source: string, partition: number, next: string): Promise<void> {
+    if (this.closed) throw new Error('window store is closed');
+    const field = `${source}|${partition}`;
+    if ((this.resume.get(field) ?? -1) < Number(next)) this.resume.set(field, Number(next));
   }
 
   async ping(): Promise<boolean> {

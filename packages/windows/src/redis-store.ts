@@ -5,7 +5,7 @@ import { emptyBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
 import { decodeBucketValue, decodeMinuteArchive, encodeRecord } from './codec';
 import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, minuteArchiveKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
-import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA } from './lua';
+import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA, RESUME_LUA } from './lua';
 import { identitiesAt, IdentityArgs } from './dedup';
 import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
@@ -39,6 +39,7 @@ interface ScriptClient {
   pgIndex(numKeys: number, ...args: string[]): Promise<number>;
   pgCatalog(numKeys: number, ...args: string[]): Promise<number>;
   pgApply2(numKeys: number, ...args: Array<string | Buffer>): Promise<Array<number | number[]>>;
+  pgResume(numKeys: number, ...args: string[]): Promise<number>;
 }
 
 /**
@@ -96,6 +97,13 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
    */
   private readonly pending = new Map<string, number[]>();
   private closed = false;
+  /**
+   * Single server: bumped whenever the connection becomes ready (again). A reconnect may reach a
+   * server that lost recent writes (restarted from an older snapshot, a promoted replica).
+   */
+  private epoch = 0;
+  /** Per "<source>|<partition>": the epoch its resume offset was last read in (resumeOffset). */
+  private readonly checkedIn = new Map<string, number>();
 
   constructor(options: RedisWindowStoreOptions) {
     this.cfg = { ...DEFAULT_WINDOW_CONFIG, ...options.config };
@@ -108,7 +116,10 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     if (options.keyPrefix !== undefined && /[{}]/.test(options.keyPrefix)) throw new Error('keyPrefix must not contain braces (they would change the hash tag)');
     const redisOptions: RedisOptions = { maxRetriesPerRequest: 3, ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }) };
     if ('url' in options.target) {
-      this.client = new Redis(options.target.url, redisOptions);
+      // A command in flight when the connection drops fails instead of being sent again to what
+      // may be another server state after the reconnect (see fence()); callers retry.
+      this.client = new Redis(options.target.url, { ...redisOptions, autoResendUnfulfilledCommands: false });
+      this.client.on('ready', () => this.epoch++);
       this.cluster = false;
     } else {
       this.client = new Cluster(options.target.clusterNodes, { redisOptions, scaleReads: 'master' });
@@ -119,6 +130,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     this.client.defineCommand('pgIndex', { lua: INDEX_LUA });
     this.client.defineCommand('pgCatalog', { lua: CATALOG_LUA });
     this.client.defineCommand('pgApply2', { lua: APPLY2_LUA });
+    this.client.defineCommand('pgResume', { lua: RESUME_LUA });
   }
 
   private get scripts(): ScriptClient {
@@ -251,6 +263,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
         return { ...this.groupFields(p, keyIndex, identities, now), d, st: settle };
       }),
     };
+    this.fence(payload.f);
     return this.scripts.pgApply2(keys.length, ...keys, JSON.stringify(payload), Buffer.concat(records), identities.buffer());
   }
 
@@ -302,6 +315,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
         };
       }),
     };
+    this.fence(payload.f);
     return this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''), identities.buffer());
   }
 
@@ -382,6 +396,36 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
   async getCatalog(tenant: string, connector: string): Promise<CatalogEvent | null> {
     const v = await this.client.get(redisKey({ type: 'catalog', tenant, connector }));
     return v === null ? null : (JSON.parse(v) as CatalogEvent);
+  }
+
+  async resumeOffset(source: string, partition: number): Promise<string | undefined> {
+    const field = `${source}|${partition}`;
+    const next = await this.client.hget(redisKey({ type: 'resume' }), field);
+    this.checkedIn.set(field, this.epoch);
+    return next ?? undefined;
+  }
+
+  async advanceOffset(source: string, partition: number, next: string): Promise<void> {
+    if (this.closed) throw new Error('window store is closed');
+    const field = `${source}|${partition}`;
+    this.fence(field);
+    await this.scripts.pgResume(1, redisKey({ type: 'resume' }), field, next);
+  }
+
+  /**
+   * Single server: refuses (retriably) a write for a partition whose resume offset was read on an
+   * earlier connection than the one the write would go to. Between the bus's check (resumeOffset)
+   * and this write Redis may have restarted from an older snapshot; writing there would raise the
+   * connectors' offsets past records it lost, which could then never be applied again. The bus
+   * retries, reading the resume offset again first. Writes of a partition never checked are not
+   * fenced (stores used without the bus's resume check). Not on a cluster (one connection per node).
+   */
+  private fence(field: string): void {
+    const checked = this.checkedIn.get(field);
+    if (this.cluster || checked === undefined) return;
+    if (checked !== this.epoch || this.client.status !== 'ready') {
+      throw new Error(`window store: the Redis connection changed since partition ${field}'s resume offset was read; trying again`);
+    }
   }
 
   async ping(): Promise<boolean> {

@@ -51,6 +51,18 @@ export interface WindowStore {
   /** Stores a catalog entry unless a newer one (by `at`) is already stored. */
   putCatalog(event: CatalogEvent): Promise<void>;
   getCatalog(tenant: string, connector: string): Promise<CatalogEvent | null>;
+  /**
+   * The next offset of a partition of `source` (ApplyInput.source) that the store has not applied
+   * every record before, as advanceOffset last raised it; undefined when it holds none. Kept with
+   * the effects (same Redis), so a store that lost recent writes reports the older offset, and the
+   * bus reads again from there (SubscribeOptions.offsets).
+   */
+  resumeOffset(source: string, partition: number): Promise<string | undefined>;
+  /**
+   * Records that every record of the partition before `next` is applied (call after applying them
+   * all, never before); never lowers the stored offset.
+   */
+  advanceOffset(source: string, partition: number, next: string): Promise<void>;
   /** True when the store answers. */
   ping(): Promise<boolean>;
   /** Idempotent. */

@@ -162,6 +162,32 @@ describe.skipIf(single.skip)('RedisWindowStore on one server', () => {
     await newStore.close();
   });
 
+  it('refuses writes of a partition checked on an earlier connection than the one they would go to (Redis restarted meanwhile), until it is checked again', async () => {
+    // Its own server (AOF, so the restart keeps the data): this one is restarted.
+    const own = await startRedis({ appendonly: true });
+    const store = new RedisWindowStore({ target: { url: own.url } });
+    try {
+      const now = Date.now();
+      const evs = traffic(60, 5, now - 3 * MINUTE_MS, now - MINUTE_MS, { connectors: ['crm'] });
+      const batch = (first: number) => ({ source: 'g|inv', partition: 0, firstOffset: String(first), lastOffset: String(first + 2), records: records(evs.slice(first * 10, first * 10 + 30), 10, first) });
+      expect(await store.resumeOffset('g|inv', 0)).toBeUndefined();
+      expect((await store.apply(batch(0))).appliedEvents).toBe(30);
+      await store.advanceOffset('g|inv', 0, '3');
+      await own.restart();
+      expect(await store.ping()).toBe(true);
+      // Checked before the restart: the new connection's server may have lost writes.
+      await expect(store.apply(batch(3))).rejects.toThrow(/connection changed/);
+      await expect(store.advanceOffset('g|inv', 0, '6')).rejects.toThrow(/connection changed/);
+      expect(await store.resumeOffset('g|inv', 0)).toBe('3');
+      expect((await store.apply(batch(3))).appliedEvents).toBe(30);
+      await store.advanceOffset('g|inv', 0, '6');
+      expect(await store.resumeOffset('g|inv', 0)).toBe('6');
+    } finally {
+      await store.close();
+      await own.stop();
+    }
+  });
+
   it('writes a batch of 1 000 series with one script call and bounded bytes per series-minute', async () => {
     const now = Date.now();
     const store = new RedisWindowStore({ target: { url: redis!.url }, clock: () => now, keyPrefix: 'bytes:' });

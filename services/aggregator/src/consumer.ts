@@ -55,6 +55,12 @@ export async function startConsumers(deps: {
     ...(deps.maxBatchEvents === undefined ? {} : { maxBatchWeight: deps.maxBatchEvents, weightOf: (c: InvocationColumns) => c.length }),
     ...(deps.maxAttempts === undefined ? {} : { maxAttempts: deps.maxAttempts }),
     ...(deps.isolateAfter === undefined ? {} : { isolateAfter: deps.isolateAfter }),
+    // The store's own resume offsets: after Redis lost recent writes (restart from an older
+    // snapshot, failover to a lagging replica) the bus reads again from what Redis still holds.
+    offsets: {
+      next: (partition) => store.resumeOffset(source, partition),
+      advance: (partition, next) => store.advanceOffset(source, partition, next),
+    },
     decode: (record) => decodeInvocationColumns(record.value),
     handle: async (batch) => {
       const r: ApplyResult = await store.apply({

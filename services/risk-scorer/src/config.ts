@@ -1,5 +1,3 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { hostPortListVar, redisUrlVar } from '@pulsegate/env';
 import { isNonLoopback, parseApiKeys, type ApiKeyEntry, serverLimitsFromEnv, type ServerLimits } from '@pulsegate/http-kit';
@@ -22,8 +20,8 @@ export interface RiskScorerConfig {
   allowAnonymous: boolean;
   /** Probability cut-offs (ratio 0–1): medium from 0.3, high from 0.7 by default. */
   cutoffs: { medium: number; high: number };
-  /** Where the embedded mode keeps models. Default <os tmpdir>/pulsegate/risk-models. */
-  modelDir: string;
+  /** Directory of model files when Redis is not configured (RISK_MODEL_DIR). Default unset: models stay in this process's memory. */
+  modelDir: string | undefined;
   /** Gradient steps per training run. Default 100. */
   trainSteps: number;
   /** Spec rule severity overrides per tenant (RISK_RULE_OVERRIDES, JSON); default none. */
@@ -122,7 +120,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKeys,
     allowAnonymous,
     cutoffs: { medium: e.RISK_MEDIUM_CUTOFF, high: e.RISK_HIGH_CUTOFF },
-    modelDir: e.RISK_MODEL_DIR !== undefined && e.RISK_MODEL_DIR !== '' ? e.RISK_MODEL_DIR : join(tmpdir(), 'pulsegate', 'risk-models'),
+    modelDir: e.RISK_MODEL_DIR !== undefined && e.RISK_MODEL_DIR !== '' ? e.RISK_MODEL_DIR : undefined,
     trainSteps: e.RISK_TRAIN_STEPS !== undefined && e.RISK_TRAIN_STEPS !== '' ? Number(e.RISK_TRAIN_STEPS) : 100,
     ruleOverrides: parseRuleOverrides(e.RISK_RULE_OVERRIDES),
     aggregatorUrl: e.RISK_AGGREGATOR_URL === undefined || e.RISK_AGGREGATOR_URL === '' ? undefined : e.RISK_AGGREGATOR_URL,

@@ -7,7 +7,7 @@ import type { Logger } from '@pulsegate/logging';
 import { createApp } from './app';
 import type { RiskScorerConfig } from './config';
 import { createRiskCounters, createRiskMetrics } from './metrics';
-import { FileModelStore, RedisModelStore, type ModelStore } from './model/store';
+import { FileModelStore, MemoryModelStore, RedisModelStore, type ModelStore } from './model/store';
 import { MemoryRiskStore } from './store/memory-store';
 import { RedisRiskStore } from './store/redis-store';
 import type { RiskStore } from './store/types';
@@ -19,7 +19,7 @@ export interface RiskScorerDeps {
   config: RiskScorerConfig;
   /** State store; default Redis when configured, else memory. */
   store?: RiskStore;
-  /** Model store; default Redis when configured, else files under config.modelDir. */
+  /** Model store; default Redis when configured, else files under config.modelDir when set, else memory. */
   models?: ModelStore;
   /** Clock, epoch ms. Default Date.now. */
   now?: () => number;
@@ -48,7 +48,7 @@ export async function createRiskScorerService(deps: RiskScorerDeps): Promise<Ris
   const { bus, logger, config } = deps;
   const redis = deps.store === undefined || deps.models === undefined ? redisFor(config) : undefined;
   const store = deps.store ?? (redis !== undefined ? new RedisRiskStore(redis) : new MemoryRiskStore());
-  const models = deps.models ?? (redis !== undefined ? new RedisModelStore(redis) : new FileModelStore(config.modelDir));
+  const models = deps.models ?? (redis !== undefined ? new RedisModelStore(redis) : config.modelDir !== undefined ? new FileModelStore(config.modelDir) : new MemoryModelStore());
   let started = false;
   let stopping: Promise<void> | undefined;
   const subscriptions: Subscription[] = [];

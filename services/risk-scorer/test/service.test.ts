@@ -122,7 +122,9 @@ describe('loadConfig', () => {
   it('defaults and validation messages name the variable', () => {
     const c = loadConfig({});
     expect(c).toMatchObject({ host: '127.0.0.1', port: 8083, kafkaBrokers: [], redisUrl: undefined, cutoffs: { medium: 0.3, high: 0.7 }, trainSteps: 100 });
-    expect(c.modelDir).toContain(join('pulsegate', 'risk-models'));
+    // Unset: models stay in the process (no directory shared between instances).
+    expect(c.modelDir).toBeUndefined();
+    expect(loadConfig({ RISK_MODEL_DIR: '/var/lib/pulsegate/models' }).modelDir).toBe('/var/lib/pulsegate/models');
     expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9092', REDIS_CLUSTER_NODES: 'r1:7000,r2:7001' })).toMatchObject({ kafkaBrokers: ['a:9092', 'b:9092'], redisClusterNodes: [{ host: 'r1', port: 7000 }, { host: 'r2', port: 7001 }] });
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT must be an integer/);
     expect(() => loadConfig({ RISK_HIGH_CUTOFF: '1.5' })).toThrow(/RISK_HIGH_CUTOFF must be a number between 0 and 1/);

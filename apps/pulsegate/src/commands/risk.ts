@@ -1,12 +1,13 @@
 import { appendFile } from 'node:fs/promises';
 import { computeSpecFeatures, type GateDecision } from '@pulsegate/risk-scorer';
+import { fetchFailure } from '../net';
 import { cell, CliError, numberFlag as number, parseArgs, processIo, readText, required, ruleOverrides, type Args, type CliIo, type FlagSpec } from './cli';
 
 /** Exit codes: 0 promotion may proceed (or command done), 1 it may not, 2 any error. */
 export const EXIT = { proceed: 0, blocked: 1, error: 2 } as const;
 
 const USAGE = `usage:
-  risk gate --url <risk-scorer url> --connector <name> --version <semver>
+  risk gate [--url <risk-scorer url>] --connector <name> --version <semver>
             [--previous-version <semver>] [--old <spec> --new <spec>] [--rule <rule id>=<severity>]…
             [--canary <baseline+candidate telemetry.json> | --window 1h|6h|24h|7d|30d… | --from <t> --to <t>]
             [--features <file.json>]
@@ -14,7 +15,11 @@ const USAGE = `usage:
             [--summary <file, e.g. $GITHUB_STEP_SUMMARY>] [--api-key <key> | env PULSEGATE_API_KEY]
             [--timeout-ms <ms>] [--json]
   risk features --old <spec> --new <spec>
+--url defaults to PULSEGATE_RISK_URL, else the embedded start's http://127.0.0.1:8083.
 exit codes: 0 promotion may proceed, 1 it may not, 2 error`;
+
+/** The risk scorer of `risk gate` when neither --url nor PULSEGATE_RISK_URL is given: the embedded start's. */
+export const DEFAULT_RISK_URL = 'http://127.0.0.1:8083';
 
 const GATE_FLAGS = { values: ['url', 'connector', 'version', 'previous-version', 'old', 'new', 'features', 'lint-warnings', 'prior-incident-rate', 'max-level', 'api-key', 'timeout-ms', 'summary', 'canary', 'window', 'from', 'to'], booleans: ['json'], repeatable: ['rule'] } as const;
 const FEATURE_FLAGS = { values: ['old', 'new'] } as const;
@@ -55,10 +60,12 @@ export function decisionMarkdown(d: GateDecision): string {
   return lines.join('\n') + '\n';
 }
 
-async function gate(args: Args, io: CliIo): Promise<number> {
+async function gate(args: Args, io: CliIo, env: Record<string, string | undefined>): Promise<number> {
   const flags = args.flags;
-  const url = required(flags, 'url');
-  if (!/^https?:\/\//.test(url)) throw new CliError('--url must start with http:// or https://');
+  const fromEnv = env.PULSEGATE_RISK_URL !== undefined && env.PULSEGATE_RISK_URL.trim() !== '';
+  const source = flags.has('url') ? '--url' : fromEnv ? 'PULSEGATE_RISK_URL' : 'default';
+  const url = flags.get('url') ?? (fromEnv ? env.PULSEGATE_RISK_URL!.trim() : DEFAULT_RISK_URL);
+  if (!/^https?:\/\//.test(url)) throw new CliError(`${source} must start with http:// or https://, got ${JSON.stringify(url)}`);
   const connector = required(flags, 'connector');
   const version = required(flags, 'version');
   const maxLevel = flags.get('max-level') ?? 'low';
@@ -82,7 +89,7 @@ async function gate(args: Args, io: CliIo): Promise<number> {
   if (flags.has('window') && (flags.has('from') || flags.has('to'))) throw new CliError('give either --window or --from/--to', true);
   if (flags.has('from') !== flags.has('to')) throw new CliError('--from and --to go together', true);
   for (const name of ['window', 'from', 'to']) if (flags.has(name)) body[name] = flags.get(name);
-  const apiKey = flags.get('api-key') ?? process.env.PULSEGATE_API_KEY;
+  const apiKey = flags.get('api-key') ?? env.PULSEGATE_API_KEY;
   let res: Response;
   try {
     res = await fetch(new URL('/v1/risk/gate', url), {
@@ -92,7 +99,7 @@ async function gate(args: Args, io: CliIo): Promise<number> {
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
-    throw new CliError(`cannot reach ${url}: ${(err as Error).message}`);
+    throw new CliError(`cannot reach ${url} (${source === 'default' ? 'the default; set --url or PULSEGATE_RISK_URL' : `from ${source}`}): ${fetchFailure(err)}`);
   }
   const text = await res.text();
   let answer: unknown;
@@ -131,14 +138,14 @@ async function gate(args: Args, io: CliIo): Promise<number> {
  * `risk features …` prints the spec-derived features of two OpenAPI documents. Resolves to the
  * exit code; never 0 on an error.
  */
-export async function runRiskCli(argv: string[], io: CliIo = processIo): Promise<number> {
+export async function runRiskCli(argv: string[], io: CliIo = processIo, env: Record<string, string | undefined> = process.env): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === '--help' || command === '-h' || command === 'help') {
       io.stdout.write(USAGE + '\n');
       return EXIT.proceed;
     }
-    if (command === 'gate') return await gate(parseArgs(rest, GATE_FLAGS), io);
+    if (command === 'gate') return await gate(parseArgs(rest, GATE_FLAGS), io, env);
     if (command === 'features') {
       const flags = parseFlags(rest, FEATURE_FLAGS);
       io.stdout.write(JSON.stringify(await specFeatures(flags), null, 2) + '\n');

@@ -1,4 +1,5 @@
 import { generateHistory } from '@pulsegate/risk-scorer';
+import { fetchFailure } from '../net';
 import { catalogEntry, CONNECTOR, NEW_VERSION, OLD_VERSION, SPEC_NEW, SPEC_OLD } from './contoso';
 import { backfill, DEFAULT_TIMELINE, liveSecond, rng, type DemoCall, type Timeline } from './scenario';
 import { SpanSender, type SpanCounts } from './spans';
@@ -68,8 +69,17 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** fetch, where a failure to connect names the URL and its cause (ECONNREFUSED, ENOTFOUND, a timeout). */
+async function reach(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    throw new Error(`cannot reach ${url}: ${fetchFailure(err)}`);
+  }
+}
+
 async function call(method: string, url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, {
+  const res = await reach(url, {
     method,
     headers: { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -190,6 +200,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   } finally {
     await sender.shutdown().catch((err: unknown) => problem('flushing spans failed', err));
   }
+  if (summary.spans.failed > 0) summary.problems.push(`${summary.spans.failed} spans could not be sent to ${options.ingestUrl.replace(/\/+$/, '')}/v1/traces: ${sender.error ?? 'export failed'}`);
   log(`demo done: ${summary.spans.exported} spans exported, ${summary.spans.failed} failed, ${summary.liveSeconds} live seconds`);
   return summary;
 }
@@ -197,7 +208,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 /** Polls the aggregator until it counts at least `expected` ContosoSales calls in the last hour (bounded: 60 s). */
 async function waitForCalls(aggregator: string, headers: Record<string, string>, expected: number, signal?: AbortSignal): Promise<void> {
   for (let i = 0; i < 120 && signal?.aborted !== true; i++) {
-    const res = await fetch(`${aggregator}/v1/connectors/${CONNECTOR}/metrics?window=1h`, { headers, signal: AbortSignal.timeout(10_000) });
+    const res = await reach(`${aggregator}/v1/connectors/${CONNECTOR}/metrics?window=1h`, { headers, signal: AbortSignal.timeout(10_000) });
     if (res.status === 200) {
       const body = (await res.json()) as { calls: number };
       if (body.calls >= expected) return;

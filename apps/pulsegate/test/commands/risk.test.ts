@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen as listenOn, type Listening } from '@pulsegate/http-kit';
+import { freePort } from '@pulsegate/testkit';
 import { generateHistory, generateTraffic } from '@pulsegate/risk-scorer';
 import { runRiskCli } from '../../src/commands/risk';
 import { CONNECTOR, EXAMPLES, makeRiskApp } from '../support/risk';
@@ -16,10 +17,10 @@ const v130 = join(EXAMPLES, 'contoso-sales-1.3.0.json');
 const v110 = join(fixtures, 'contoso-sales-1.1.0.yaml');
 const v200 = join(EXAMPLES, 'contoso-sales-2.0.0.json');
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runRiskCli(args, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } });
+  const code = await runRiskCli(args, { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } }, env);
   return { code, out, err };
 }
 
@@ -59,7 +60,15 @@ describe('risk CLI against a running risk scorer', () => {
 
     expect((await cli(['gate', '--url', server.url, ...base])).code).toBe(2); // no key: 401
     expect((await cli(['gate', '--url', server.url, ...base, '--api-key', 'key-a-read'])).code).toBe(2); // 403
-    expect((await cli(['gate', '--url', 'http://127.0.0.1:1', ...base, ...key, '--timeout-ms', '2000'])).err).toMatch(/cannot reach/);
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    expect((await cli(['gate', '--url', closed, ...base, ...key, '--timeout-ms', '2000'])).err).toBe(`risk: cannot reach ${closed} (from --url): ECONNREFUSED\n`);
+    // Without --url the gate asks PULSEGATE_RISK_URL (and sends PULSEGATE_API_KEY).
+    const viaEnv = await cli(['gate', ...base, '--old', v100, '--new', v200], { PULSEGATE_RISK_URL: server.url, PULSEGATE_API_KEY: 'key-a' });
+    expect(viaEnv.code, viaEnv.err).toBe(1);
+    expect(viaEnv.out).toMatch(/^outcome: hold \(ContosoSales 1\.0\.0 -> 2\.0\.0\)/);
+    expect((await cli(['gate', ...base, ...key, '--timeout-ms', '2000'], { PULSEGATE_RISK_URL: closed })).err).toBe(`risk: cannot reach ${closed} (from PULSEGATE_RISK_URL): ECONNREFUSED\n`);
+    expect((await cli(['gate', ...base, ...key], { PULSEGATE_RISK_URL: 'risk:8083' })).err).toMatch(/^risk: PULSEGATE_RISK_URL must start with http:\/\/ or https:\/\/, got "risk:8083"/);
+    expect((await cli(['gate', '--url', server.url, ...base, ...key], { PULSEGATE_RISK_URL: closed })).code).toBe(1); // --url wins
     expect((await cli(['gate', '--url', server.url, ...base, ...key, '--old', v100])).err).toMatch(/--old and --new go together/);
     expect((await cli(['gate', '--url', server.url, ...base, ...key, '--old', v100, '--new', join(dir, 'missing.json')])).err).toMatch(/ENOENT/);
     expect((await cli(['gate', '--url', server.url, ...base, ...key, '--features', join(dir, 'broken.json')])).err).toMatch(/--features: not valid JSON/);

@@ -100,6 +100,48 @@ export class FileModelStore implements ModelStore {
   }
 }
 
+/**
+ * Models in this process only (the default without Redis or RISK_MODEL_DIR): two instances never
+ * see each other's models, and a restart starts without one, like the other in-memory stores.
+ */
+export class MemoryModelStore implements ModelStore {
+  private readonly tenants = new Map<string, { models: Map<string, RiskModel>; active: string | null }>();
+
+  private tenant(tenant: string): { models: Map<string, RiskModel>; active: string | null } {
+    let t = this.tenants.get(tenant);
+    if (t === undefined) this.tenants.set(tenant, (t = { models: new Map(), active: null }));
+    return t;
+  }
+
+  async save(tenant: string, model: RiskModel): Promise<void> {
+    const t = this.tenant(tenant);
+    t.models.set(model.version, structuredClone(model));
+    t.active = model.version;
+  }
+
+  async get(tenant: string, version: string): Promise<RiskModel | null> {
+    const m = this.tenants.get(tenant)?.models.get(version);
+    return m === undefined ? null : structuredClone(m);
+  }
+
+  async list(tenant: string): Promise<ModelSummary[]> {
+    const t = this.tenants.get(tenant);
+    return t === undefined ? [] : summarise([...t.models.values()], t.active);
+  }
+
+  async active(tenant: string): Promise<RiskModel | null> {
+    const v = this.tenants.get(tenant)?.active;
+    return v === undefined || v === null ? null : this.get(tenant, v);
+  }
+
+  async activate(tenant: string, version: string): Promise<boolean> {
+    const t = this.tenants.get(tenant);
+    if (t === undefined || !t.models.has(version)) return false;
+    t.active = version;
+    return true;
+  }
+}
+
 /** Models in Redis (distributed mode): one hash of versions and one active pointer per tenant. */
 export class RedisModelStore implements ModelStore {
   constructor(private readonly redis: Redis | Cluster) {}

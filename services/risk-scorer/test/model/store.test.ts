@@ -7,7 +7,7 @@ import { integration } from '@pulsegate/testkit';
 import { useRedisClient } from '@pulsegate/testkit/vitest';
 import { generateHistory } from '../../src/model/generator';
 import { trainModel, type RiskModel } from '../../src/model/logistic';
-import { FileModelStore, RedisModelStore, type ModelStore } from '../../src/model/store';
+import { FileModelStore, MemoryModelStore, RedisModelStore, type ModelStore } from '../../src/model/store';
 
 const history = generateHistory({ records: 300, seed: 2 }).records;
 let clock = 1_700_000_000_000;
@@ -42,6 +42,17 @@ function modelStoreContract(name: string, make: () => ModelStore): void {
 const dir = mkdtempSync(join(tmpdir(), 'risk-models-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 modelStoreContract('file', () => new FileModelStore(dir));
+modelStoreContract('memory', () => new MemoryModelStore());
+
+describe('MemoryModelStore', () => {
+  it('keeps models per instance: a second store sees none of the first one\'s', async () => {
+    const a = new MemoryModelStore();
+    await a.save('default', model());
+    expect(await a.list('default')).toHaveLength(1);
+    expect(await new MemoryModelStore().list('default')).toEqual([]);
+    expect(await new MemoryModelStore().active('default')).toBeNull();
+  });
+});
 
 describe.skipIf(integration(['redis']).skip)('RedisModelStore (real Redis)', () => {
   const redis = useRedisClient();

@@ -1,11 +1,13 @@
 /**
- * Freshness benchmark (prints figures; not part of the test suite). Run from the repo root:
- *   npx tsx services/aggregator/bench/freshness.ts            (both modes)
- *   FRESH_MODE=embedded npx tsx services/aggregator/bench/freshness.ts
+ * Freshness benchmark (prints figures; not part of the test suite). It drives the whole pipeline
+ * (the embedded start, or ingest and aggregator as processes), so it lives at the repository root,
+ * not under one service. Run from the repo root:
+ *   npx tsx bench/freshness.ts            (both modes; or `npm run bench freshness`)
+ *   FRESH_MODE=embedded npx tsx bench/freshness.ts
  * Measures the time from a span leaving the OpenTelemetry SDK exporter (an upper bound of "received
  * by ingest") to its call being visible in GET /v1/connectors/{c}/metrics, P50/P99, while background
  * invocation batches keep the aggregator at FRESH_LOAD events/s (default: half of the ~100k
- * events/s measured by aggregator.ts for the Kafka path; 25k for embedded, see README):
+ * events/s measured by services/aggregator/bench/aggregator.ts for the Kafka path; 25k for embedded):
  *  - embedded: startEmbedded() with the memory bus and memory window store;
  *  - distributed: ingest and aggregator as their own processes, the kcat mock broker and a
  *    redis-server started here.
@@ -16,9 +18,9 @@ import { createBus, type Bus } from '@pulsegate/bus';
 import { encodeInvocationBatch, errorCodeForStatus, outcomeFor, seriesKey, Topics, type InvocationEvent } from '@pulsegate/events';
 import { createLogger } from '@pulsegate/logging';
 import { freePort, startKafka, startRedis } from '@pulsegate/testkit';
-import { startEmbedded } from '../../../apps/pulsegate/src/embedded';
-import { exportCalls } from '../../../test/support/otel';
-import { startService } from '../../../test/support/processes';
+import { startEmbedded } from '../apps/pulsegate/src/embedded';
+import { exportCalls } from '../test/support/otel';
+import { startService } from '../test/support/processes';
 
 const PROBES = Number(process.env.FRESH_PROBES ?? 100);
 const mode = process.env.FRESH_MODE ?? 'both';
