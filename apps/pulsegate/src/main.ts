@@ -1,10 +1,7 @@
 // The `pulsegate` command: `start` runs the embedded pipeline; `risk …` and `spec …` are the pipeline CLI.
 import { randomBytes } from 'node:crypto';
-import { runRiskCli } from './commands/risk';
-import { runSpecCommand } from './commands/spec';
-import { runTopicsCommand } from './commands/topics';
-import { demoTargets, runDemo } from './demo';
-import { startEmbedded } from './embedded';
+// Each command is imported when it runs (the build splits them into chunks), so a pipeline's
+// `pulsegate risk gate` or `spec lint` does not load the four services the embedded start needs.
 
 const USAGE = `usage:
   pulsegate start                 run ingest, aggregator, anomaly detector and risk scorer in one process
@@ -30,6 +27,7 @@ function embeddedTenantKey(env: NodeJS.ProcessEnv): { key: string; generated: bo
 async function start(): Promise<void> {
   const explicitKeys = (process.env.PULSEGATE_API_KEYS ?? '').trim() !== '';
   const tenantKey = embeddedTenantKey(process.env);
+  const { startEmbedded } = await import('./embedded');
   const embedded = await startEmbedded({ tenantKey: explicitKeys ? undefined : tenantKey.key });
   const mode = embedded.bus.kind === 'kafka' ? 'Kafka bus' : 'in-memory bus';
   const stores = process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES ? 'Redis stores' : 'in-memory stores';
@@ -66,6 +64,7 @@ async function demo(args: string[]): Promise<number> {
     process.stderr.write(`demo: seconds must be a positive number, got ${JSON.stringify(args[0])}\n`);
     return 2;
   }
+  const { demoTargets, runDemo } = await import('./demo');
   let targets: ReturnType<typeof demoTargets>;
   try {
     targets = demoTargets(process.env);
@@ -100,12 +99,12 @@ async function main(argv: string[]): Promise<number | undefined> {
       await start();
       return undefined;
     case 'risk':
-      return runRiskCli(rest);
+      return (await import('./commands/risk')).runRiskCli(rest);
     case 'spec':
-      return runSpecCommand(rest);
+      return (await import('./commands/spec')).runSpecCommand(rest);
     case 'topics':
       // One-shot: exit as soon as the answer is known, whatever kafkajs still has scheduled.
-      return process.exit(await runTopicsCommand(rest));
+      return process.exit(await (await import('./commands/topics')).runTopicsCommand(rest));
     case 'demo':
       return demo(rest);
     case 'help':
