@@ -38,6 +38,10 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
+  // Dynamic imports become chunks of their own (dist/chunks/), loaded when first needed: the
+  // pulsegate command loads only the command it runs.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',

@@ -6,7 +6,7 @@ import { createAggregatorService, loadConfig as loadAggregatorConfig } from '@pu
 import { createAnomalyDetectorService, loadConfig as loadDetectorConfig } from '@pulsegate/anomaly-detector';
 import { createRiskScorerService, loadConfig as loadRiskConfig } from '@pulsegate/risk-scorer';
 import { createDashboardApp } from './dashboard';
-import { listen, type Listening, type ServerLimits } from '@pulsegate/http-kit';
+import { hashKey, listen, type Listening, type ServerLimits } from '@pulsegate/http-kit';
 import { loadRunnerConfig, startFailureMessage } from '@pulsegate/service-runner';
 import { embeddedPort, portVariable, type EmbeddedName } from './ports';
 
@@ -37,6 +37,13 @@ export interface EmbeddedOptions {
   /** Listen on port 0 (any free port) instead of the configured ports; for tests. */
   ephemeralPorts?: boolean;
   logger?: Logger;
+  /**
+   * Key of tenant `default` (every scope) that the aggregator, anomaly detector and risk scorer
+   * require when `env` has no PULSEGATE_API_KEYS: it is what a user signs in to the dashboard with.
+   * Ingest keeps taking spans for tenant `default` without a key (loopback only, as before).
+   * `pulsegate start` passes PULSEGATE_API_KEY or a random key. Default: none, every API open.
+   */
+  tenantKey?: string;
 }
 
 /**
@@ -62,6 +69,14 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       throw new Error(`${name}: ${startFailureMessage(err, { host, port }, portVariable(name))}`, { cause: err });
     }
   };
+  // The read APIs get the tenant key (as its hash) unless keys are configured explicitly.
+  const keyed = options.tenantKey !== undefined && (env.PULSEGATE_API_KEYS === undefined || env.PULSEGATE_API_KEYS.trim() === '');
+  const readEnvFor = (port: number): NodeJS.ProcessEnv =>
+    keyed ? { ...envFor(port), PULSEGATE_API_KEYS: JSON.stringify([{ sha256: hashKey(options.tenantKey!), tenant: 'default', name: 'embedded-tenant-key' }]) } : envFor(port);
+
+  if (env.PULSEGATE_DASHBOARD_API_KEY !== undefined && env.PULSEGATE_DASHBOARD_API_KEY !== '') {
+    throw new Error('PULSEGATE_DASHBOARD_API_KEY is no longer supported: the dashboard holds no key, each user signs in with their own (pulsegate start prints the tenant key)');
+  }
   const started: Array<EmbeddedService & { listening: Listening }> = [];
   const stopAll = async (): Promise<void> => {
     // Reverse start order: ingest (started last) stops accepting first, then consumers drain.
@@ -73,9 +88,9 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   };
 
   try {
-    const risk = loadRiskConfig(envFor(portOf('risk-scorer')));
-    const aggregator = loadAggregatorConfig(envFor(portOf('aggregator')));
-    const detector = loadDetectorConfig(envFor(portOf('anomaly-detector')));
+    const risk = loadRiskConfig(readEnvFor(portOf('risk-scorer')));
+    const aggregator = loadAggregatorConfig(readEnvFor(portOf('aggregator')));
+    const detector = loadDetectorConfig(readEnvFor(portOf('anomaly-detector')));
     const ingest = loadIngestConfig(envFor(portOf('ingest')));
     const url = (name: string): string => started.find((s) => s.name === name)!.url;
     // Alert links (generatorURL) point at the aggregator this start runs, wherever its port is,
@@ -94,13 +109,12 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       const listening = await listenAs(step.name, service.app, step.host, step.port, { limits: step.limits, logger });
       started.push({ name: step.name, url: listening.url, service, listening });
     }
-    // The dashboard holds an API key and shows that tenant's data to whoever reaches it: loopback
-    // by default, like every other listener here.
+    // The dashboard holds no key: each user signs in with their own (loopback by default, like
+    // every other listener here).
     const dashboardApp = createDashboardApp({
       aggregatorUrl: url('aggregator'),
       detectorUrl: url('anomaly-detector'),
       riskUrl: url('risk-scorer'),
-      apiKey: env.PULSEGATE_DASHBOARD_API_KEY,
       logger: logger.child({ service: 'dashboard' }),
     });
     const dashboard = await listenAs('dashboard', dashboardApp, env.HOST ?? '127.0.0.1', options.ephemeralPorts === true ? 0 : portOf('dashboard'), {});

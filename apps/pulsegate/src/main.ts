@@ -1,9 +1,7 @@
 // The `pulsegate` command: `start` runs the embedded pipeline; `risk …` and `spec …` are the pipeline CLI.
-import { runRiskCli } from './commands/risk';
-import { runSpecCommand } from './commands/spec';
-import { runTopicsCommand } from './commands/topics';
-import { demoTargets, runDemo } from './demo';
-import { startEmbedded } from './embedded';
+import { randomBytes } from 'node:crypto';
+// Each command is imported when it runs (the build splits them into chunks), so a pipeline's
+// `pulsegate risk gate` or `spec lint` does not load the four services the embedded start needs.
 
 const USAGE = `usage:
   pulsegate start                 run ingest, aggregator, anomaly detector and risk scorer in one process
@@ -16,14 +14,34 @@ const USAGE = `usage:
   pulsegate demo [seconds]        play the seed's ContosoSales scenarios against a running Pulsegate
   pulsegate help                  this text`;
 
+/**
+ * The key `pulsegate start` protects the read APIs and the dashboard with: PULSEGATE_API_KEY when
+ * set (so the demo and the CLI in another terminal use the same one), else a random one per start.
+ */
+function embeddedTenantKey(env: NodeJS.ProcessEnv): { key: string; generated: boolean } {
+  const given = env.PULSEGATE_API_KEY?.trim();
+  if (given !== undefined && given !== '') return { key: given, generated: false };
+  return { key: `pg_${randomBytes(24).toString('base64url')}`, generated: true };
+}
+
 async function start(): Promise<void> {
-  const embedded = await startEmbedded();
+  const explicitKeys = (process.env.PULSEGATE_API_KEYS ?? '').trim() !== '';
+  const tenantKey = embeddedTenantKey(process.env);
+  const { startEmbedded } = await import('./embedded');
+  const embedded = await startEmbedded({ tenantKey: explicitKeys ? undefined : tenantKey.key });
   const mode = embedded.bus.kind === 'kafka' ? 'Kafka bus' : 'in-memory bus';
   const stores = process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES ? 'Redis stores' : 'in-memory stores';
   process.stdout.write(`Pulsegate is running (${mode}, ${stores}):\n`);
   for (const s of embedded.services) {
     const hint = s.name === 'ingest' ? `  (OTLP/HTTP: POST ${s.url}/v1/traces)` : s.name === 'dashboard' ? '  (open in a browser)' : '';
     process.stdout.write(`  ${s.name.padEnd(17)} ${s.url}${hint}\n`);
+  }
+  if (explicitKeys) {
+    process.stdout.write('API keys: PULSEGATE_API_KEYS (sign in to the dashboard with one of them).\n');
+  } else {
+    // Printed once, on this terminal only: the reading APIs and the dashboard need it; ingest does not.
+    process.stdout.write(`API key (tenant default): ${tenantKey.generated ? tenantKey.key : 'the value of PULSEGATE_API_KEY'}\n`);
+    process.stdout.write(`  sign in to the dashboard with it; demo: PULSEGATE_API_KEY=${tenantKey.generated ? tenantKey.key : '…'} npm run demo\n`);
   }
   process.stdout.write('Press Ctrl+C to stop.\n');
   const shutdown = (): void => {
@@ -46,6 +64,7 @@ async function demo(args: string[]): Promise<number> {
     process.stderr.write(`demo: seconds must be a positive number, got ${JSON.stringify(args[0])}\n`);
     return 2;
   }
+  const { demoTargets, runDemo } = await import('./demo');
   let targets: ReturnType<typeof demoTargets>;
   try {
     targets = demoTargets(process.env);
@@ -80,12 +99,12 @@ async function main(argv: string[]): Promise<number | undefined> {
       await start();
       return undefined;
     case 'risk':
-      return runRiskCli(rest);
+      return (await import('./commands/risk')).runRiskCli(rest);
     case 'spec':
-      return runSpecCommand(rest);
+      return (await import('./commands/spec')).runSpecCommand(rest);
     case 'topics':
       // One-shot: exit as soon as the answer is known, whatever kafkajs still has scheduled.
-      return process.exit(await runTopicsCommand(rest));
+      return process.exit(await (await import('./commands/topics')).runTopicsCommand(rest));
     case 'demo':
       return demo(rest);
     case 'help':

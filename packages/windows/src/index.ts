@@ -32,3 +32,5 @@ export { RedisWindowStore, settledBucketStart } from './redis-store';
 export type { RedisWindowStoreOptions, RedisTarget } from './redis-store';
 export { planRange, readRanges, mergeAll, metricsOf, matches } from './reader';
 export type { RangePiece, RangePlan, SeriesFilter, ReadCache } from './reader';
+export { readTotals, bucketReads, DEFAULT_CHUNK_BUCKETS } from './totals';
+export type { TotalsOptions, TotalsSeries } from './totals';

@@ -411,9 +411,9 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     // Layout 2: hot buckets; for minutes also the series' minute archives of the hours involved;
     // and, while they may exist, the layout-1 keys of the same buckets.
     const hours = resolution === 'm' ? [...new Set(starts.map((s) => Math.floor(s / HOUR_MS) * HOUR_MS))] : [];
-    const keys = grid((f, start) => bucketKey(tag, resolution, start, f), starts);
-    keys.push(...grid((f, hour) => minuteArchiveKey(tag, hour, f), hours));
-    if (this.readLegacy) keys.push(...grid((f, start) => legacyBucketKey(tag, resolution, start, f), starts));
+    // concat, not push(...): a read of 200 series × 721 hours has more keys than a call may take arguments.
+    let keys = grid((f, start) => bucketKey(tag, resolution, start, f), starts).concat(grid((f, hour) => minuteArchiveKey(tag, hour, f), hours));
+    if (this.readLegacy) keys = keys.concat(grid((f, start) => legacyBucketKey(tag, resolution, start, f), starts));
     const values = await this.mget(keys);
     const n = series.length * starts.length;
     // Archived minutes are dropped once their own expiry has passed (the archive lives to the end of its hour + retention).
@@ -437,11 +437,14 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     });
   }
 
-  /** MGET as Buffers in chunks; all keys share the connector's hash tag, so each is a single-slot command on a cluster. */
+  /**
+   * MGET as Buffers in chunks sent together (ioredis pipelines them: one round trip's wait, not one
+   * per chunk); all keys share the connector's hash tag, so each is a single-slot command on a cluster.
+   */
   private async mget(keys: string[]): Promise<Array<Buffer | null>> {
-    const values: Array<Buffer | null> = [];
-    for (let i = 0; i < keys.length; i += MGET_CHUNK) values.push(...(await this.client.mgetBuffer(keys.slice(i, i + MGET_CHUNK))));
-    return values;
+    const parts: Array<Promise<Array<Buffer | null>>> = [];
+    for (let i = 0; i < keys.length; i += MGET_CHUNK) parts.push(this.client.mgetBuffer(keys.slice(i, i + MGET_CHUNK)));
+    return (await Promise.all(parts)).flat();
   }
 
   async generation(tenant: string, connector: string): Promise<number> {

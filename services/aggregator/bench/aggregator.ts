@@ -19,7 +19,7 @@
  *  7. bytes per series-minute at 20, 200 and 2 000 calls per series-minute over BENCH_BYTES_MINUTES
  *     (20) minutes of simulated traffic (inside one hour), bucket layout 1 (JSON segments, the earlier writer) and 2
  *     (binary records) in the same run: MEMORY USAGE of the minute keys and used_memory over the run.
- * BENCH_BUCKET_LAYOUT=1|2 (default 2) picks the layout of the store, Kafka and query sections;
+ * BENCH_BUCKET_LAYOUT=1|2 (default 2) picks the layout of the store and Kafka sections;
  * BENCH_LAYOUTS=1,2 runs the store and Kafka sections with both layouts in the same run (each with
  * dedup on and off). Redis time is printed as script wall time and as the server's main-thread CPU
  * (less disturbed by other work on a shared machine).
@@ -34,12 +34,13 @@ import { createBus, type SubscribeOptions } from '@pulsegate/bus';
 import { decodeInvocationBatch, decodeInvocationColumns, encodeInvocationBatch, errorCodeForStatus, outcomeFor, Topics, type InvocationEvent } from '@pulsegate/events';
 import { createLogger } from '@pulsegate/logging';
 import { startKafka, startRedis } from '@pulsegate/testkit';
-import { aggregateBatch, archiveEntries, DEFAULT_WINDOW_CONFIG, recordEvents, RedisWindowStore, type ApplyInput, type BatchRecord, type WindowStore } from '@pulsegate/windows';
+import { aggregateBatch, archiveEntries, DEFAULT_WINDOW_CONFIG, emptyBucket, mergeBucket, planRange, readRanges, recordEvents, RedisWindowStore, SettledDayCache, type ApplyInput, type BatchRecord, type RangePlan, type WindowStore } from '@pulsegate/windows';
 import { loadConfig } from '../src/config';
+import { MetricsQueries, namedRange } from '../src/query';
+import { createAggregatorService } from '../src/service';
 
 /** Version stamp leading each identity log (packages/windows/src/dedup-cache.ts). */
 const DEDUP_STAMP_BYTES = 32;
-import { createAggregatorService } from '../src/service';
 
 const SERIES_CONNECTORS = 50; // × 5 actions × 4 versions = 1 000 active series
 const ACTIONS = ['list', 'get', 'create', 'update', 'delete'];
@@ -574,48 +575,106 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
   }
 }
 
+/** P50 / P95 / max of a list of ms, for one printed line. */
+function percentiles(ms: number[]): string {
+  const s = [...ms].sort((a, b) => a - b);
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.ceil(s.length * q) - 1)]!;
+  return `p50 ${at(0.5).toFixed(1)} ms, p95 ${at(0.95).toFixed(1)} ms, max ${s[s.length - 1]!.toFixed(1)} ms`;
+}
+
 /**
- * 4: P95 of a 30-day query over HTTP at QUERY_CONNECTORS × 20 active series (default 1 000) with
- * 30 days of history, querying the connectors in turn (each query merges one connector's 20 series).
+ * The metrics read of the aggregator before bounded queries (kept here to measure against): series
+ * 200 at a time through readRanges, each series' settled days in a per-series SettledDayCache.
+ */
+async function oldMetricsRead(store: WindowStore, connector: string, plan: RangePlan, now: number, cache: SettledDayCache | null): Promise<number> {
+  const series = await store.listSeries('default', connector);
+  const total = emptyBucket();
+  for (let i = 0; i < series.length; i += 200) {
+    if (i > 0) await new Promise((r) => setImmediate(r));
+    const [merged] = await readRanges(store, 'default', connector, series.slice(i, i + 200), [plan], cache === null ? undefined : { cache, now, cfg: DEFAULT_WINDOW_CONFIG });
+    for (const b of merged ?? []) mergeBucket(total, b);
+  }
+  return total.c;
+}
+
+/**
+ * 4: P50/P95 of a 30-day metrics query at QUERY_CONNECTORS × 20 active series (default 1 000)
+ * with 30 days of history, querying the connectors in turn (each query merges one connector's 20
+ * series), for bucket layout 1 (the JSON writer before layout 2), layout 2 reading layout-1 keys
+ * too (the default during migration) and layout 2 alone, in one run on the same events: in
+ * process, the reader before bounded queries (readRanges, per-series day cache) and readTotals
+ * (MetricsQueries), each with its cache off and on; then over HTTP through the service.
  */
 async function querySection(url: string, now: number, out: Out): Promise<void> {
-  // BENCH_READ_LEGACY=0: layout 2 without reading layout-1 keys (after the migration window).
-  const qStore = new RedisWindowStore({ target: { url }, bucketLayout: LAYOUT, readLegacy: process.env.BENCH_READ_LEGACY !== '0' });
   const perConnector = Number(process.env.BENCH_QUERY_EVENTS ?? 20_000);
+  const writers = { 1: new RedisWindowStore({ target: { url }, bucketLayout: 1, keyPrefix: 'q1:' }), 2: new RedisWindowStore({ target: { url }, bucketLayout: 2, keyPrefix: 'q2:' }) };
   let offset = 0;
   for (let c = 0; c < QUERY_CONNECTORS; c++) {
     const old = events(perConnector, now - 30 * 86_400_000, now, 1).map((e) => ({ ...e, tenant: 'default', connector: `history-${c}` }));
-    for (let i = 0; i < old.length; i += 5_000, offset++) await qStore.apply({ source: 'bench|q', partition: 0, firstOffset: String(offset), lastOffset: String(offset), records: [{ offset: String(offset), events: old.slice(i, i + 5_000) }] });
+    for (let i = 0; i < old.length; i += 5_000, offset++) {
+      const input = { source: 'bench|q', partition: 0, firstOffset: String(offset), lastOffset: String(offset), records: [{ offset: String(offset), events: old.slice(i, i + 5_000) }] };
+      await writers[1].apply(input);
+      await writers[2].apply(input);
+    }
   }
-  let seriesCount = 0;
-  for (let c = 0; c < QUERY_CONNECTORS; c++) seriesCount += (await qStore.listSeries('default', `history-${c}`)).length;
-  const bus = createBus({});
-  const logger = createLogger({ name: 'bench', level: 'silent' });
-  const svc = await createAggregatorService({ bus, logger, store: qStore, config: loadConfig({ ...process.env, SNAPSHOT_INTERVAL_SECONDS: '3600' }) });
-  await svc.start();
-  const server = svc.app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port: httpPort } = server.address() as AddressInfo;
-  try {
-    for (const window of ['30d', '7d']) {
+  await writers[1].close();
+  await writers[2].close();
+  const variants = [
+    { name: 'layout 1', layout: 1 as const, readLegacy: false, prefix: 'q1:' },
+    { name: 'layout 2 + layout-1 reads', layout: 2 as const, readLegacy: true, prefix: 'q2:' },
+    { name: 'layout 2', layout: 2 as const, readLegacy: false, prefix: 'q2:' },
+  ];
+  const only = process.env.BENCH_QUERY_VARIANTS === undefined ? null : new Set(process.env.BENCH_QUERY_VARIANTS.split(','));
+  for (const v of variants) {
+    if (only !== null && !only.has(String(variants.indexOf(v) + 1))) continue;
+    const qStore = new RedisWindowStore({ target: { url }, bucketLayout: v.layout, readLegacy: v.readLegacy, keyPrefix: v.prefix });
+    let seriesCount = 0;
+    for (let c = 0; c < QUERY_CONNECTORS; c++) seriesCount += (await qStore.listSeries('default', `history-${c}`)).length;
+    const head = `30d metrics query, ${v.name} (${fmt(seriesCount)} series in ${QUERY_CONNECTORS} connectors, 20 per query)`;
+    const range = namedRange('30d', now);
+    const plan = planRange(range.from, range.to, now, DEFAULT_WINDOW_CONFIG);
+    const runs = async (n: number, read: (connector: string) => Promise<number>): Promise<number[]> => {
       const lat: number[] = [];
-      const n = Math.max(60, 2 * QUERY_CONNECTORS);
       for (let i = 0; i < n; i++) {
         const t = performance.now();
-        const res = await fetch(`http://127.0.0.1:${httpPort}/v1/connectors/history-${i % QUERY_CONNECTORS}/metrics?window=${window}`);
-        const body = (await res.json()) as { calls: number };
+        const calls = await read(`history-${i % QUERY_CONNECTORS}`);
         lat.push(performance.now() - t);
-        if (!(body.calls > 0)) throw new Error(`${window} query found nothing: ${JSON.stringify(body).slice(0, 200)}`);
+        if (!(calls > 0)) throw new Error('30d query found nothing');
       }
-      const first = lat[0]!;
-      lat.sort((a, b) => a - b);
-      out.push(`${window} metrics query (${fmt(seriesCount)} series in ${QUERY_CONNECTORS} connectors, 20 per query, hour buckets, HTTP, ${n} queries, layout ${LAYOUT}${LAYOUT === 2 && process.env.BENCH_READ_LEGACY === '0' ? ' without layout-1 reads' : ''}): first ${first.toFixed(1)} ms, p50 ${lat[Math.floor(n / 2) - 1]!.toFixed(1)} ms, p95 ${lat[Math.ceil(n * 0.95) - 1]!.toFixed(1)} ms`);
+      return lat;
+    };
+    const n = Math.max(60, 2 * QUERY_CONNECTORS);
+    // In process, cache off: the read path alone (every hour bucket of the 30 days).
+    const plain = new MetricsQueries(qStore, DEFAULT_WINDOW_CONFIG, () => now, 0);
+    out.push(`${head}, no cache, before (readRanges): ${percentiles(await runs(QUERY_CONNECTORS, (c) => oldMetricsRead(qStore, c, plan, now, null)))}`);
+    out.push(`${head}, no cache, after (readTotals): ${percentiles(await runs(QUERY_CONNECTORS, async (c) => (await plain.metrics('default', c, {}, range))!.calls))}`);
+    // Default cache size (QUERY_DAY_CACHE_ENTRIES 20 000), connectors in turn twice.
+    const dayCache = new SettledDayCache();
+    out.push(`${head}, default cache, before (per-series days): ${percentiles(await runs(n, (c) => oldMetricsRead(qStore, c, plan, now, dayCache)))}`);
+    const cachedQueries = new MetricsQueries(qStore, DEFAULT_WINDOW_CONFIG, () => now);
+    out.push(`${head}, default cache, after (per-set days and hours): ${percentiles(await runs(n, async (c) => (await cachedQueries.metrics('default', c, {}, range))!.calls))}`);
+    // Over HTTP through the service (its own cache, cold at start).
+    const bus = createBus({});
+    const logger = createLogger({ name: 'bench', level: 'silent' });
+    const svc = await createAggregatorService({ bus, logger, store: qStore, config: loadConfig({ ...process.env, SNAPSHOT_INTERVAL_SECONDS: '3600' }) });
+    await svc.start();
+    const server = svc.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port: httpPort } = server.address() as AddressInfo;
+    try {
+      for (const window of (process.env.BENCH_QUERY_WINDOWS ?? '30d').split(',')) {
+        const lat = await runs(n, async (c) => {
+          const res = await fetch(`http://127.0.0.1:${httpPort}/v1/connectors/${c}/metrics?window=${window}`);
+          return ((await res.json()) as { calls: number }).calls;
+        });
+        out.push(`${window} metrics query over HTTP, ${v.name} (${fmt(seriesCount)} series, 20 per query, ${n} queries): first ${lat[0]!.toFixed(1)} ms, ${percentiles(lat)}`);
+      }
+    } finally {
+      await new Promise((r) => server.close(r));
+      await svc.stop();
+      await bus.close();
+      await qStore.close();
     }
-  } finally {
-    await new Promise((r) => server.close(r));
-    await svc.stop();
-    await bus.close();
-    await qStore.close();
   }
 }
 

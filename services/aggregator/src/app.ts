@@ -1,9 +1,9 @@
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '@pulsegate/logging';
 import { metricsHandler, type Registry } from '@pulsegate/telemetry';
-import { authenticate, badRequest, correlation, errorHandler, notFound, notFoundHandler, principalOf, type HttpError, type KeyRing } from '@pulsegate/http-kit';
-import type { SeriesFilter } from '@pulsegate/windows';
-import { MAX_POINTS, namedRange, STEPS, TIMESERIES_METRICS, WINDOWS, type MetricsQueries, type TimeRange, type TimeseriesMetric } from './query';
+import { authenticate, badRequest, correlation, errorHandler, HttpError, notFound, notFoundHandler, principalOf, type KeyRing } from '@pulsegate/http-kit';
+import { HOUR_MS, type SeriesFilter } from '@pulsegate/windows';
+import { MAX_POINTS, namedRange, QueryTooLarge, STEPS, TIMESERIES_METRICS, WINDOWS, type MetricsQueries, type TimeRange, type TimeseriesMetric } from './query';
 import { versionSketchesHandler } from './version-sketches';
 
 /** What the HTTP app needs. */
@@ -52,7 +52,7 @@ function time(req: Request, name: string): number | undefined {
   return t;
 }
 
-function rangeOf(req: Request, now: number, defaultWindow: string, maxRangeMs: number): TimeRange {
+function rangeOf(req: Request, now: number, defaultWindow: string, maxRangeMs: number, grainMs?: number): TimeRange {
   const window = one(req, 'window');
   const from = time(req, 'from');
   const to = time(req, 'to');
@@ -65,7 +65,7 @@ function rangeOf(req: Request, now: number, defaultWindow: string, maxRangeMs: n
   }
   const name = window ?? defaultWindow;
   if (WINDOWS[name] === undefined) throw badRequest(`window must be one of ${Object.keys(WINDOWS).join(', ')}`);
-  return namedRange(name, now);
+  return namedRange(name, now, grainMs);
 }
 
 function connectorParam(req: Request): string {
@@ -73,6 +73,9 @@ function connectorParam(req: Request): string {
   if (typeof c !== 'string' || c === '' || c.length > MAX_LABEL) throw badRequest(`connector must be 1-${MAX_LABEL} characters`);
   return c;
 }
+
+/** Most connectors one /v1/connectors page holds (the default page size). */
+export const MAX_CONNECTORS_PAGE = 1_000;
 
 const unknownConnector = (c: string): HttpError => notFound(`no data for connector "${c.slice(0, 64)}" in this tenant`);
 
@@ -100,8 +103,12 @@ export function createApp(deps: AppDeps): Express {
 
   app.get('/v1/connectors', read, async (req, res) => {
     const range = rangeOf(req, queries.now(), '1h', deps.maxRangeMs);
-    const connectors = await queries.connectors(principalOf(req).tenant, range);
-    res.json({ window: range.name, from: range.from, to: range.to, connectors });
+    const l = one(req, 'limit');
+    const limit = l === undefined ? MAX_CONNECTORS_PAGE : Number(l);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CONNECTORS_PAGE) throw badRequest(`limit must be an integer between 1 and ${MAX_CONNECTORS_PAGE}`);
+    const after = label(req, 'after');
+    const page = await queries.connectors(principalOf(req).tenant, range, { limit, after });
+    res.json({ window: range.name, from: range.from, to: range.to, connectors: page.connectors, next: page.next });
   });
 
   app.get('/v1/stale-series', read, async (req, res) => {
@@ -120,6 +127,13 @@ export function createApp(deps: AppDeps): Express {
     res.json(m);
   });
 
+  app.get('/v1/connectors/:connector/actions', read, async (req, res) => {
+    const connector = connectorParam(req);
+    const a = await queries.actions(principalOf(req).tenant, connector);
+    if (a === null) throw unknownConnector(connector);
+    res.json(a);
+  });
+
   app.get('/v1/connectors/:connector/versions', read, async (req, res) => {
     const connector = connectorParam(req);
     const range = rangeOf(req, queries.now(), '30d', deps.maxRangeMs);
@@ -136,7 +150,8 @@ export function createApp(deps: AppDeps): Express {
     const stepName = one(req, 'step') ?? '1m';
     const stepMs = STEPS[stepName];
     if (stepMs === undefined) throw badRequest(`step must be one of ${Object.keys(STEPS).join(', ')}`);
-    const range = rangeOf(req, queries.now(), '1h', deps.maxRangeMs);
+    // Steps of whole hours end with the current hour: each point is one hour bucket (or several).
+    const range = rangeOf(req, queries.now(), '1h', deps.maxRangeMs, stepMs % HOUR_MS === 0 ? HOUR_MS : undefined);
     const points = Math.ceil((range.to - range.from) / stepMs);
     if (points > MAX_POINTS) throw badRequest(`window / step gives ${points} points; at most ${MAX_POINTS}`);
     const ts = await queries.timeseries(principalOf(req).tenant, connector, filter, metric as TimeseriesMetric, { name: stepName, ms: stepMs }, range);
@@ -147,6 +162,8 @@ export function createApp(deps: AppDeps): Express {
   // Per-version counts and latency sketch buckets for baseline-vs-candidate judges (version-sketches.ts).
   app.get('/v1/connectors/:connector/version-sketches', read, versionSketchesHandler(queries, (req) => rangeOf(req, queries.now(), '1h', deps.maxRangeMs)));
 
+  // A query over its limits (QueryTooLarge) is the caller's to narrow: 422 with the limit named.
+  app.use((err: unknown, _req: Request, _res: Response, next: NextFunction) => next(err instanceof QueryTooLarge ? new HttpError(422, 'QUERY_TOO_LARGE', err.message) : err));
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));
   return app;

@@ -30,6 +30,12 @@ export interface AggregatorConfig {
   fetchMaxWaitMs: number;
   /** Series-days of merged settled hours kept in memory for long-window queries; 0 = off. Default 20 000. */
   queryDayCacheEntries: number;
+  /** Most series one query may select (QUERY_MAX_SERIES). Default 10 000. */
+  queryMaxSeries: number;
+  /** Most bucket reads (series × buckets of the range) one request may need (QUERY_MAX_BUCKET_READS). Default 4 000 000. */
+  queryMaxBucketReads: number;
+  /** Bucket reads per store call and per step between event-loop turns (QUERY_CHUNK_BUCKETS). Default 4 000. */
+  queryChunkBuckets: number;
   /** How often snapshots are published, ms. Default 10 s. */
   snapshotIntervalMs: number;
   minuteRetentionMs: number;
@@ -67,6 +73,9 @@ const schema = z.object({
   AGGREGATOR_MAX_BATCH_EVENTS: intVar('AGGREGATOR_MAX_BATCH_EVENTS', 20_000, 1, 1_000_000),
   AGGREGATOR_FETCH_MAX_WAIT_MS: intVar('AGGREGATOR_FETCH_MAX_WAIT_MS', 100, 10, 10_000),
   QUERY_DAY_CACHE_ENTRIES: intVar('QUERY_DAY_CACHE_ENTRIES', 20_000, 0, 10_000_000),
+  QUERY_MAX_SERIES: intVar('QUERY_MAX_SERIES', 10_000, 1, 10_000_000),
+  QUERY_MAX_BUCKET_READS: intVar('QUERY_MAX_BUCKET_READS', 4_000_000, 1, 1_000_000_000),
+  QUERY_CHUNK_BUCKETS: intVar('QUERY_CHUNK_BUCKETS', 4_000, 1, 1_000_000),
   AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION: intVar('AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION', 4 * 1024 * 1024, 1_024, 64 * 1024 * 1024),
   AGGREGATOR_READ_LEGACY_BUCKETS: z.enum(['true', 'false'], { message: 'AGGREGATOR_READ_LEGACY_BUCKETS must be true or false' }).default('true'),
   MINUTE_RETENTION_HOURS: intVar('MINUTE_RETENTION_HOURS', 48, 1, 24 * 14),
@@ -115,6 +124,9 @@ export function loadConfig(env: Record<string, string | undefined>): AggregatorC
     maxBatchEvents: e.AGGREGATOR_MAX_BATCH_EVENTS,
     fetchMaxBytesPerPartition: e.AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION,
     queryDayCacheEntries: e.QUERY_DAY_CACHE_ENTRIES,
+    queryMaxSeries: e.QUERY_MAX_SERIES,
+    queryMaxBucketReads: e.QUERY_MAX_BUCKET_READS,
+    queryChunkBuckets: e.QUERY_CHUNK_BUCKETS,
     fetchMaxWaitMs: e.AGGREGATOR_FETCH_MAX_WAIT_MS,
     snapshotIntervalMs: e.SNAPSHOT_INTERVAL_SECONDS * 1_000,
     minuteRetentionMs: e.MINUTE_RETENTION_HOURS * 3_600_000,

@@ -4,7 +4,7 @@ import { HOUR_MS, metricsOf, type WindowStore } from '@pulsegate/windows';
 import type { PartitionLag } from '@pulsegate/bus';
 import type { WindowMetrics } from '@pulsegate/events';
 import type { ConsumerStats } from './consumer';
-import { namedRange, type MetricsQueries, type VersionAdoption } from './query';
+import { namedRange, unlessTooLarge, type MetricsQueries, type VersionAdoption } from './query';
 
 /** Window the connector KPI gauges cover. */
 export const KPI_WINDOW = '5m';
@@ -249,7 +249,7 @@ export class AggregatorMetrics {
       budget -= take.length;
       if (take.length === 0) continue;
       // Versions per connector are capped at ingest (INGEST_MAX_VERSIONS_PER_CONNECTOR), so is this.
-      const a = await queries.versions(c.tenant, c.connector, range);
+      const a = await unlessTooLarge(queries.versions(c.tenant, c.connector, range)); // null: over the query limits, no adoption gauges
       if (a !== null && a.versions.length > 0) adoption.push({ labels: { tenant: c.tenant, connector: c.connector }, a });
       const [read] = await queries.seriesRanges(c.tenant, c.connector, take, [range]);
       take.forEach((s, i) => {

@@ -1,16 +1,17 @@
 import { coerceSemver, compareSemver, type CatalogEvent, type SemVer, type WindowMetrics } from '@pulsegate/events';
 import {
-  emptyBucket,
-  mergeBucket,
   HOUR_MS,
   MINUTE_MS,
   matches,
-  mergeAll,
   metricsOf,
   planRange,
   readRanges,
+  readTotals,
+  bucketReads,
+  DEFAULT_CHUNK_BUCKETS,
   SettledDayCache,
   type BucketData,
+  type RangePlan,
   type ReadCache,
   type SeriesFilter,
   type SeriesInfo,
@@ -33,8 +34,51 @@ export const WINDOWS: Readonly<Record<string, number>> = {
 /** Steps the timeseries endpoint accepts, in ms. */
 export const STEPS: Readonly<Record<string, number>> = { '1m': MINUTE_MS, '5m': 5 * MINUTE_MS, '15m': 15 * MINUTE_MS, '1h': HOUR_MS, '6h': 6 * HOUR_MS, '24h': 24 * HOUR_MS };
 
-/** Series one metrics query reads and merges before yielding to the event loop. */
-export const QUERY_SERIES_CHUNK = 200;
+/** Bounds of one query request (QUERY_* variables). */
+export interface QueryLimits {
+  /** Most series one query (or, for /v1/connectors, one connector of it) may select. Default 10 000. */
+  maxSeries: number;
+  /** Most bucket reads (series × distinct buckets of the range, before any cache) one request may need. Default 4 000 000. */
+  maxBucketReads: number;
+  /** Bucket reads per store call and per synchronous decode-and-merge step, between event-loop turns. Default 4 000. */
+  chunkBuckets: number;
+}
+
+export const DEFAULT_QUERY_LIMITS: Readonly<QueryLimits> = { maxSeries: 10_000, maxBucketReads: 4_000_000, chunkBuckets: DEFAULT_CHUNK_BUCKETS };
+
+/** A query over its limits (QueryLimits); answered 422 with the message. */
+export class QueryTooLarge extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueryTooLarge';
+  }
+}
+
+/** `run`'s answer, or null when it is over the query limits (internal readers skip such a connector instead of failing a whole round). */
+export async function unlessTooLarge<T>(run: Promise<T>): Promise<T | null> {
+  try {
+    return await run;
+  } catch (err) {
+    if (err instanceof QueryTooLarge) return null;
+    throw err;
+  }
+}
+
+/** What one request may still read; shared by the connector queries of /v1/connectors. */
+export class QueryBudget {
+  private used = 0;
+  constructor(private readonly limits: QueryLimits) {}
+
+  /** Takes `series` over `plans` from the budget, or throws QueryTooLarge naming the numbers. */
+  take(series: number, plans: readonly RangePlan[], what: string): void {
+    if (series > this.limits.maxSeries) throw new QueryTooLarge(`${what} selects ${series} series; at most ${this.limits.maxSeries} (QUERY_MAX_SERIES): filter by action, version or kind`);
+    const reads = bucketReads(series, plans);
+    if (this.used + reads > this.limits.maxBucketReads) {
+      throw new QueryTooLarge(`${what} needs ${this.used + reads} bucket reads (series × buckets of the range); at most ${this.limits.maxBucketReads} (QUERY_MAX_BUCKET_READS): filter by action, version or kind, use a shorter window or a larger step${this.used > 0 ? ', or fewer connectors (limit)' : ''}`);
+    }
+    this.used += reads;
+  }
+}
 
 /** Most points one timeseries answer holds. */
 export const MAX_POINTS = 1_440;
@@ -49,11 +93,19 @@ export interface TimeRange {
   to: number;
 }
 
-/** The range of a named window ending now (the current minute included). */
-export function namedRange(name: string, now: number): TimeRange {
+/** Windows at least this long are whole hours (HOUR_GRAIN_WINDOW_MS: 7d and 30d). */
+export const HOUR_GRAIN_WINDOW_MS = 7 * 24 * HOUR_MS;
+
+/**
+ * The range of a named window ending now: with the current minute, or for windows of 7 days and
+ * more (or when `grainMs` says so, e.g. timeseries steps of whole hours) with the current hour,
+ * so that they are read from hour buckets alone (settled hours cached, see readTotals).
+ */
+export function namedRange(name: string, now: number, grainMs?: number): TimeRange {
   const span = WINDOWS[name];
   if (span === undefined) throw new Error(`unknown window ${name}`);
-  const to = Math.floor(now / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+  const grain = grainMs ?? (span >= HOUR_GRAIN_WINDOW_MS ? HOUR_MS : MINUTE_MS);
+  const to = Math.floor(now / grain) * grain + grain;
   return { name, from: to - span, to };
 }
 
@@ -67,17 +119,41 @@ export interface ConnectorMetrics extends WindowMetrics {
   throttledPerHour: number;
 }
 
+/** Answer of GET /v1/connectors/{connector}/actions. */
+export interface ConnectorActions {
+  connector: string;
+  /** Sorted by action; kinds and versions sorted. */
+  actions: Array<{ action: string; kinds: Array<'read' | 'write'>; versions: string[] }>;
+}
+
 export class MetricsQueries {
-  /** Merged settled days (see SettledDayCache): 7- and 30-day reads fetch only recent hours. Null when off. */
+  /**
+   * Settled days and hours merged over a query's series set (see readTotals) and, for per-series
+   * reads, merged settled days per series (readRanges): long windows read only recent buckets. Null when off.
+   */
   readonly dayCache: SettledDayCache | null;
+  readonly limits: QueryLimits;
 
   constructor(
     private readonly store: WindowStore,
     private readonly cfg: WindowConfig,
     private readonly clock: () => number,
     dayCacheEntries?: number,
+    limits: Partial<QueryLimits> = {},
   ) {
     this.dayCache = dayCacheEntries === 0 ? null : new SettledDayCache(dayCacheEntries === undefined ? {} : { maxEntries: dayCacheEntries });
+    this.limits = { ...DEFAULT_QUERY_LIMITS, ...limits };
+  }
+
+  /** A fresh budget for one request. */
+  budget(): QueryBudget {
+    return new QueryBudget(this.limits);
+  }
+
+  /** Per range, the merged bucket of `series` (bounded: budget taken first, read in chunks). */
+  private async totals(tenant: string, connector: string, series: SeriesInfo[], plans: RangePlan[], now: number, budget: QueryBudget, what: string): Promise<BucketData[]> {
+    budget.take(series.length, plans, what);
+    return readTotals(this.store, tenant, connector, series, plans, { now, cfg: this.cfg, cache: this.dayCache, chunkBuckets: this.limits.chunkBuckets });
   }
 
   now(): number {
@@ -95,20 +171,13 @@ export class MetricsQueries {
     return all.filter((s) => matches(s, filter));
   }
 
-  async metrics(tenant: string, connector: string, filter: SeriesFilter, range: TimeRange): Promise<ConnectorMetrics | null> {
+  async metrics(tenant: string, connector: string, filter: SeriesFilter, range: TimeRange, budget = this.budget()): Promise<ConnectorMetrics | null> {
     const series = await this.series(tenant, connector, filter);
     if (series === null) return null;
     const now = this.clock();
     const plan = planRange(range.from, range.to, now, this.cfg);
-    // Series a chunk at a time, yielding in between: a connector with thousands of series does
-    // not hold the event loop (or the memory of every series' buckets) for the whole query.
-    const total = emptyBucket();
-    for (let i = 0; i < series.length; i += QUERY_SERIES_CHUNK) {
-      if (i > 0) await new Promise((r) => setImmediate(r));
-      const [merged] = await readRanges(this.store, tenant, connector, series.slice(i, i + QUERY_SERIES_CHUNK), [plan], this.readCache(now));
-      for (const b of merged ?? []) mergeBucket(total, b);
-    }
-    const m = metricsOf(total, range.name, plan.from, plan.to);
+    const [total] = await this.totals(tenant, connector, series, [plan], now, budget, `a ${range.name} query of connector "${connector.slice(0, 64)}"`);
+    const m = metricsOf(total!, range.name, plan.from, plan.to);
     return {
       connector,
       action: filter.action ?? null,
@@ -123,46 +192,102 @@ export class MetricsQueries {
   async seriesRanges(tenant: string, connector: string, series: SeriesInfo[], ranges: TimeRange[]): Promise<Array<{ plan: { from: number; to: number }; buckets: BucketData[] }>> {
     const now = this.clock();
     const plans = ranges.map((r) => planRange(r.from, r.to, now, this.cfg));
-    const merged = await readRanges(this.store, tenant, connector, series, plans, this.readCache(now));
+    // Series a chunk at a time, yielding in between, so no one step reads more than chunkBuckets buckets.
+    const perChunk = Math.max(1, Math.floor(this.limits.chunkBuckets / Math.max(1, bucketReads(1, plans))));
+    const merged: BucketData[][] = plans.map(() => []);
+    for (let i = 0; i < series.length; i += perChunk) {
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      const part = await readRanges(this.store, tenant, connector, series.slice(i, i + perChunk), plans, this.readCache(now));
+      part.forEach((buckets, pi) => {
+        for (const b of buckets) merged[pi]!.push(b);
+      });
+    }
     return plans.map((p, i) => ({ plan: { from: p.from, to: p.to }, buckets: merged[i]! }));
   }
 
-  async versions(tenant: string, connector: string, range: TimeRange): Promise<VersionAdoption | null> {
+  /**
+   * The actions of a connector with the kinds and versions they were called with (every series the
+   * store holds, no window): what a dashboard offers to drill down into. Null for an unknown connector.
+   */
+  async actions(tenant: string, connector: string): Promise<ConnectorActions | null> {
     const series = await this.series(tenant, connector);
     if (series === null) return null;
-    const [r] = await this.seriesRanges(tenant, connector, series, [range]);
-    const calls = new Map<string, number>();
-    series.forEach((s, i) => calls.set(s.version, (calls.get(s.version) ?? 0) + r!.buckets[i]!.c));
-    const catalog = await this.store.getCatalog(tenant, connector);
-    return adoption(connector, range.name, r!.plan, calls, series.map((s) => s.version), catalog, this.clock());
+    const byAction = new Map<string, { kinds: Set<string>; versions: Set<string> }>();
+    for (const s of series) {
+      let a = byAction.get(s.action);
+      if (a === undefined) byAction.set(s.action, (a = { kinds: new Set(), versions: new Set() }));
+      a.kinds.add(s.kind);
+      a.versions.add(s.version);
+    }
+    const sorted = <T extends string>(set: Set<T>): T[] => [...set].sort();
+    return {
+      connector,
+      actions: [...byAction.keys()].sort().map((action) => ({ action, kinds: sorted(byAction.get(action)!.kinds) as Array<'read' | 'write'>, versions: sorted(byAction.get(action)!.versions) })),
+    };
   }
 
-  async timeseries(tenant: string, connector: string, filter: SeriesFilter, metric: TimeseriesMetric, step: { name: string; ms: number }, range: TimeRange): Promise<TimeseriesAnswer | null> {
+  /** seriesRanges within a request budget: QueryTooLarge before reading when `series` over `ranges` is over the limits. */
+  async boundedSeriesRanges(tenant: string, connector: string, series: SeriesInfo[], ranges: TimeRange[], what: string, budget = this.budget()): ReturnType<MetricsQueries['seriesRanges']> {
+    const now = this.clock();
+    budget.take(
+      series.length,
+      ranges.map((r) => planRange(r.from, r.to, now, this.cfg)),
+      what,
+    );
+    return this.seriesRanges(tenant, connector, series, ranges);
+  }
+
+  async versions(tenant: string, connector: string, range: TimeRange, budget = this.budget()): Promise<VersionAdoption | null> {
+    const series = await this.series(tenant, connector);
+    if (series === null) return null;
+    const now = this.clock();
+    const plan = planRange(range.from, range.to, now, this.cfg);
+    budget.take(series.length, [plan], `a ${range.name} versions query of connector "${connector.slice(0, 64)}"`);
+    const byVersion = new Map<string, SeriesInfo[]>();
+    for (const s of series) (byVersion.get(s.version) ?? byVersion.set(s.version, []).get(s.version)!).push(s);
+    // One bounded read per version's series set (each is its own cacheable set).
+    const calls = new Map<string, number>();
+    for (const [version, list] of byVersion) {
+      const [total] = await readTotals(this.store, tenant, connector, list, [plan], { now, cfg: this.cfg, cache: this.dayCache, chunkBuckets: this.limits.chunkBuckets });
+      calls.set(version, total!.c);
+    }
+    const catalog = await this.store.getCatalog(tenant, connector);
+    return adoption(connector, range.name, plan, calls, series.map((s) => s.version), catalog, now);
+  }
+
+  async timeseries(tenant: string, connector: string, filter: SeriesFilter, metric: TimeseriesMetric, step: { name: string; ms: number }, range: TimeRange, budget = this.budget()): Promise<TimeseriesAnswer | null> {
     const series = await this.series(tenant, connector, filter);
     if (series === null) return null;
+    const now = this.clock();
     const n = Math.ceil((range.to - range.from) / step.ms);
-    const ranges: TimeRange[] = [];
-    for (let i = n; i > 0; i--) ranges.push({ name: step.name, from: range.to - i * step.ms, to: range.to - (i - 1) * step.ms });
-    const rs = await this.seriesRanges(tenant, connector, series, ranges);
-    const points = rs.map((r) => {
-      const m = metricsOf(mergeAll(r.buckets), step.name, r.plan.from, r.plan.to);
-      return { from: r.plan.from, to: r.plan.to, value: pick(m, metric) };
+    const plans: RangePlan[] = [];
+    for (let i = n; i > 0; i--) plans.push(planRange(range.to - i * step.ms, range.to - (i - 1) * step.ms, now, this.cfg));
+    const totals = await this.totals(tenant, connector, series, plans, now, budget, `a ${range.name}/${step.name} timeseries of connector "${connector.slice(0, 64)}"`);
+    const points = plans.map((p, i) => {
+      const m = metricsOf(totals[i]!, step.name, p.from, p.to);
+      return { from: p.from, to: p.to, value: pick(m, metric) };
     });
     return { connector, action: filter.action ?? null, version: filter.version ?? null, kind: filter.kind ?? null, metric, step: step.name, window: range.name, from: points[0]?.from ?? range.from, to: range.to, points };
   }
 
-  /** Connectors of a tenant with calls in the range, with headline numbers. */
-  async connectors(tenant: string, range: TimeRange): Promise<ConnectorSummary[]> {
+  /**
+   * Connectors of a tenant with calls in the range, with headline numbers, in name order: at most
+   * `limit` connectors with traffic after `after`; `next` names the last one when more may follow.
+   */
+  async connectors(tenant: string, range: TimeRange, page: { limit?: number; after?: string } = {}, budget = this.budget()): Promise<{ connectors: ConnectorSummary[]; next: string | null }> {
     const all = await this.store.listConnectors(tenant);
+    const limit = page.limit ?? Infinity;
     const out: ConnectorSummary[] = [];
     // The index keeps minute-truncated times: anything newer than a minute before `from` may have traffic.
-    for (const c of all.filter((x) => x.lastSeen >= range.from - MINUTE_MS).sort((a, b) => (a.connector < b.connector ? -1 : 1))) {
-      const m = await this.metrics(tenant, c.connector, {}, range);
+    const candidates = all.filter((x) => x.lastSeen >= range.from - MINUTE_MS && (page.after === undefined || x.connector > page.after)).sort((a, b) => (a.connector < b.connector ? -1 : 1));
+    for (const [i, c] of candidates.entries()) {
+      if (out.length === limit) return { connectors: out, next: candidates[i - 1]!.connector };
+      const m = await this.metrics(tenant, c.connector, {}, range, budget);
       if (m === null || m.calls === 0) continue;
       const dropped = await this.store.dropped(tenant, c.connector);
       out.push({ connector: c.connector, lastSeen: c.lastSeen, calls: m.calls, successRate: m.successRate, throttleRate: m.throttleRate, p95LatencyMs: m.latencyMs.p95, errorMappingCoverage: m.errorMappingCoverage, dropped });
     }
-    return out;
+    return { connectors: out, next: null };
   }
 
   /** Series (and whole connectors) of a tenant with no calls in `days` days. */

@@ -52,7 +52,11 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
   const clock = deps.clock ?? Date.now;
   const ownsStore = deps.store === undefined;
   const store = deps.store ?? createStore(deps.config, clock);
-  const queries = new MetricsQueries(store, windowConfigOf(deps.config), clock, deps.config.queryDayCacheEntries);
+  const queries = new MetricsQueries(store, windowConfigOf(deps.config), clock, deps.config.queryDayCacheEntries, {
+    maxSeries: deps.config.queryMaxSeries,
+    maxBucketReads: deps.config.queryMaxBucketReads,
+    chunkBuckets: deps.config.queryChunkBuckets,
+  });
   const stats: ConsumerStats = { batches: 0, appliedEvents: 0, replayedEvents: 0, droppedLate: 0, droppedFuture: 0, storeCalls: 0, duplicates: {}, withoutIds: {} };
   const snapshots = new SnapshotPublisher({ bus: deps.bus, queries, logger: deps.logger, intervalMs: deps.config.snapshotIntervalMs, clock });
   let subs: Subscription[] = [];

@@ -2,7 +2,7 @@ import { LATENCY_BOUNDS_MS, Topics, type AdoptionSnapshot, type SeriesSnapshot }
 import type { Bus } from '@pulsegate/bus';
 import type { Logger } from '@pulsegate/logging';
 import { HOUR_MS, metricsOf, seriesField, weightAtOrBelow, type BucketData } from '@pulsegate/windows';
-import { namedRange, type MetricsQueries } from './query';
+import { namedRange, unlessTooLarge, type MetricsQueries } from './query';
 
 /** Windows of each series snapshot, and of the adoption snapshot. */
 export const SNAPSHOT_WINDOWS = ['5m', '1h'] as const;
@@ -84,7 +84,8 @@ export class SnapshotPublisher {
         const snap: SeriesSnapshot = { type: 'series', schemaVersion: 1, tenant: c.tenant, connector: c.connector, action: s.action, version: s.version, kind: s.kind, at: now, windows };
         return { key: `${c.tenant}\u001f${c.connector}`, value: JSON.stringify(snap), headers: { 'x-series': seriesField(s) } };
       });
-      const adoption = await queries.versions(c.tenant, c.connector, namedRange(ADOPTION_WINDOW, now));
+      // A connector over the query limits gets no adoption snapshot (its series snapshots still go out).
+      const adoption = await unlessTooLarge(queries.versions(c.tenant, c.connector, namedRange(ADOPTION_WINDOW, now)));
       if (adoption !== null) {
         // Calls per version over the recent window, from the series snapshots' own counts (series
         // without a call in the last hour have none in it either).

@@ -2,7 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { coerceSemver, compareSemver } from '@pulsegate/events';
 import { badRequest, notFound, principalOf } from '@pulsegate/http-kit';
 import { emptyBucket, mergeBucket, SKETCH_MIN_VALUE_MS, SKETCH_RELATIVE_ACCURACY, ZERO_BUCKET, type BucketData, type SeriesInfo, type SketchBuckets } from '@pulsegate/windows';
-import { QUERY_SERIES_CHUNK, type MetricsQueries, type TimeRange } from './query';
+import type { MetricsQueries, TimeRange } from './query';
 
 /** Most versions one sketch export compares. */
 export const MAX_SKETCH_VERSIONS = 4;
@@ -64,7 +64,8 @@ function versionOf(label: string, asked: readonly string[]): string | undefined 
 
 /**
  * Per version and action, the counts and latency sketch buckets over a range, merged over kinds.
- * Series are read a chunk at a time with a yield in between (like MetricsQueries.metrics). Null
+ * Series are read a chunk at a time with a yield in between (MetricsQueries.seriesRanges), within the
+ * query limits. Null
  * when the tenant has never seen the connector; throws a 400 over MAX_SKETCH_ACTIONS actions.
  */
 export async function versionSketches(queries: MetricsQueries, tenant: string, connector: string, versions: readonly string[], range: TimeRange, action?: string): Promise<VersionSketches | null> {
@@ -78,18 +79,14 @@ export async function versionSketches(queries: MetricsQueries, tenant: string, c
   const actions = new Set(picked.map((p) => p.s.action));
   if (actions.size > MAX_SKETCH_ACTIONS) throw badRequest(`these versions have ${actions.size} actions; at most ${MAX_SKETCH_ACTIONS} per request (narrow with action=)`);
   const merged = new Map<string, BucketData>();
-  let plan = { from: range.from, to: range.to };
-  for (let i = 0; i < picked.length; i += QUERY_SERIES_CHUNK) {
-    if (i > 0) await new Promise((r) => setImmediate(r));
-    const chunk = picked.slice(i, i + QUERY_SERIES_CHUNK);
-    const [r] = await queries.seriesRanges(tenant, connector, chunk.map((p) => p.s), [range]);
-    plan = r!.plan;
-    chunk.forEach((p, j) => {
-      const key = `${p.version}\u0000${p.s.action}`;
-      const into = merged.get(key) ?? emptyBucket();
-      merged.set(key, mergeBucket(into, r!.buckets[j]!));
-    });
-  }
+  // Bounded like every query (QueryTooLarge → 422); seriesRanges reads in chunks with yields in between.
+  const [r] = await queries.boundedSeriesRanges(tenant, connector, picked.map((p) => p.s), [range], `a ${range.name} version-sketches query of connector "${connector.slice(0, 64)}"`);
+  const plan = r!.plan;
+  picked.forEach((p, j) => {
+    const key = `${p.version}\u0000${p.s.action}`;
+    const into = merged.get(key) ?? emptyBucket();
+    merged.set(key, mergeBucket(into, r!.buckets[j]!));
+  });
   return {
     connector,
     window: range.name,

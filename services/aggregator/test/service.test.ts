@@ -85,6 +85,19 @@ describe('aggregator service, embedded (MemoryBus + memory window store)', () =>
     expect(crm).toMatchObject({ latest: '2.1.0', latestSource: 'catalog', latestMinorReleasedAt: NOW - 5 * DAY });
   });
 
+  it("lists a connector's actions with exactly the kinds and versions its events had", async () => {
+    for (const connector of ['crm', 'billing']) {
+      const mine = accepted.filter((e) => e.tenant === DEFAULT_TENANT && e.connector === connector);
+      const want = [...new Set(mine.map((e) => e.action))].sort().map((action) => {
+        const of = mine.filter((e) => e.action === action);
+        return { action, kinds: [...new Set(of.map((e) => e.kind))].sort(), versions: [...new Set(of.map((e) => e.connectorVersion))].sort() };
+      });
+      expect(want.length).toBeGreaterThan(0);
+      expect(await get(svc.app, `/v1/connectors/${connector}/actions`)).toEqual({ connector, actions: want });
+    }
+    await get(svc.app, '/v1/connectors/nope/actions', 404);
+  });
+
   it('reports stale series', async () => {
     const stale = await get(svc.app, '/v1/stale-series?days=1');
     const series = stale.series as Array<{ connector: string; lastSeen: number; idleDays: number }>;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { intVar } from '@pulsegate/env';
-import { isNonLoopback } from '@pulsegate/http-kit';
 
 /** The dashboard's settings when it runs as its own service (distributed mode). */
 export interface DashboardConfig {
@@ -16,8 +15,6 @@ export interface DashboardConfig {
   detectorUrl: string;
   /** Risk scorer base URL. Default http://127.0.0.1:8083. */
   riskUrl: string;
-  /** Key sent upstream; only allowed on a loopback bind. Default none. */
-  apiKey: string | undefined;
 }
 
 const url = (name: string, def: string) =>
@@ -43,16 +40,16 @@ const schema = z.object({
 });
 
 /**
- * Parses the dashboard's environment; errors name the variable. A server-side key on a non-loopback
- * bind is refused: it would show that key's tenant to anyone who reaches the dashboard.
+ * Parses the dashboard's environment; errors name the variable. The dashboard holds no key: each
+ * user signs in with their own, so the removed PULSEGATE_DASHBOARD_API_KEY is refused rather than
+ * silently ignored.
  */
 export function loadDashboardConfig(env: Record<string, string | undefined>): DashboardConfig {
   const parsed = schema.safeParse(env);
   if (!parsed.success) throw new Error(`invalid dashboard configuration: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   const e = parsed.data;
-  const apiKey = e.PULSEGATE_DASHBOARD_API_KEY === undefined || e.PULSEGATE_DASHBOARD_API_KEY === '' ? undefined : e.PULSEGATE_DASHBOARD_API_KEY;
-  if (apiKey !== undefined && isNonLoopback(e.HOST)) {
-    throw new Error(`invalid dashboard configuration: PULSEGATE_DASHBOARD_API_KEY is only allowed with a loopback HOST (got ${e.HOST}): it would show its tenant's data to anyone`);
+  if (e.PULSEGATE_DASHBOARD_API_KEY !== undefined && e.PULSEGATE_DASHBOARD_API_KEY !== '') {
+    throw new Error('invalid dashboard configuration: PULSEGATE_DASHBOARD_API_KEY is no longer supported: the dashboard holds no key, each user signs in with their own');
   }
-  return { host: e.HOST, port: e.PORT, kafkaBrokers: [], aggregatorUrl: e.PULSEGATE_AGGREGATOR_URL, detectorUrl: e.PULSEGATE_ANOMALY_DETECTOR_URL, riskUrl: e.PULSEGATE_RISK_URL, apiKey };
+  return { host: e.HOST, port: e.PORT, kafkaBrokers: [], aggregatorUrl: e.PULSEGATE_AGGREGATOR_URL, detectorUrl: e.PULSEGATE_ANOMALY_DETECTOR_URL, riskUrl: e.PULSEGATE_RISK_URL };
 }

@@ -94,7 +94,9 @@ async function call(method: string, url: string, body: unknown, headers: Record<
   }
   if (res.status >= 300) {
     const message = (parsed as { error?: { message?: string } })?.error?.message ?? text.slice(0, 200);
-    throw new Error(`${method} ${new URL(url).pathname} answered ${res.status}: ${message}`);
+    // `pulsegate start` protects the reading APIs with the key its banner prints.
+    const hint = res.status === 401 ? ' (set PULSEGATE_API_KEY to the key `npm start` printed)' : '';
+    throw new Error(`${method} ${new URL(url).pathname} answered ${res.status}: ${message}${hint}`);
   }
   return { status: res.status, body: parsed };
 }

@@ -56,6 +56,8 @@ export class SpanSender {
   constructor(
     private readonly ingestUrl: string,
     private readonly headers: Record<string, string> = {},
+    /** `connector.name` of every span. Default the demo's ContosoSales. */
+    private readonly connector: string = CONNECTOR,
   ) {}
 
   /** The last export error message, if any. */
@@ -70,7 +72,7 @@ export class SpanSender {
         this.lastError = err?.message ?? 'export failed';
       });
       p = new BasicTracerProvider({
-        resource: resourceFromAttributes({ 'service.name': 'contoso-sales-connector', 'connector.name': CONNECTOR, 'connector.version': version }),
+        resource: resourceFromAttributes({ 'service.name': 'contoso-sales-connector', 'connector.name': this.connector, 'connector.version': version }),
         // Backfill hands thousands of spans over at once; the default queue (2048) would drop them.
         spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 20_000, maxExportBatchSize: 512, scheduledDelayMillis: 500 })],
       });

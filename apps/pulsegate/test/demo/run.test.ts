@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { CONNECTOR, NEW_VERSION, OLD_VERSION, runDemo, type DemoSummary } from '../../src/demo';
-import { chromiumStatus, launchChromium, SHOTS } from '../support/chromium';
+import { chromiumStatus, launchChromium, SHOTS, signIn } from '../support/chromium';
 import { eventually, startPipeline, type Pipeline } from '../support/pipeline';
 
 interface Alert {
@@ -20,9 +20,14 @@ describe.skipIf(chromiumStatus().skip)('npm run demo against npm start: an alert
   let demo: Promise<DemoSummary>;
   const lines: string[] = [];
 
+  // The key `npm start` prints, given to the demo as PULSEGATE_API_KEY and typed into the sign-in form.
+  const key = 'demo-test-tenant-key';
+  const auth = { authorization: `Bearer ${key}` };
+
   beforeAll(async () => {
-    pipeline = await startPipeline({});
+    pipeline = await startPipeline({}, { tenantKey: key });
     demo = runDemo({
+      apiKey: key,
       ingestUrl: pipeline.url('ingest'),
       riskUrl: pipeline.url('risk-scorer'),
       aggregatorUrl: pipeline.url('aggregator'),
@@ -43,14 +48,14 @@ describe.skipIf(chromiumStatus().skip)('npm run demo against npm start: an alert
   it('fires the 429 surge alert and assesses 1.2.0 with 1.1.0 telemetry, both shown on the dashboard', { timeout: 180_000 }, async () => {
     // Polled for at most 2 minutes (480 × 250 ms); no assertion on how fast.
     const firing = await eventually(async () => {
-      const body = (await (await fetch(`${pipeline.url('anomaly-detector')}/v1/alerts?state=firing`)).json()) as { alerts: Alert[] };
+      const body = (await (await fetch(`${pipeline.url('anomaly-detector')}/v1/alerts?state=firing`, { headers: auth })).json()) as { alerts: Alert[] };
       const a = body.alerts.find((x) => x.rule === 'ThrottleRateHigh' && x.labels.connector === CONNECTOR && x.labels.action === 'ListInvoices');
       return a;
     }, 480);
     expect(firing.labels.kind).toBe('read');
 
     const assessment = await eventually(async () => {
-      const res = await fetch(`${pipeline.url('risk-scorer')}/v1/risk/assessments/${CONNECTOR}/${NEW_VERSION}`);
+      const res = await fetch(`${pipeline.url('risk-scorer')}/v1/risk/assessments/${CONNECTOR}/${NEW_VERSION}`, { headers: auth });
       if (res.status !== 200) return undefined;
       const body = (await res.json()) as { previousVersion: string; level: string; missing: string[]; features: Record<string, number> };
       return body.missing.length === 0 ? body : undefined;
@@ -62,6 +67,7 @@ describe.skipIf(chromiumStatus().skip)('npm run demo against npm start: an alert
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
     await page.goto(`${pipeline.dashboard.url}/?refresh=1000`);
+    await signIn(page, key);
     const alertRow = page.locator('#alerts tbody tr[data-rule="ThrottleRateHigh"][data-state="firing"]').first();
     await alertRow.waitFor({ timeout: 30_000 });
     expect(await alertRow.textContent()).toContain(CONNECTOR);
@@ -84,7 +90,7 @@ describe.skipIf(chromiumStatus().skip)('npm run demo against npm start: an alert
     const total = Object.values(summary.calls).reduce((a, c) => a + c.calls, 0);
     expect(total).toBe(summary.spans.recorded);
     await eventually(async () => {
-      const body = (await (await fetch(`${pipeline.url('aggregator')}/v1/connectors/${CONNECTOR}/metrics?window=1h`)).json()) as { calls: number; throttled: number };
+      const body = (await (await fetch(`${pipeline.url('aggregator')}/v1/connectors/${CONNECTOR}/metrics?window=1h`, { headers: auth })).json()) as { calls: number; throttled: number };
       return body.calls === total ? body : undefined;
     }).then((body) => expect(body.throttled).toBe(Object.values(summary.calls).reduce((a, c) => a + c.throttled, 0)));
     expect(lines.some((l) => l.startsWith('risk assessment ContosoSales 1.2.0'))).toBe(true);

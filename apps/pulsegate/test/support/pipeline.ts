@@ -11,9 +11,13 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-export async function startPipeline(env: Record<string, string> = {}): Promise<Pipeline> {
+/**
+ * `tenantKey` protects the read APIs as `pulsegate start` does (see startEmbedded); with
+ * PULSEGATE_API_KEYS in `env` those keys apply instead. The dashboard holds no key: pages sign in.
+ */
+export async function startPipeline(env: Record<string, string> = {}, options: { tenantKey?: string } = {}): Promise<Pipeline> {
   const logger = createLogger({ name: 'pulsegate-test', level: 'silent' });
-  const embedded = await startEmbedded({ env, ephemeralPorts: true, logger });
+  const embedded = await startEmbedded({ env, ephemeralPorts: true, logger, tenantKey: options.tenantKey });
   const url = (name: string): string => {
     const s = embedded.services.find((x) => x.name === name);
     if (s === undefined) throw new Error(`no service ${name}`);
