@@ -18,7 +18,11 @@
  *     default horizon (MEMORY USAGE of the identity sets).
  *  7. bytes per series-minute at 20, 200 and 2 000 calls per series-minute over BENCH_BYTES_MINUTES
  *     (20) minutes of simulated traffic (inside one hour), bucket layout 1 (JSON segments, the earlier writer) and 2
- *     (binary records) in the same run: MEMORY USAGE of the minute keys and used_memory over the run.
+ *     (binary records) in the same run: MEMORY USAGE of the minute keys and used_memory over the run,
+ *     each run in an empty logical database of its own (so no run is charged a keyspace table doubled
+ *     by earlier runs' keys), split into keyspace hash tables, client buffers and the rest, with the
+ *     identity logs' every byte (value, name, both table entries) outside the figure and counted
+ *     apart. BENCH_BYTES_MINUTES=60 shows the steady state of the per-hour keys.
  * BENCH_BUCKET_LAYOUT=1|2 (default 2) picks the layout of the store and Kafka sections;
  * BENCH_LAYOUTS=1,2 runs the store and Kafka sections with both layouts in the same run (each with
  * dedup on and off). Redis time is printed as script wall time and as the server's main-thread CPU
@@ -207,7 +211,7 @@ async function main(): Promise<void> {
   const now = Date.now();
   try {
     if (only.has('store')) await storeSection(redis.url, admin, now, out);
-    if (only.has('bytes')) await bytesSection(redis.url, admin, now, out);
+    if (only.has('bytes')) await bytesSection(redis.url, now, out);
     if (kafka !== null) await kafkaSection(redis.url, admin, kafka.brokers, now, out);
     if (only.has('query')) await querySection(redis.url, now, out);
   } finally {
@@ -277,9 +281,29 @@ async function storeSection(url: string, admin: Redis, now: number, out: Out): P
   }
 }
 
+/** MEMORY STATS as flat numbers (db.N entries as `db.N.overhead.hashtable.main` and so on). */
+async function memoryStats(admin: Redis): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const walk = (reply: unknown[], prefix: string): void => {
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const [k, v] = [String(reply[i]), reply[i + 1]];
+      if (Array.isArray(v)) walk(v, `${prefix}${k}.`);
+      else if (typeof v === 'number' || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v))) out.set(`${prefix}${k}`, Number(v));
+    }
+  };
+  walk((await admin.call('MEMORY', 'STATS')) as unknown[], '');
+  return out;
+}
+
 async function usedMemory(admin: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
 }
+
+/** Logical database of the next bytes-section run (0 is the other sections'). */
+let bytesDb = 0;
+
+/** Bytes of one entry of a Redis dict (key, value and next pointers) on a 64-bit build. */
+const DICT_ENTRY_BYTES = 24;
 
 /** MEMORY USAGE of every key matching `pattern` (SCAN; these are keys this bench wrote). */
 async function keyBytes(admin: Redis, pattern: string): Promise<Map<string, number>> {
@@ -299,7 +323,7 @@ async function keyBytes(admin: Redis, pattern: string): Promise<Map<string, numb
  * in partition batches of ~3 000 events (as the store section) with the store's clock at the
  * batch's place in the minute, so hot minutes get many small deltas, as in production.
  */
-async function bytesSection(url: string, admin: Redis, now: number, out: Out): Promise<void> {
+async function bytesSection(serverUrl: string, now: number, out: Out): Promise<void> {
   if (BYTES_MINUTES > 60) throw new Error('BENCH_BYTES_MINUTES must be ≤ 60');
   const t0 = Math.floor(now / 3_600_000) * 3_600_000 - 3_600_000;
   const mixes: Array<{ rate: number; connectors: number }> = [
@@ -310,9 +334,15 @@ async function bytesSection(url: string, admin: Redis, now: number, out: Out): P
   const figures: string[] = [];
   for (const { rate, connectors } of mixes) {
     const series = connectors * ACTIONS.length * VERSIONS.length;
-    const row: Record<number, { all: number; settled: number; used: number; keys: number; ddPerId: number; ddPerMinute: number }> = {};
+    const row: Record<number, { all: number; settled: number; used: number; dataset: number; tables: number; clients: number; keys: number; ddPerId: number; ddPerMinute: number }> = {};
     for (const layout of [1, 2] as const) {
       seed = 4_242 + rate;
+      // Each run in a logical database of its own, empty at the start: the keyspace's hash tables
+      // (the main one and the expiries) grow by doubling, and in a shared database the run that
+      // crosses a power of two of all earlier runs' keys would be charged the whole new table.
+      const db = ++bytesDb;
+      const url = `${serverUrl}/${db}`;
+      const admin = new Redis(url);
       let clock = t0;
       const prefix = `bytes${rate}l${layout}:`;
       // The dedup horizon stretched by how far the simulated clock lies back, so the identity logs
@@ -321,6 +351,7 @@ async function bytesSection(url: string, admin: Redis, now: number, out: Out): P
       const dedupHorizonMs = DEFAULT_WINDOW_CONFIG.dedupHorizonMs + (now - t0);
       const store = new RedisWindowStore({ target: { url }, bucketLayout: layout, clock: () => clock, keyPrefix: prefix, config: { dedupHorizonMs } });
       const used0 = await usedMemory(admin);
+      const stats0 = await memoryStats(admin);
       let offset = 0;
       for (let m = 0; m < BYTES_MINUTES; m++) {
         const from = t0 + m * 60_000;
@@ -344,7 +375,20 @@ async function bytesSection(url: string, admin: Redis, now: number, out: Out): P
         ddTotal += b;
         ids += ((await admin.strlen(k)) - DEDUP_STAMP_BYTES) / 24;
       }
-      const used = (await usedMemory(admin)) - used0 - ddTotal;
+      // MEMORY USAGE counts a key's name, value and main-table entry, not its entry in the expiries
+      // table: the logs' own are taken out here too, so the figure without them holds none of their cost.
+      const ddCost = ddTotal + ddBytes.size * DICT_ENTRY_BYTES;
+      const used = (await usedMemory(admin)) - used0 - ddCost;
+      const stats1 = await memoryStats(admin);
+      const delta = (k: string): number => (stats1.get(k) ?? 0) - (stats0.get(k) ?? 0);
+      // Of used_memory: the keyspace's hash tables (bucket arrays and entries), the connections'
+      // buffers (a fixed cost of the store's client, not of the series) and the rest (values, key names, scripts).
+      const clients = delta('clients.normal');
+      const tables = delta(`db.${db}.overhead.hashtable.main`) + delta(`db.${db}.overhead.hashtable.expires`) - ddBytes.size * 2 * DICT_ENTRY_BYTES;
+      if (process.env.BENCH_BYTES_PROBE === '1') {
+        const d = [...stats1].map(([k, v]) => [k, v - (stats0.get(k) ?? 0)] as const).filter(([k, v]) => v !== 0 && !/ratio|percentage|peak|startup|rss|allocator\.|fragmentation/.test(k));
+        console.error(`probe rate ${rate} layout ${layout}: ddTotal ${ddTotal} ddKeys ${ddBytes.size} ids ${ids}`, Object.fromEntries(d));
+      }
       // Layout 1: one key per series-minute. Layout 2: hot minute keys (the last minutes) and, per
       // series and hour, one minute archive holding the settled minutes.
       const bytes = await keyBytes(admin, `${prefix}pg:w1:*:${layout === 1 ? 'b' : 'b2'}:[mM]:*`);
@@ -375,18 +419,20 @@ async function bytesSection(url: string, admin: Redis, now: number, out: Out): P
       }
       // At steady state a series keeps the identities of the last horizon … horizon + 1 min (10.5
       // min on average at the default) for every one of its retained minutes (the minute retention).
-      const ddPerId = ddTotal / ids;
+      const ddPerId = ddCost / ids;
       const keptMinutes = DEFAULT_WINDOW_CONFIG.dedupHorizonMs / 60_000 + 0.5;
       const ddPerMinute = (ddPerId * (ids / (series * BYTES_MINUTES)) * keptMinutes) / (DEFAULT_WINDOW_CONFIG.minuteRetentionMs / 60_000);
-      row[layout] = { all: all / seriesMinutes, settled: settled / settledMinutes, used: used / (series * BYTES_MINUTES), keys: seriesMinutes, ddPerId, ddPerMinute };
+      const perSm = series * BYTES_MINUTES;
+      row[layout] = { all: all / seriesMinutes, settled: settled / settledMinutes, used: used / perSm, dataset: (used - tables - clients) / perSm, tables: tables / perSm, clients: clients / perSm, keys: seriesMinutes, ddPerId, ddPerMinute };
       await store.close();
+      await admin.quit();
     }
     const [a, b] = [row[1]!, row[2]!];
     const pct = (x: number, y: number): string => `${((100 * x) / y).toFixed(0)} %`;
     figures.push(
       `bytes per series-minute at ~${fmt(rate)} calls/min (${fmt(series)} series, ${BYTES_MINUTES} min, ${fmt(b.keys)} series-minutes): ` +
         `MEMORY USAGE per settled minute ${fmt(a.settled)} → ${fmt(b.settled)} B (${pct(b.settled, a.settled)}), all minute storage / series-minutes incl. the hot last ones ${fmt(a.all)} → ${fmt(b.all)} B (${pct(b.all, a.all)}); ` +
-        `used_memory over the run / series-minutes (incl. hour buckets, offsets, series; without the dedup logs) ${fmt(a.used)} → ${fmt(b.used)} B (${pct(b.used, a.used)})  [layout 1 → layout 2]; ` +
+        `used_memory over the run / series-minutes (incl. hour buckets, offsets, series; without the dedup logs, their keys' table entries included) ${fmt(a.used)} → ${fmt(b.used)} B (${pct(b.used, a.used)}), of which keyspace hash tables ${fmt(a.tables)} → ${fmt(b.tables)} B, client buffers ${fmt(a.clients)} → ${fmt(b.clients)} B, the rest (values, key names) ${fmt(a.dataset)} → ${fmt(b.dataset)} B  [layout 1 → layout 2]; ` +
         `dedup logs (MEMORY USAGE, settled ones rewritten at exact size): ${fmt(b.ddPerId, 1)} B per identity (${fmt((b.ddPerId * 1_000 * 60 * (DEFAULT_WINDOW_CONFIG.dedupHorizonMs / 60_000 + 0.5)) / 1e6, 1)} MB per 1 000 events/s), at the default ${DEFAULT_WINDOW_CONFIG.dedupHorizonMs / 60_000}-min horizon + ${fmt(b.ddPerMinute)} B per retained series-minute (48 h of minutes), so used_memory + dedup ${fmt(a.used + a.ddPerMinute)} → ${fmt(b.used + b.ddPerMinute)} B (${pct(b.used + b.ddPerMinute, a.used + a.ddPerMinute)})`,
     );
   }
