@@ -17,6 +17,7 @@
  *   it and warm answers; timeseries 24h/1m (over
  *   QUERY_MAX_BUCKET_READS at 5 000 series: a 422), the same for one version (a quarter of the
  *   series), timeseries 24h/1h, versions?window=30d.
+ * BENCH_AGGREGATOR_NODE_ARGS passes node flags to the aggregator (e.g. `--trace-gc`).
  * BENCH_BEFORE=1 also times, in this process, the reader the aggregator had before bounded queries
  * (readRanges, 200 series at a time) on the same data, for the before/after figure.
  * The ingest side caps series per connector at INGEST_MAX_SERIES_PER_CONNECTOR (2 000); writing
@@ -117,7 +118,9 @@ async function fill(url: string, now: number): Promise<void> {
 
 async function startAggregator(redisUrl: string, extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; base: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['services/aggregator/dist/main.js'], {
+  // BENCH_AGGREGATOR_NODE_ARGS: node flags for the aggregator (e.g. --trace-gc, which NODE_OPTIONS does not take).
+  const nodeArgs = (process.env.BENCH_AGGREGATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, 'services/aggregator/dist/main.js'], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), REDIS_URL: redisUrl, LOG_LEVEL: 'warn', KAFKA_BROKERS: '', ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
