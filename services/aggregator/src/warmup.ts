@@ -40,9 +40,9 @@ export class CacheWarmer {
 
   start(): void {
     if (this.timer !== null || this.abort.signal.aborted) return;
-    this.timer = setInterval(() => this.runPass(), this.o.intervalMs);
+    this.timer = setInterval(() => void this.runPass(), this.o.intervalMs);
     this.timer.unref();
-    this.runPass();
+    void this.runPass();
   }
 
   /** Starts a pass unless one is running; resolves when it ends. */

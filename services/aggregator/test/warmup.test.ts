@@ -50,7 +50,7 @@ async function expectExact(queries: MetricsQueries, raw: MemoryWindowStore, even
 }
 
 const warmerOf = (queries: MetricsQueries, store: WindowStore, clock: { now: number }) =>
-  new CacheWarmer({ queries, store, logger: createLogger({ level: 'silent' }), clock: () => clock.now, intervalMs: 3_600_000, maxConnectors: 10 });
+  new CacheWarmer({ queries, store, logger: createLogger({ name: 'warmup-test', level: 'silent' }), clock: () => clock.now, intervalMs: 3_600_000, maxConnectors: 10 });
 
 describe('query cache warm-up', () => {
   it('warms every connector so the next 30-day query reads only unsettled buckets, with exact answers', async () => {
