@@ -2,6 +2,7 @@ import { KIND_CODES, OUTCOME_CODES, UNMAPPED, type InvocationColumns, type Invoc
 import { addErrorCode, type BucketData } from './bucket';
 import type { WindowConfig } from './config';
 import { emptyGroupDedup, isDuplicate, type GroupDedup } from './dedup';
+import { IDENTITY_WORDS, IdentityIndex } from './id-index';
 import { bucketKey, connectorTag, HOUR_MS, MINUTE_MS, seriesField, type Resolution, type SeriesId } from './keys';
 import { bucketIndexOf, type BucketIndex, type SketchBuckets } from './sketch';
 
@@ -113,7 +114,7 @@ export function settledHourStart(now: number): number {
  * or further ahead than the skew are counted as dropped; events older than the minute retention
  * only update their hour bucket (their minute bucket is already gone).
  */
-export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg: WindowConfig, known?: ReadonlyMap<string, ReadonlySet<string>>): Map<string, ConnectorGroup> {
+export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg: WindowConfig, known?: ReadonlyMap<string, IdentityIndex>): Map<string, ConnectorGroup> {
   const agg = new Aggregation(now, cfg, known);
   for (const r of records) {
     if ('events' in r) agg.addEvents(r.events);
@@ -153,7 +154,7 @@ class Aggregation {
   constructor(
     private readonly now: number,
     private readonly cfg: WindowConfig,
-    private readonly known: ReadonlyMap<string, ReadonlySet<string>> | undefined,
+    private readonly known: ReadonlyMap<string, IdentityIndex> | undefined,
   ) {
     this.settled = settledHourStart(now);
     this.dedup = cfg.dedupHorizonMs > 0;
@@ -298,7 +299,7 @@ function addCall(b: DeltaData, w: number, outcome: number, errorCode: string | n
  * What the store did with one group: applied, skipped as a replay, partly applied before, or not
  * written because some of its identities (traceId + spanId, hex) were already applied.
  */
-export type GroupOutcome = { status: 'applied' } | { status: 'replayed' } | { status: 'partial'; storedOffset: number } | { status: 'duplicates'; ids: string[] };
+export type GroupOutcome = { status: 'applied' } | { status: 'replayed' } | { status: 'partial'; storedOffset: number } | { status: 'duplicates'; /** their words, IDENTITY_WORDS each (id-index.ts) */ ids: Uint32Array };
 
 /** A group ready for the store, with the offset range it covers. */
 export interface PreparedGroup {
@@ -331,7 +332,7 @@ export async function applyBatch(writer: GroupWriter, input: ApplyInput, now: nu
   const last = Number(input.lastOffset);
   const applied: ConnectorGroup[] = [];
   // Per group tag: identities the store reported as already applied.
-  const known = new Map<string, Set<string>>();
+  const known = new Map<string, IdentityIndex>();
   const regroup = (tag: string, fromOffset: number): ConnectorGroup | undefined =>
     aggregateBatch(input.records.filter((r) => Number(r.offset) >= fromOffset), now, cfg, known).get(tag);
   let pending: PreparedGroup[] = [...aggregateBatch(input.records, now, cfg).values()].map((group) => ({ group, offsetField, firstOffset: first, lastOffset: last }));
@@ -363,8 +364,8 @@ export async function applyBatch(writer: GroupWriter, input: ApplyInput, now: nu
         result.replayedEvents += g.events;
       } else if (o.status === 'duplicates') {
         let set = known.get(g.tag);
-        if (set === undefined) known.set(g.tag, (set = new Set()));
-        for (const id of o.ids) set.add(id);
+        if (set === undefined) known.set(g.tag, (set = new IdentityIndex()));
+        for (let at = 0; at < o.ids.length; at += IDENTITY_WORDS) set.add(o.ids, at);
         const regrouped = regroup(g.tag, p.firstOffset);
         if (regrouped !== undefined) retry.push({ ...p, group: regrouped });
       } else {

@@ -1,22 +1,25 @@
-import { dedupKey, MINUTE_MS } from './keys';
+import { endianness } from 'node:os';
+import type { MinuteIds } from './dedup-cache';
+import { IDENTITY_WORDS, IdentityIndex, IdentityList, spanWords } from './id-index';
+import { MINUTE_MS } from './keys';
 
 /** Bytes of one stored span identity: trace id (16) + span id (8), binary. */
 export const IDENTITY_BYTES = 24;
 /** Default dedup horizon, ms: 10 min, longer than the OpenTelemetry exporters' and the Collector's default retry budget (300 s). */
 export const DEFAULT_DEDUP_HORIZON_MS = 10 * MINUTE_MS;
 
-const ZERO_TRACE = '0'.repeat(32);
-const ZERO_SPAN = '0'.repeat(16);
+/** Scratch words of the identity being checked (one event at a time). */
+const scratch = new Uint32Array(IDENTITY_WORDS);
 
 /**
  * The span identities of one tenant/connector group of a batch, for the store's duplicate check.
- * Identity = traceId + spanId (hex, 48 characters); the tenant is the group's.
+ * Identity = traceId + spanId as IDENTITY_WORDS 32-bit words (id-index.ts); the tenant is the group's.
  */
 export interface GroupDedup {
   /** Identities seen in this batch (first occurrences). */
-  seen: Set<string>;
+  seen: IdentityIndex;
   /** Event-time minute start → identities first seen in this batch, in order. */
-  byMinute: Map<number, string[]>;
+  byMinute: Map<number, IdentityList>;
   /** Events not counted: their identity repeats one earlier in the batch or one the store already holds. */
   duplicates: number;
   /** Events with an invalid (all-zero) trace or span id: counted as always, never deduplicated. */
@@ -25,31 +28,30 @@ export interface GroupDedup {
 
 /** An empty GroupDedup. */
 export function emptyGroupDedup(): GroupDedup {
-  return { seen: new Set(), byMinute: new Map(), duplicates: 0, withoutIds: 0 };
+  return { seen: new IdentityIndex(), byMinute: new Map(), duplicates: 0, withoutIds: 0 };
 }
 
 /**
  * Whether an accepted event at event time `t` is a duplicate (then counted as one); otherwise its
  * identity is remembered under its minute. `known` holds identities the store reported as already
- * applied for this group.
+ * applied for this group. The ids are validated lower-case hex (32 and 16 characters).
  */
-export function isDuplicate(d: GroupDedup, traceId: string, spanId: string, t: number, known: ReadonlySet<string> | undefined): boolean {
+export function isDuplicate(d: GroupDedup, traceId: string, spanId: string, t: number, known: IdentityIndex | undefined): boolean {
+  const w = scratch;
+  spanWords(traceId, spanId, w);
   // All-zero ids are invalid (OpenTelemetry trace API); such spans cannot be told apart.
-  if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) {
+  if ((w[0]! | w[1]! | w[2]! | w[3]!) === 0 || (w[4]! | w[5]!) === 0) {
     d.withoutIds++;
     return false;
   }
-  const id = traceId + spanId;
-  // One hash lookup on the common path: add, and see whether the set grew.
-  const size = d.seen.size;
-  if (d.seen.add(id).size === size || (known !== undefined && known.has(id))) {
+  if (!d.seen.add(w) || (known !== undefined && known.has(w))) {
     d.duplicates++;
     return true;
   }
   const minute = Math.floor(t / MINUTE_MS) * MINUTE_MS;
   let list = d.byMinute.get(minute);
-  if (list === undefined) d.byMinute.set(minute, (list = []));
-  list.push(id);
+  if (list === undefined) d.byMinute.set(minute, (list = new IdentityList()));
+  list.push(w);
   return false;
 }
 
@@ -61,42 +63,35 @@ export function dedupExpireAt(minute: number, now: number, horizonMs: number): n
   return Math.max(minute + MINUTE_MS, now) + horizonMs;
 }
 
-/** Writes identities (hex traceId + spanId) into `out` from `at` as 24 binary bytes each; returns the end. */
-export function writeIdentities(ids: readonly string[], out: Buffer, at: number): number {
-  for (const id of ids) at += out.write(id, at, IDENTITY_BYTES, 'hex');
-  return at;
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** The identities' words as IDENTITY_BYTES big-endian bytes each (a copy). */
+export function identityBytes(words: Uint32Array): Buffer {
+  const buf = Buffer.from(words.buffer.slice(words.byteOffset, words.byteOffset + words.byteLength));
+  return LITTLE_ENDIAN ? buf.swap32() : buf;
 }
 
 /**
- * The dedup arguments of one apply script call (see APPLY_LUA): per group, one entry per minute
- * [key index, expireAt, first byte, last byte], and every identity in one binary argument.
+ * The dedup arguments of one apply script call (see DEDUP_LUA): per group, one entry per minute
+ * [key index, expireAt, first byte, last byte, expected stamp], and every identity in one binary argument.
  */
 export class IdentityArgs {
   private readonly parts: Buffer[] = [];
   private at = 1;
 
   /** Entries of one group; `keyIndex` registers a key of the call and gives its 1-based index. */
-  entries(d: GroupDedup, tag: string, keyIndex: (key: string) => number, now: number, horizonMs: number): Array<[number, number, number, number]> {
-    const out: Array<[number, number, number, number]> = [];
-    for (const [minute, ids] of d.byMinute) {
-      const buf = Buffer.allocUnsafe(ids.length * IDENTITY_BYTES);
-      writeIdentities(ids, buf, 0);
+  entries(minutes: readonly MinuteIds[], keyIndex: (key: string) => number, now: number, horizonMs: number): Array<[number, number, number, number, string]> {
+    return minutes.map((m) => {
+      const buf = identityBytes(m.words);
       this.parts.push(buf);
-      out.push([keyIndex(dedupKey(tag, minute)), dedupExpireAt(minute, now, horizonMs), this.at, this.at + buf.length - 1]);
+      const from = this.at;
       this.at += buf.length;
-    }
-    return out;
+      return [keyIndex(m.key), dedupExpireAt(m.minute, now, horizonMs), from, this.at - 1, m.stamp];
+    });
   }
 
   /** The identities of every entry, concatenated (ARGV[3]). */
   buffer(): Buffer {
     return Buffer.concat(this.parts);
   }
-}
-
-/** Identities at the 1-based positions (over byMinute's lists, in order) the apply script reported. */
-export function identitiesAt(d: GroupDedup, positions: readonly number[]): string[] {
-  const all: string[] = [];
-  for (const ids of d.byMinute.values()) all.push(...ids);
-  return positions.map((p) => all[p - 1]!);
 }

@@ -107,9 +107,13 @@ export function legacyBucketKey(tag: string, resolution: Resolution, start: numb
   return `${KEY_PREFIX}:${tag}:b:${resolution}:${start}:${field}`;
 }
 
-/** Key of a connector's set of span identities of one event-time minute (dedup), from its tag (connectorTag). */
+/**
+ * Key of a connector's identity log of one event-time minute (dedup, see DEDUP_LUA), from its tag
+ * (connectorTag). Type `dl`: the Redis sets of the first dedup release were `dd` keys, so writers
+ * of both releases during a rolling upgrade never meet a key of the other type (WRONGTYPE).
+ */
 export function dedupKey(tag: string, minute: number): string {
-  return `${KEY_PREFIX}:${tag}:dd:${minute}`;
+  return `${KEY_PREFIX}:${tag}:dl:${minute}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { MAX_ERROR_CODES_PER_BUCKET } from './bucket';
-import { IDENTITY_BYTES } from './dedup';
+import { STAMP_CHARS } from './dedup-cache';
 
 /**
  * Bucket values over this many bytes are compacted (their segments merged into one) by the apply
@@ -8,62 +8,42 @@ import { IDENTITY_BYTES } from './dedup';
 export const COMPACT_BUCKET_BYTES = 8_192;
 
 /**
- * Lua of the dedup state (see dedup.ts), shared by APPLY_LUA and APPLY2_LUA: ARGV[3] holds the
- * span identities; has_known_ids(g) checks a group's, remember_ids(g, chunks) stores them. Needs
- * int() defined before it.
+ * Lua of the dedup state (see dedup.ts and dedup-cache.ts), shared by APPLY_LUA and APPLY2_LUA. A
+ * connector-minute's identities are one string (dedupKey): a version stamp (STAMP_CHARS) followed
+ * by the identities, IDENTITY_BYTES binary bytes each, appended. The client checks identities in
+ * its own copy of the logs and names, per log, the stamp it holds ('' = absent); ids_current(g)
+ * answers whether every log of the group still carries it, remember_ids(g) appends the group's
+ * identities (ARGV[3]) and stamps the logs with this call's stamp (ARGV[4]). Needs int() defined
+ * before it.
  */
 const DEDUP_LUA = `
 local ids = ARGV[3]
-local IDB = ${IDENTITY_BYTES}
-local CHUNK = 4000
--- The identities of dd entry d, positions first..last within the entry, as command arguments.
-local function id_args(d, first, last)
-  local args = {}
-  for j = first, last do
-    local at = d[3] + (j - 1) * IDB
-    args[#args + 1] = string.sub(ids, at, at + IDB - 1)
+local stamp = ARGV[4]
+local function ids_current(g)
+  for _, d in ipairs(g.dd) do
+    if redis.call('GETRANGE', KEYS[d[1]], 0, ${STAMP_CHARS - 1}) ~= d[5] then return false end
   end
-  return args
+  return true
 end
--- Checks the group's identities; returns the positions of those already stored, and the argument
--- chunks per dd entry (built once, reused by remember_ids).
-local function known_ids(g)
-  local found = {}
-  local chunks = {}
-  local pos = 0
-  for di, d in ipairs(g.dd) do
+-- Rewrites the logs named in g.dc at their exact size (APPEND leaves spare room); content unchanged.
+local function compact_ids(g)
+  if g.dc == nil then return end
+  for _, i in ipairs(g.dc) do
+    local v = redis.call('GET', KEYS[i])
+    if v then redis.call('SET', KEYS[i], v, 'KEEPTTL') end
+  end
+end
+local function remember_ids(g)
+  for _, d in ipairs(g.dd) do
     local k = KEYS[d[1]]
-    local n = (d[4] - d[3] + 1) / IDB
-    local exists = redis.call('EXISTS', k) == 1
-    chunks[di] = {}
-    for i = 1, n, CHUNK do
-      local last = math.min(n, i + CHUNK - 1)
-      local args = id_args(d, i, last)
-      chunks[di][#chunks[di] + 1] = args
-      if exists then
-        local r = redis.call('SMISMEMBER', k, unpack(args))
-        for j = i, last do if r[j - i + 1] == 1 then found[#found + 1] = pos + j end end
-      end
+    local v = string.sub(ids, d[3], d[4])
+    if d[5] == '' then
+      redis.call('SET', k, stamp .. v, 'PXAT', int(d[2]))
+    else
+      redis.call('SETRANGE', k, 0, stamp)
+      redis.call('APPEND', k, v)
+      if redis.call('PEXPIRETIME', k) < d[2] then redis.call('PEXPIREAT', k, int(d[2])) end
     end
-    pos = pos + n
-  end
-  return found, chunks
-end
--- The last known_ids answer (its positions and argument chunks), for the branch that follows.
-local found, chunks = {}, {}
-local function has_known_ids(g)
-  if g.dd == nil or #g.dd == 0 then
-    found, chunks = {}, {}
-  else
-    found, chunks = known_ids(g)
-  end
-  return #found > 0
-end
-local function remember_ids(g, chunks)
-  for di, d in ipairs(g.dd) do
-    local k = KEYS[d[1]]
-    for _, args in ipairs(chunks[di]) do redis.call('SADD', k, unpack(args)) end
-    if redis.call('PEXPIRETIME', k) < d[2] then redis.call('PEXPIREAT', k, int(d[2])) end
   end
 end
 `;
@@ -77,10 +57,12 @@ end
  */
 const GROUP_LUA = `${DEDUP_LUA}
 local function check_group(g)
+  compact_ids(g)
   local stored = tonumber(redis.call('HGET', KEYS[g.o], field) or '-1')
   if stored >= g.lo then return -2 end
   if stored >= g.fo then return stored end
-  if has_known_ids(g) then return found end
+  if g.dd ~= nil and not ids_current(g) then return -3 end
+  if g.v == 1 then return -4 end
   return nil
 end
 local function finish_group(g)
@@ -93,7 +75,7 @@ local function finish_group(g)
   if g.x[2] > 0 then redis.call('HINCRBYFLOAT', KEYS[g.dk], 'future', g.x[2]) end
   if g.x[3] ~= nil and g.x[3] > 0 then redis.call('HINCRBY', KEYS[g.dk], 'duplicates', g.x[3]) end
   if g.lw == 1 then redis.call('INCR', KEYS[g.gk]) end
-  if g.dd ~= nil then remember_ids(g, chunks) end
+  if g.dd ~= nil then remember_ids(g) end
   redis.call('HSET', KEYS[g.o], field, int(g.lo))
 end
 `;
@@ -108,13 +90,15 @@ end
  * ARGV[1]: JSON {f: offset field, g: [{o, sk, dk, gk: key indexes, fo, lo: offsets,
  *          d: [[key index, expireAt, first byte, last byte of the delta segment in ARGV[2]]], s: [[series field, lastSeen]],
  *          x: [late, future, duplicates], lw: 1 when the group writes into a settled hour (bumps the generation at gk),
- *          dd: [[key index of a minute's identity set, expireAt, first byte, last byte of its identities in ARGV[3]]]}]}
+ *          dd: [[key index of a minute's identity log, expireAt, first byte, last byte of its identities in ARGV[3],
+ *                stamp expected]], v: 1 to only confirm the stamps, dc: [key indexes of logs to rewrite at their exact size]}]}
  * ARGV[2]: the delta segments ("\n" + bucket JSON each), concatenated.
  * ARGV[3]: span identities (traceId + spanId, IDENTITY_BYTES binary bytes each), concatenated (dedup).
- * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), a list of the 1-based positions
- * (over its dd entries in order) of identities already stored (nothing written: the client drops
- * those events and writes again), else the stored offset (inside the batch: the client re-sends
- * only the records after it).
+ * ARGV[4]: this call's stamp (STAMP_CHARS characters) for the identity logs it writes.
+ * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), -3 an identity log changed
+ * (nothing written: the client reloads it and checks again), -4 the logs are current (a check
+ * only: the client drops the identities it found in them and writes again), else the stored offset
+ * (inside the batch: the client re-sends only the records after it).
  * The merge rule is the one of mergeBucket() in bucket.ts.
  */
 export const APPLY_LUA = `
@@ -320,9 +304,9 @@ end
  *          st: [[hot hour key index] | [hot minute key index, archive key index, minute of the hour,
  *              archive expireAt]], s: [[series field, lastSeen]], x: [late, future, duplicates], lw,
  *          dd: the group's span identities per minute, as in APPLY_LUA}]}
- * ARGV[2]: the delta records, concatenated. ARGV[3]: span identities (dedup), as in APPLY_LUA.
- * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), a list of positions of
- * identities already stored (nothing written, as in APPLY_LUA), else the stored offset.
+ * ARGV[2]: the delta records, concatenated. ARGV[3], ARGV[4]: span identities and stamp (dedup), as in APPLY_LUA.
+ * Returns per group: -1 applied, -2 replayed (stored offset ≥ lo), -3 or -4 (dedup, as in
+ * APPLY_LUA), else the stored offset.
  */
 export const APPLY2_LUA = `${RECORD_LUA}
 local LIMIT = ${COMPACT_RECORDS_BYTES}

@@ -3,6 +3,7 @@ import { applyBatch, deltaBucket, type ApplyInput, type ApplyResult, type GroupO
 import { cloneBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
 import { dedupExpireAt } from './dedup';
+import { IDENTITY_WORDS, IdentityIndex, IdentityList } from './id-index';
 import { connectorTag, MINUTE_MS, parseSeriesField, redisKey, type Resolution, type SeriesId } from './keys';
 import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
@@ -20,8 +21,8 @@ interface ConnectorState {
   dropped: DroppedCounts;
   catalog: CatalogEvent | null;
   generation: number;
-  /** Event-time minute → span identities applied (traceId + spanId, hex) and when the set expires, epoch ms. */
-  dedup: Map<number, { ids: Set<string>; expireAt: number }>;
+  /** Event-time minute → span identities applied and when the set expires, epoch ms. */
+  dedup: Map<number, { ids: IdentityIndex; expireAt: number }>;
 }
 
 /** In-process window store for the embedded mode; same semantics as the Redis store. */
@@ -95,25 +96,27 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
     return { outcomes, calls: 1 };
   }
 
-  /** Identities of the group the connector already holds (unexpired), as the Redis script finds them. */
-  private knownIds(s: ConnectorState, p: PreparedGroup): string[] {
+  /** Identities of the group the connector already holds (unexpired), as the Redis store finds them: their words. */
+  private knownIds(s: ConnectorState, p: PreparedGroup): Uint32Array {
     const now = this.clock();
-    const out: string[] = [];
-    for (const [minute, ids] of p.group.dedup.byMinute) {
+    const out = new IdentityList();
+    for (const [minute, list] of p.group.dedup.byMinute) {
       const set = s.dedup.get(minute);
       if (set === undefined || set.expireAt <= now) continue;
-      for (const id of ids) if (set.ids.has(id)) out.push(id);
+      const words = list.words();
+      for (let at = 0; at < words.length; at += IDENTITY_WORDS) if (set.ids.has(words, at)) out.push(words, at);
     }
-    return out;
+    return out.words();
   }
 
   private rememberIds(s: ConnectorState, p: PreparedGroup): void {
     const now = this.clock();
-    for (const [minute, ids] of p.group.dedup.byMinute) {
+    for (const [minute, list] of p.group.dedup.byMinute) {
       const expireAt = dedupExpireAt(minute, now, this.cfg.dedupHorizonMs);
       let set = s.dedup.get(minute);
-      if (set === undefined || set.expireAt <= now) s.dedup.set(minute, (set = { ids: new Set(), expireAt }));
-      for (const id of ids) set.ids.add(id);
+      if (set === undefined || set.expireAt <= now) s.dedup.set(minute, (set = { ids: new IdentityIndex(), expireAt }));
+      const words = list.words();
+      for (let at = 0; at < words.length; at += IDENTITY_WORDS) set.ids.add(words, at);
       set.expireAt = Math.max(set.expireAt, expireAt);
     }
   }

@@ -6,7 +6,8 @@ import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
 import { decodeBucketValue, decodeMinuteArchive, encodeRecord } from './codec';
 import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, minuteArchiveKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
 import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA, RESUME_LUA } from './lua';
-import { identitiesAt, IdentityArgs } from './dedup';
+import { dedupExpireAt, IdentityArgs } from './dedup';
+import { DedupCache, newStamp, type MinuteIds } from './dedup-cache';
 import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
 /** Where the Redis store connects: one server (URL) or a cluster (seed nodes). */
@@ -19,6 +20,11 @@ export interface RedisWindowStoreOptions {
   clock?: () => number;
   /** Most keys one apply script call touches on a single server (groups are never split). Default 4 000. */
   maxKeysPerCall?: number;
+  /**
+   * Most span identities the client keeps of the connectors' identity logs (dedup), default
+   * 4 000 000 (32 – 64 B each, ≈ 6 000 spans/s at the default horizon); logs beyond are reloaded from Redis when needed.
+   */
+  dedupCacheIds?: number;
   /** Prepended to every key (ioredis keyPrefix), so deployments can share one Redis. Default none; no braces. */
   keyPrefix?: string;
   /**
@@ -34,11 +40,28 @@ export interface RedisWindowStoreOptions {
 }
 
 type Client = Redis | Cluster;
+
+/** A group's identities per minute and those the client's cache already holds (DedupCache.prepare). */
+interface GroupIds {
+  minutes: MinuteIds[];
+  known: Uint32Array;
+  /** Logs of the connector to rewrite at their exact size (their minute is over). */
+  compact: string[];
+}
+
+/** What every script call of one writeCalls round shares: its stamp, clock and the groups' identities. */
+interface CallContext {
+  stamp: string;
+  now: number;
+  dedup: ReadonlyMap<number, GroupIds>;
+  /** Layout 2: per group, its series' hot bucket starts as this call leaves them, kept once the group is applied. */
+  pending: Map<number, Map<string, number[]>>;
+}
 interface ScriptClient {
-  pgApply(numKeys: number, ...args: Array<string | Buffer>): Promise<Array<number | number[]>>;
+  pgApply(numKeys: number, ...args: Array<string | Buffer>): Promise<number[]>;
   pgIndex(numKeys: number, ...args: string[]): Promise<number>;
   pgCatalog(numKeys: number, ...args: string[]): Promise<number>;
-  pgApply2(numKeys: number, ...args: Array<string | Buffer>): Promise<Array<number | number[]>>;
+  pgApply2(numKeys: number, ...args: Array<string | Buffer>): Promise<number[]>;
   pgResume(numKeys: number, ...args: string[]): Promise<number>;
 }
 
@@ -98,6 +121,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
    * store appended to and has not yet compacted; named to the apply script once they settle.
    */
   private readonly pending = new Map<string, number[]>();
+  private readonly dedupCache: DedupCache;
   private closed = false;
   /**
    * Single server: bumped whenever the connection becomes ready (again). A reconnect may reach a
@@ -108,6 +132,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
   private readonly checkedIn = new Map<string, number>();
 
   constructor(options: RedisWindowStoreOptions) {
+    this.dedupCache = new DedupCache(options.dedupCacheIds ?? 4_000_000);
     this.cfg = { ...DEFAULT_WINDOW_CONFIG, ...options.config };
     this.clock = options.clock ?? Date.now;
     this.maxKeysPerCall = options.maxKeysPerCall ?? 4_000;
@@ -166,22 +191,64 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
   }
 
   async writeGroups(groups: PreparedGroup[]): Promise<{ outcomes: GroupOutcome[]; calls: number }> {
-    // Calls: one per slot on a cluster; on one server, groups packed up to maxKeysPerCall keys.
+    const outcomes: GroupOutcome[] = new Array(groups.length);
+    let todo = groups.map((_, i) => i);
+    let calls = 0;
+    this.dedupCache.sweep(this.clock());
+    // Identity logs another writer changed (-3) are reloaded and the groups sent again; a few
+    // rounds at most unless writers keep racing for the same connector.
+    for (let round = 0; todo.length > 0; round++) {
+      if (round > 8) throw new Error('window store: identity logs kept changing while applying a batch');
+      const dedup = new Map<number, GroupIds>();
+      for (const gi of todo) if (groups[gi]!.group.dedup.byMinute.size > 0) dedup.set(gi, this.dedupCache.prepare(groups[gi]!.group.dedup, groups[gi]!.group.tag, this.clock()));
+      const res = await this.writeCalls(groups, todo, dedup);
+      calls += res.calls;
+      const stale: number[] = [];
+      todo.forEach((gi, j) => {
+        const r = res.verdicts[j]!;
+        const ids = dedup.get(gi);
+        if (r === -1) {
+          outcomes[gi] = { status: 'applied' };
+          if (ids !== undefined) this.dedupCache.commit(groups[gi]!.group.tag, ids.minutes, res.stamp, (minute) => dedupExpireAt(minute, res.now, this.cfg.dedupHorizonMs));
+        } else if (r === -2) outcomes[gi] = { status: 'replayed' };
+        else if (r === -3) stale.push(gi);
+        else if (r === -4) outcomes[gi] = { status: 'duplicates', ids: ids!.known };
+        else outcomes[gi] = { status: 'partial', storedOffset: r };
+      });
+      if (stale.length > 0) {
+        const now = this.clock();
+        const logs = stale.flatMap((gi) => dedup.get(gi)!.minutes.map((m) => ({ m, tag: groups[gi]!.group.tag })));
+        const values = await Promise.all(logs.map(({ m }) => this.client.getBuffer(m.key)));
+        logs.forEach(({ m, tag }, i) => this.dedupCache.load(m, tag, values[i]!, dedupExpireAt(m.minute, now, this.cfg.dedupHorizonMs)));
+        calls += logs.length;
+      }
+      todo = stale;
+    }
+    return { outcomes, calls };
+  }
+
+  /**
+   * The script calls for the groups `idx` (one per slot on a cluster; on one server, groups packed
+   * up to maxKeysPerCall keys), with their identities; a group whose identities the cache already
+   * holds (some) only has its logs' stamps confirmed. Verdicts per group in `idx` order.
+   */
+  private async writeCalls(groups: PreparedGroup[], idx: number[], dedup: ReadonlyMap<number, GroupIds>): Promise<{ verdicts: number[]; calls: number; stamp: string; now: number }> {
     const calls: number[][] = [];
     if (this.cluster) {
       const bySlot = new Map<number, number[]>();
-      groups.forEach((p, i) => {
-        const slot = keySlot(p.group.tag);
+      for (const i of idx) {
+        const slot = keySlot(groups[i]!.group.tag);
         let list = bySlot.get(slot);
         if (list === undefined) bySlot.set(slot, (list = []));
         list.push(i);
-      });
+      }
       calls.push(...bySlot.values());
     } else {
       let cur: number[] = [];
       let keys = 0;
-      groups.forEach((p, i) => {
-        const n = p.group.deltas.size + p.group.dedup.byMinute.size + 4;
+      for (const i of idx) {
+        const g = groups[i]!.group;
+        const n = g.deltas.size + g.dedup.byMinute.size + (dedup.get(i)?.compact.length ?? 0) + 4;
         if (cur.length > 0 && keys + n > this.maxKeysPerCall) {
           calls.push(cur);
           cur = [];
@@ -189,27 +256,40 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
         }
         cur.push(i);
         keys += n;
-      });
+      }
       if (cur.length > 0) calls.push(cur);
     }
-    const outcomes: GroupOutcome[] = new Array(groups.length);
-    const write = this.layout === 1 ? (idx: number[]) => this.writeLayout1(groups, idx) : (idx: number[]) => this.writeLayout2(groups, idx);
+    const stamp = newStamp();
+    const now = this.clock();
+    const ctx: CallContext = { stamp, now, dedup, pending: new Map() };
+    const verdicts = new Map<number, number>();
+    const write = this.layout === 1 ? (c: number[]) => this.writeLayout1(groups, c, ctx) : (c: number[]) => this.writeLayout2(groups, c, ctx);
     await Promise.all(
-      calls.map(async (idx) => {
-        const res = await write(idx);
-        idx.forEach((gi, j) => {
-          const r = res[j];
-          if (Array.isArray(r)) outcomes[gi] = { status: 'duplicates', ids: identitiesAt(groups[gi]!.group.dedup, r.map(Number)) };
-          else outcomes[gi] = Number(r) === -1 ? { status: 'applied' } : Number(r) === -2 ? { status: 'replayed' } : { status: 'partial', storedOffset: Number(r) };
+      calls.map(async (c) => {
+        const res = await write(c);
+        c.forEach((gi, j) => {
+          verdicts.set(gi, Number(res[j]));
+          if (Number(res[j]) === -1) this.keepPending(ctx.pending.get(gi));
         });
       }),
     );
-    return { outcomes, calls: calls.length };
+    return { verdicts: idx.map((gi) => verdicts.get(gi)!), calls: calls.length, stamp, now };
+  }
+
+  /** Remembers the hot buckets of an applied group's series (see `pending`). */
+  private keepPending(staged: Map<string, number[]> | undefined): void {
+    if (staged === undefined) return;
+    for (const [series, hot] of staged) {
+      this.pending.delete(series);
+      if (hot.length === 0) continue;
+      if (this.pending.size >= MAX_PENDING_SERIES) this.pending.delete(this.pending.keys().next().value!);
+      this.pending.set(series, hot);
+    }
   }
 
   /** One layout-2 script call for the groups `idx`: binary records, hot buckets appended, settled ones compacted. */
-  private async writeLayout2(groups: PreparedGroup[], idx: number[]): Promise<Array<number | number[]>> {
-    const now = this.clock();
+  private async writeLayout2(groups: PreparedGroup[], idx: number[], ctx: CallContext): Promise<number[]> {
+    const { now } = ctx;
     const identities = new IdentityArgs();
     const horizon = { m: settledBucketStart('m', now), h: settledBucketStart('h', now) };
     const keys: string[] = [];
@@ -241,7 +321,9 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
           const series = bucketKey(tag, res, 0, field);
           // Hot buckets of this series that have settled since it was last written: compacted
           // (hours) or moved into the minute archive (minutes) in this call.
-          const hot = (this.pending.get(series) ?? []).filter((start) => {
+          const staged = ctx.pending.get(i) ?? new Map<string, number[]>();
+          ctx.pending.set(i, staged);
+          const hot = (staged.get(series) ?? this.pending.get(series) ?? []).filter((start) => {
             if (start >= settledBefore || start === delta.start) return true;
             const k = keyIndex(bucketKey(tag, res, start, field));
             if (res === 'h') settle.push([k]);
@@ -252,21 +334,18 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
             return false;
           });
           if (!late && !hot.includes(delta.start)) hot.push(delta.start);
-          this.pending.delete(series);
-          if (hot.length > 0) {
-            if (this.pending.size >= MAX_PENDING_SERIES) this.pending.delete(this.pending.keys().next().value!);
-            this.pending.set(series, hot);
-          }
+          // Kept for the series once this call has applied the group (writeCalls).
+          staged.set(series, hot);
           if (!late) return [keyIndex(delta.key), delta.expireAt, from, at - 1, 0];
           if (res === 'h') return [keyIndex(delta.key), delta.expireAt, from, at - 1, 2];
           const [ak, minute, expireAt] = archive(delta.start, field);
           return [ak, expireAt, from, at - 1, 1, minute];
         });
-        return { ...this.groupFields(p, keyIndex, identities, now), d, st: settle };
+        return { ...this.groupFields(p, i, keyIndex, identities, ctx), d, st: settle };
       }),
     };
     this.fence(payload.f);
-    return this.scripts.pgApply2(keys.length, ...keys, JSON.stringify(payload), Buffer.concat(records), identities.buffer());
+    return this.scripts.pgApply2(keys.length, ...keys, JSON.stringify(payload), Buffer.concat(records), identities.buffer(), ctx.stamp);
   }
 
   /**
@@ -274,8 +353,9 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
    * finish_group): offsets, series, dropped and generation keys, offsets, last-seen times, dropped
    * counts and span identities.
    */
-  private groupFields(p: PreparedGroup, keyIndex: (k: string) => number, identities: IdentityArgs, now: number) {
+  private groupFields(p: PreparedGroup, gi: number, keyIndex: (k: string) => number, identities: IdentityArgs, ctx: CallContext) {
     const { tenant, connector } = p.group;
+    const ids = ctx.dedup.get(gi);
     return {
       o: keyIndex(redisKey({ type: 'offsets', tenant, connector })),
       sk: keyIndex(redisKey({ type: 'series', tenant, connector })),
@@ -286,13 +366,14 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       lo: p.lastOffset,
       s: [...p.group.lastSeen],
       x: [p.group.droppedLate, p.group.droppedFuture, p.group.dedup.duplicates],
-      dd: identities.entries(p.group.dedup, p.group.tag, keyIndex, now, this.cfg.dedupHorizonMs),
+      dd: ids === undefined ? [] : identities.entries(ids.minutes, keyIndex, ctx.now, this.cfg.dedupHorizonMs),
+      ...(ids !== undefined && ids.known.length > 0 ? { v: 1 } : {}),
+      ...(ids !== undefined && ids.compact.length > 0 ? { dc: ids.compact.map(keyIndex) } : {}),
     };
   }
 
   /** One layout-1 script call (the JSON segments of earlier releases, under legacy keys). */
-  private async writeLayout1(groups: PreparedGroup[], idx: number[]): Promise<Array<number | number[]>> {
-    const now = this.clock();
+  private async writeLayout1(groups: PreparedGroup[], idx: number[], ctx: CallContext): Promise<number[]> {
     const identities = new IdentityArgs();
     const keys: string[] = [];
     const keyIndex = (k: string): number => keys.push(k);
@@ -312,13 +393,13 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       g: idx.map((i) => {
         const p = groups[i]!;
         return {
-          ...this.groupFields(p, keyIndex, identities, now),
+          ...this.groupFields(p, i, keyIndex, identities, ctx),
           d: [...p.group.deltas.values()].map((d) => [keyIndex(legacyBucketKey(p.group.tag, d.resolution, d.start, seriesField(d.series))), d.expireAt, ...segmentRange(d.data)]),
         };
       }),
     };
     this.fence(payload.f);
-    return this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''), identities.buffer());
+    return this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''), identities.buffer(), ctx.stamp);
   }
 
   async getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>> {

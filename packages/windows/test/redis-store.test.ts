@@ -162,6 +162,70 @@ describe.skipIf(single.skip)('RedisWindowStore on one server', () => {
     await newStore.close();
   });
 
+  it('dedup: writers sharing a connector reload what the other wrote, and a log restored to an older copy is not trusted from the cache', async () => {
+    const minute = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
+    const now = minute + 30_000;
+    const config = { dedupHorizonMs: 2 * 3_600_000 };
+    const a = new RedisWindowStore({ target: { url: redis!.url }, clock: () => now, keyPrefix: 'ddshare:', config });
+    const b = new RedisWindowStore({ target: { url: redis!.url }, clock: () => now, keyPrefix: 'ddshare:', config });
+    const reference = new MemoryWindowStore({ clock: () => now, config });
+    const evs = traffic(900, 41, minute, now, { connectors: ['crm'] });
+    // Alternating writers (another partition each time), every batch re-sending part of the one before.
+    const batches = [evs.slice(0, 300), evs.slice(200, 500), evs.slice(450, 700), evs.slice(0, 900)];
+    let applied = 0;
+    let duplicates = 0;
+    for (const [i, part] of batches.entries()) {
+      const input = { source: 'g|t', partition: i, firstOffset: '0', lastOffset: '0', records: records(part, 1_000) };
+      const r = await (i % 2 === 0 ? a : b).apply(input);
+      const want = await reference.apply(input);
+      expect(r).toMatchObject({ appliedEvents: want.appliedEvents, duplicateEvents: want.duplicateEvents });
+      applied += r.appliedEvents;
+      duplicates += r.duplicateEvents;
+    }
+    expect(applied).toBe(900);
+    expect(duplicates).toBe(100 + 50 + 700);
+    // The log of that minute as a Redis restored from an older copy would hold it: events 900-949
+    // applied by `a` after the copy are gone from Redis (with their buckets), still in a's cache.
+    const client = new Redis(redis!.url);
+    const [log] = await client.keys('ddshare:pg:w1:*:dl:*');
+    const older = (await client.getBuffer(log!))!;
+    const more = traffic(50, 43, minute, now, { connectors: ['crm'] });
+    expect((await a.apply({ source: 'g|t', partition: 9, firstOffset: '0', lastOffset: '0', records: records(more, 100) })).appliedEvents).toBe(50);
+    await client.set(log!, older, 'KEEPTTL');
+    // Re-delivered after the restore, they count (a cache trusted blindly would call them duplicates).
+    expect(await a.apply({ source: 'g|t', partition: 10, firstOffset: '0', lastOffset: '0', records: records(more, 100) })).toMatchObject({ appliedEvents: 50, duplicateEvents: 0 });
+    expect(await b.apply({ source: 'g|t', partition: 11, firstOffset: '0', lastOffset: '0', records: records([...more, ...evs.slice(0, 10)], 100) })).toMatchObject({ appliedEvents: 0, duplicateEvents: 60 });
+    await client.quit();
+    await a.close();
+    await b.close();
+  });
+
+  it('dedup: a log appended to is rewritten at its exact size once its minute is over, keeping every identity', async () => {
+    const minute = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - 5 * MINUTE_MS;
+    let now = minute + 30_000;
+    const store = new RedisWindowStore({ target: { url: redis!.url }, clock: () => now, keyPrefix: 'ddcompact:', config: { dedupHorizonMs: 2 * 3_600_000 } });
+    const evs = traffic(2_000, 47, minute, minute + MINUTE_MS, { connectors: ['crm'] });
+    for (let i = 0; i < 20; i++) await store.apply({ source: 'g|t', partition: 0, firstOffset: String(i), lastOffset: String(i), records: records(evs.slice(i * 100, i * 100 + 100), 100, i) });
+    const client = new Redis(redis!.url);
+    const [log] = await client.keys('ddcompact:pg:w1:*:dl:*');
+    const length = await client.strlen(log!);
+    expect(length).toBe(32 + 2_000 * 24);
+    const before = Number(await client.memory('USAGE', log!));
+    now = minute + 3 * MINUTE_MS;
+    await store.apply({ source: 'g|t', partition: 0, firstOffset: '20', lastOffset: '20', records: records(traffic(10, 48, now - 1_000, now, { connectors: ['crm'] }), 10, 20) });
+    const after = Number(await client.memory('USAGE', log!));
+    expect(await client.strlen(log!)).toBe(length);
+    expect(after).toBeLessThan(before);
+    expect(after).toBeLessThan(length * 1.15 + 100);
+    expect(await client.pttl(log!)).toBeGreaterThan(0);
+    // Every identity still found, by this client and by a fresh one.
+    const fresh = new RedisWindowStore({ target: { url: redis!.url }, clock: () => now, keyPrefix: 'ddcompact:', config: { dedupHorizonMs: 2 * 3_600_000 } });
+    expect(await fresh.apply({ source: 'g|t', partition: 1, firstOffset: '0', lastOffset: '0', records: records(evs, 2_000) })).toMatchObject({ appliedEvents: 0, duplicateEvents: 2_000 });
+    await client.quit();
+    await fresh.close();
+    await store.close();
+  });
+
   it('refuses writes of a partition checked on an earlier connection than the one they would go to (Redis restarted meanwhile), until it is checked again', async () => {
     // Its own server (AOF, so the restart keeps the data): this one is restarted.
     const own = await startRedis({ appendonly: true });

@@ -19,7 +19,10 @@
  *  7. bytes per series-minute at 20, 200 and 2 000 calls per series-minute over BENCH_BYTES_MINUTES
  *     (20) minutes of simulated traffic (inside one hour), bucket layout 1 (JSON segments, the earlier writer) and 2
  *     (binary records) in the same run: MEMORY USAGE of the minute keys and used_memory over the run.
- * BENCH_BUCKET_LAYOUT=1|2 (default 2) picks the layout of the store and Kafka sections.
+ * BENCH_BUCKET_LAYOUT=1|2 (default 2) picks the layout of the store and Kafka sections;
+ * BENCH_LAYOUTS=1,2 runs the store and Kafka sections with both layouts in the same run (each with
+ * dedup on and off). Redis time is printed as script wall time and as the server's main-thread CPU
+ * (less disturbed by other work on a shared machine).
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,6 +39,9 @@ import { loadConfig } from '../src/config';
 import { MetricsQueries, namedRange } from '../src/query';
 import { createAggregatorService } from '../src/service';
 
+/** Version stamp leading each identity log (packages/windows/src/dedup-cache.ts). */
+const DEDUP_STAMP_BYTES = 32;
+
 const SERIES_CONNECTORS = 50; // × 5 actions × 4 versions = 1 000 active series
 const ACTIONS = ['list', 'get', 'create', 'update', 'delete'];
 const VERSIONS = ['1.0.0', '1.1.0', '2.0.0', '2.1.0'];
@@ -50,6 +56,9 @@ const KAFKA_ROUNDS = Number(process.env.BENCH_KAFKA_ROUNDS ?? 5);
 const PER_MESSAGE = 500;
 const LAYOUT = Number(process.env.BENCH_BUCKET_LAYOUT ?? 2) as 1 | 2;
 if (LAYOUT !== 1 && LAYOUT !== 2) throw new Error('BENCH_BUCKET_LAYOUT must be 1 or 2');
+/** Layouts of the store and Kafka sections (BENCH_LAYOUTS, default BENCH_BUCKET_LAYOUT). */
+const LAYOUTS = (process.env.BENCH_LAYOUTS ?? String(LAYOUT)).split(',').map((l) => Number(l.trim()) as 1 | 2);
+if (LAYOUTS.some((l) => l !== 1 && l !== 2)) throw new Error('BENCH_LAYOUTS must list 1 and/or 2');
 const BYTES_MINUTES = Number(process.env.BENCH_BYTES_MINUTES ?? 20);
 /** Query section: connectors × 20 series each with history over 30 days (BENCH_QUERY_CONNECTORS, default 50 = 1 000 series). */
 const QUERY_CONNECTORS = Number(process.env.BENCH_QUERY_CONNECTORS ?? 50);
@@ -151,6 +160,12 @@ async function scriptUsec(client: Redis): Promise<number> {
   return total;
 }
 
+/** Milliseconds of CPU the Redis server's main thread has used (INFO cpu), less disturbed than wall time by other work. */
+async function redisCpuMs(client: Redis): Promise<number> {
+  const info = await client.info('cpu');
+  return (Number(/used_cpu_user_main_thread:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys_main_thread:([\d.]+)/.exec(info)![1])) * 1000;
+}
+
 async function commandTotal(client: Redis): Promise<number> {
   const info = await client.info('commandstats');
   let total = 0;
@@ -206,15 +221,16 @@ type Out = { push(line: string): void };
 
 /** 1, 2, 5: store throughput, commands per event, bytes per series-minute, the redis-benchmark ceiling. */
 async function storeSection(url: string, admin: Redis, now: number, out: Out): Promise<void> {
-  for (const dedup of [false, true]) {
+  for (const [layout, dedup] of LAYOUTS.flatMap((l) => [[l, false], [l, true]] as const)) {
     // 1. Store throughput and commands per event, dedup off then on (the default), other keys each.
     const evs = events(STORE_EVENTS, now - 60_000, now);
     const batches = partitionBatches(evs, PER_MESSAGE, 6); // ~3 000 events per partition batch (≈1 MB, kafkajs' default)
-    const keyPrefix = dedup ? 'on:' : 'off:';
-    const store = new RedisWindowStore({ target: { url }, bucketLayout: LAYOUT, keyPrefix, config: dedup ? {} : { dedupHorizonMs: 0 } });
+    const keyPrefix = `l${layout}${dedup ? 'on' : 'off'}:`;
+    const store = new RedisWindowStore({ target: { url }, bucketLayout: layout, keyPrefix, config: dedup ? {} : { dedupHorizonMs: 0 } });
     await store.ping();
     const before = await commandTotal(admin);
     const usecBefore = await scriptUsec(admin);
+    const cpuBefore = await redisCpuMs(admin);
     let calls = 0;
     const t0 = process.hrtime.bigint();
     for (const b of batches) {
@@ -224,34 +240,35 @@ async function storeSection(url: string, admin: Redis, now: number, out: Out): P
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const after = await commandTotal(admin);
     const luaUsec = (await scriptUsec(admin)) - usecBefore;
+    const redisCpu = (await redisCpuMs(admin)) - cpuBefore;
     const series = new Set(evs.map((e) => `${e.connector}|${e.action}|${e.connectorVersion}`)).size;
-    out.push(`store apply, dedup ${dedup ? 'on' : 'off'} (1 process, ${fmt(series)} active series, ${fmt(batches.length)} partition batches): ${fmt(STORE_EVENTS / secs)} events/s, of which Redis scripts ${fmt(luaUsec / STORE_EVENTS, 2)} µs per event`);
+    out.push(`store apply, layout ${layout}, dedup ${dedup ? 'on' : 'off'} (1 process, ${fmt(series)} active series, ${fmt(batches.length)} partition batches): ${fmt(STORE_EVENTS / secs)} events/s, of which Redis scripts ${fmt(luaUsec / STORE_EVENTS, 2)} µs per event (Redis main-thread CPU ${fmt((redisCpu * 1000) / STORE_EVENTS, 2)} µs per event)`);
     out.push(`Redis client commands per event: ${(calls / STORE_EVENTS).toFixed(5)}  (all commands incl. inside Lua, minus INFO: ${((after - before - 1) / STORE_EVENTS).toFixed(4)})`);
 
     // 5. Bytes per series-minute.
-    const keys = (await admin.keys(`${keyPrefix}pg:w1:*:${LAYOUT === 1 ? 'b' : 'b2'}:m:*`)).slice(0, 500);
+    const keys = (await admin.keys(`${keyPrefix}pg:w1:*:${layout === 1 ? 'b' : 'b2'}:m:*`)).slice(0, 500);
     let bytes = 0;
     for (const k of keys) bytes += Number(await admin.memory('USAGE', k));
     const perMinuteEvents = STORE_EVENTS / series; // all events fall in ≤ 2 minutes
-    out.push(`Redis bytes per series-minute: ${fmt(bytes / keys.length)} (MEMORY USAGE of ${keys.length} minute keys, ~${fmt(perMinuteEvents / 2)} events each, layout ${LAYOUT}, all still hot)`);
+    out.push(`Redis bytes per series-minute: ${fmt(bytes / keys.length)} (MEMORY USAGE of ${keys.length} minute keys, ~${fmt(perMinuteEvents / 2)} events each, layout ${layout}, all still hot)`);
     if (dedup) {
       // 6. Dedup state: every identity of the run sits in its connector-minute set. A minute's set
       // lives until the horizon after the later of its end and its last write, so at a steady rate
       // an identity is kept between the horizon and the horizon + 1 min: bytes at 1 000 events/s =
       // bytes per identity × 1 000 × (horizon + 60 s).
-      const ddKeys = await admin.keys(`${keyPrefix}pg:w1:*:dd:*`);
+      const ddKeys = await admin.keys(`${keyPrefix}pg:w1:*:dl:*`);
       let ddBytes = 0;
       let members = 0;
       for (const k of ddKeys) {
         ddBytes += Number(await admin.memory('USAGE', k, 'SAMPLES', '0'));
-        members += await admin.scard(k);
+        members += ((await admin.strlen(k)) - DEDUP_STAMP_BYTES) / 24;
       }
       const horizonS = DEFAULT_WINDOW_CONFIG.dedupHorizonMs / 1000;
       const perId = ddBytes / members;
-      out.push(`Redis bytes of dedup state: ${fmt(perId, 1)} per identity (${fmt(members)} identities in ${ddKeys.length} connector-minute sets of ~${fmt(members / ddKeys.length)}); at 1 000 events/s and the default ${horizonS / 60}-min horizon: ${fmt((perId * 1_000 * horizonS) / 1e6, 1)} – ${fmt((perId * 1_000 * (horizonS + 60)) / 1e6, 1)} MB`);
+      out.push(`Redis bytes of dedup state, hot logs (still appended to, with APPEND's spare room): ${fmt(perId, 1)} per identity (${fmt(members)} identities in ${ddKeys.length} connector-minute logs of ~${fmt(members / ddKeys.length)}); at 1 000 events/s and the default ${horizonS / 60}-min horizon: ${fmt((perId * 1_000 * horizonS) / 1e6, 1)} – ${fmt((perId * 1_000 * (horizonS + 60)) / 1e6, 1)} MB (settled logs are rewritten at their exact size: see the bytes section)`);
     }
     await store.close();
-    if (dedup) continue;
+    if (dedup || layout !== LAYOUTS[LAYOUTS.length - 1]) continue;
 
     // 2. Ceiling of the same server.
     const port = new URL(url).port;
@@ -293,12 +310,16 @@ async function bytesSection(url: string, admin: Redis, now: number, out: Out): P
   const figures: string[] = [];
   for (const { rate, connectors } of mixes) {
     const series = connectors * ACTIONS.length * VERSIONS.length;
-    const row: Record<number, { all: number; settled: number; used: number; keys: number }> = {};
+    const row: Record<number, { all: number; settled: number; used: number; keys: number; ddPerId: number; ddPerMinute: number }> = {};
     for (const layout of [1, 2] as const) {
       seed = 4_242 + rate;
       let clock = t0;
       const prefix = `bytes${rate}l${layout}:`;
-      const store = new RedisWindowStore({ target: { url }, bucketLayout: layout, clock: () => clock, keyPrefix: prefix });
+      // The dedup horizon stretched by how far the simulated clock lies back, so the identity logs
+      // outlive the run by the real clock too (Redis expires by its own) and are counted; the
+      // logs hold the same bytes whatever their expiry.
+      const dedupHorizonMs = DEFAULT_WINDOW_CONFIG.dedupHorizonMs + (now - t0);
+      const store = new RedisWindowStore({ target: { url }, bucketLayout: layout, clock: () => clock, keyPrefix: prefix, config: { dedupHorizonMs } });
       const used0 = await usedMemory(admin);
       let offset = 0;
       for (let m = 0; m < BYTES_MINUTES; m++) {
@@ -314,7 +335,16 @@ async function bytesSection(url: string, admin: Redis, now: number, out: Out): P
         }
         offset += 1_000_000;
       }
-      const used = (await usedMemory(admin)) - used0;
+      // Dedup: every identity of the run is still in a log (the horizon is stretched); logs of
+      // minutes that are over were rewritten at their exact size, as in production.
+      const ddBytes = await keyBytes(admin, `${prefix}pg:w1:*:dl:*`);
+      let ddTotal = 0;
+      let ids = 0;
+      for (const [k, b] of ddBytes) {
+        ddTotal += b;
+        ids += ((await admin.strlen(k)) - DEDUP_STAMP_BYTES) / 24;
+      }
+      const used = (await usedMemory(admin)) - used0 - ddTotal;
       // Layout 1: one key per series-minute. Layout 2: hot minute keys (the last minutes) and, per
       // series and hour, one minute archive holding the settled minutes.
       const bytes = await keyBytes(admin, `${prefix}pg:w1:*:${layout === 1 ? 'b' : 'b2'}:[mM]:*`);
@@ -343,7 +373,12 @@ async function bytesSection(url: string, admin: Redis, now: number, out: Out): P
         const ks = [...bytes.keys()].sort().slice(0, 4);
         for (const k of ks) console.error(k, bytes.get(k), await admin.strlen(k));
       }
-      row[layout] = { all: all / seriesMinutes, settled: settled / settledMinutes, used: used / (series * BYTES_MINUTES), keys: seriesMinutes };
+      // At steady state a series keeps the identities of the last horizon … horizon + 1 min (10.5
+      // min on average at the default) for every one of its retained minutes (the minute retention).
+      const ddPerId = ddTotal / ids;
+      const keptMinutes = DEFAULT_WINDOW_CONFIG.dedupHorizonMs / 60_000 + 0.5;
+      const ddPerMinute = (ddPerId * (ids / (series * BYTES_MINUTES)) * keptMinutes) / (DEFAULT_WINDOW_CONFIG.minuteRetentionMs / 60_000);
+      row[layout] = { all: all / seriesMinutes, settled: settled / settledMinutes, used: used / (series * BYTES_MINUTES), keys: seriesMinutes, ddPerId, ddPerMinute };
       await store.close();
     }
     const [a, b] = [row[1]!, row[2]!];
@@ -351,7 +386,8 @@ async function bytesSection(url: string, admin: Redis, now: number, out: Out): P
     figures.push(
       `bytes per series-minute at ~${fmt(rate)} calls/min (${fmt(series)} series, ${BYTES_MINUTES} min, ${fmt(b.keys)} series-minutes): ` +
         `MEMORY USAGE per settled minute ${fmt(a.settled)} → ${fmt(b.settled)} B (${pct(b.settled, a.settled)}), all minute storage / series-minutes incl. the hot last ones ${fmt(a.all)} → ${fmt(b.all)} B (${pct(b.all, a.all)}); ` +
-        `used_memory over the run / series-minutes (incl. hour buckets, offsets, series; dedup sets expire at once here: the simulated clock is an hour back) ${fmt(a.used)} → ${fmt(b.used)} B (${pct(b.used, a.used)})  [layout 1 → layout 2]`,
+        `used_memory over the run / series-minutes (incl. hour buckets, offsets, series; without the dedup logs) ${fmt(a.used)} → ${fmt(b.used)} B (${pct(b.used, a.used)})  [layout 1 → layout 2]; ` +
+        `dedup logs (MEMORY USAGE, settled ones rewritten at exact size): ${fmt(b.ddPerId, 1)} B per identity (${fmt((b.ddPerId * 1_000 * 60 * (DEFAULT_WINDOW_CONFIG.dedupHorizonMs / 60_000 + 0.5)) / 1e6, 1)} MB per 1 000 events/s), at the default ${DEFAULT_WINDOW_CONFIG.dedupHorizonMs / 60_000}-min horizon + ${fmt(b.ddPerMinute)} B per retained series-minute (48 h of minutes), so used_memory + dedup ${fmt(a.used + a.ddPerMinute)} → ${fmt(b.used + b.ddPerMinute)} B (${pct(b.used + b.ddPerMinute, a.used + a.ddPerMinute)})`,
     );
   }
   for (const f of figures) out.push(f);
@@ -414,10 +450,13 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
     const aggConfig = loadConfig({ ...process.env, KAFKA_BROKERS: brokers.join(','), AGGREGATOR_GROUP_ID: aggGroup, SNAPSHOT_INTERVAL_SECONDS: '3600' });
     // The aggregator with dedup on (the default) and off, each its own consumer group and keys, on
     // the same messages, alternating which goes first.
-    const sides = [true, false].map((dedup) => ({
+    const sides = LAYOUTS.flatMap((layout) => [true, false].map((dedup) => ({ layout, dedup }))).map(({ layout, dedup }) => ({
       dedup,
-      group: `${aggGroup}-${dedup ? 'on' : 'off'}`,
-      store: new RedisWindowStore({ target: { url }, bucketLayout: LAYOUT, keyPrefix: dedup ? 'kon:' : 'koff:', config: dedup ? {} : { dedupHorizonMs: 0 } }),
+      layout,
+      name: `layout ${layout}, dedup ${dedup ? 'on' : 'off'}`,
+      group: `${aggGroup}-l${layout}-${dedup ? 'on' : 'off'}`,
+      store: new RedisWindowStore({ target: { url }, bucketLayout: layout, keyPrefix: `kl${layout}${dedup ? 'on' : 'off'}:`, config: dedup ? {} : { dedupHorizonMs: 0 } }),
+      redisCpuMs: 0,
       events: 0,
       secs: 0,
       calls: 0,
@@ -504,6 +543,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
         const svc = await createAggregatorService({ bus, logger, store: timed, config: { ...aggConfig, groupId: side.group, dedupHorizonMs: side.dedup ? aggConfig.dedupHorizonMs : 0 } });
         const usecBefore = await scriptUsec(admin);
         const commandsBefore = await commandTotal(admin);
+        const cpuBefore = await redisCpuMs(admin);
         const profiler = PROFILE_DIR === undefined ? undefined : await startProfiler();
         await svc.start();
         for (let last = -1, idle = 0; svc.stats.appliedEvents < decoded && idle < 30; idle = svc.stats.appliedEvents === last ? idle + 1 : 0, last = svc.stats.appliedEvents) await new Promise((r) => setTimeout(r, 100));
@@ -511,6 +551,8 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
         // few calls (ping at start) are counted too.
         side.commands += (await commandTotal(admin)) - commandsBefore - 1;
         const luaMs = ((await scriptUsec(admin)) - usecBefore) / 1000;
+        const cpuMs = (await redisCpuMs(admin)) - cpuBefore;
+        side.redisCpuMs += cpuMs;
         side.secs += (lastEnd - firstDecode) / 1000;
         if (profiler !== undefined) writeFileSync(`${PROFILE_DIR}/aggregator-round-${round + 1}.cpuprofile`, JSON.stringify(await profiler.stop()));
         side.events += svc.stats.appliedEvents;
@@ -519,7 +561,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
         await svc.stop();
         await bus.close();
         const threads = threadsAtFirstDecode === undefined || threadsAtLastEnd === undefined ? '' : ` (main thread ${fmt(threadsAtLastEnd.main - threadsAtFirstDecode.main)} ms, other threads ${fmt(threadsAtLastEnd.others - threadsAtFirstDecode.others)} ms)`;
-        console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(raw.events / raw.secs)} events/s, aggregator (dedup ${side.dedup ? 'on' : 'off'}) ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, ${svc.stats.batches} applies; aggregator process CPU ${fmt((cpuAtLastEnd.user + cpuAtLastEnd.system - cpuAtFirstDecode.user - cpuAtFirstDecode.system) / 1000)} ms${threads}, raw ${fmt(raw.cpuMs)} ms)`);
+        console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(raw.events / raw.secs)} events/s, aggregator (${side.name}) ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, Redis main-thread CPU ${fmt(cpuMs)} ms, ${svc.stats.batches} applies; aggregator process CPU ${fmt((cpuAtLastEnd.user + cpuAtLastEnd.system - cpuAtFirstDecode.user - cpuAtFirstDecode.system) / 1000)} ms${threads}, raw ${fmt(raw.cpuMs)} ms)`);
       }
     }
     for (const side of sides) await side.store.close();
@@ -528,7 +570,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
     out.push(`kafkajs consume + decode alone: ${fmt(rawRate)} events/s (${fmt(rawMsgs / rawSecs)} msgs/s of ≤ ${PER_MESSAGE} events; ${fmt(rawEvents)} events in ${KAFKA_ROUNDS} rounds)`);
     for (const side of sides) {
       const aggRate = side.events / side.secs;
-      out.push(`${AGG_STORE === 'redis' ? `aggregator end to end, dedup ${side.dedup ? 'on' : 'off'} (KafkaBus → Redis, exactly-once)` : `NOT the aggregator: KafkaBus with BENCH_AGG_STORE=${AGG_STORE}`}: ${fmt(aggRate)} events/s = ${(aggRate / rawRate).toFixed(2)} × kafkajs alone, over ${fmt(side.events)} events in ${fmt(side.batches)} applies (${(side.calls / side.events).toFixed(5)} Redis client commands per event, ${(side.commands / side.events).toFixed(3)} incl. inside Lua; linger ${LINGER_MS === undefined ? 'default' : `${LINGER_MS} ms`}; concurrency ${aggConfig.partitionConcurrency}, ≤ ${fmt(aggConfig.maxBatchEvents)} events per apply)`);
+      out.push(`${AGG_STORE === 'redis' ? `aggregator end to end, ${side.name} (KafkaBus → Redis, exactly-once)` : `NOT the aggregator: KafkaBus with BENCH_AGG_STORE=${AGG_STORE}`}: ${fmt(aggRate)} events/s = ${(aggRate / rawRate).toFixed(2)} × kafkajs alone, over ${fmt(side.events)} events in ${fmt(side.batches)} applies (${(side.calls / side.events).toFixed(5)} Redis client commands per event, ${(side.commands / side.events).toFixed(3)} incl. inside Lua; Redis main-thread CPU ${fmt((side.redisCpuMs * 1000) / side.events, 2)} µs per event; linger ${LINGER_MS === undefined ? 'default' : `${LINGER_MS} ms`}; concurrency ${aggConfig.partitionConcurrency}, ≤ ${fmt(aggConfig.maxBatchEvents)} events per apply)`);
     }
   }
 }

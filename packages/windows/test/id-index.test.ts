@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { IDENTITY_WORDS, IdentityIndex, identityWords } from '../src/id-index';
+import { identityBytes } from '../src/dedup';
+import { rng } from './random';
+
+const hex = (random: () => number, chars: number): string => Array.from({ length: chars }, () => '0123456789abcdef'[Math.floor(random() * 16)]).join('');
+
+describe('IdentityIndex', () => {
+  it('answers exactly like a Set of the hex identities, across growth, with near-identical identities', () => {
+    const random = rng(5);
+    const index = new IdentityIndex();
+    const reference = new Set<string>();
+    const w = new Uint32Array(IDENTITY_WORDS);
+    const base = hex(random, 48);
+    for (let i = 0; i < 20_000; i++) {
+      // A third differ from one shared identity in a single character: neighbours must stay apart.
+      let id = hex(random, 48);
+      if (i % 3 === 0) {
+        const at = Math.floor(random() * 48);
+        id = base.slice(0, at) + hex(random, 1) + base.slice(at + 1);
+      }
+      if (i % 5 === 0 && reference.size > 0) id = [...reference][Math.floor(random() * reference.size)]!;
+      identityWords(id, w);
+      expect(index.has(w)).toBe(reference.has(id));
+      expect(index.add(w)).toBe(!reference.has(id));
+      reference.add(id);
+      expect(index.size).toBe(reference.size);
+    }
+    for (let i = 0; i < 2_000; i++) {
+      const id = hex(random, 48);
+      identityWords(id, w);
+      expect(index.has(w)).toBe(reference.has(id));
+    }
+  });
+
+  it('reads upper-case hex like lower-case, and identities back from their stored bytes', () => {
+    const random = rng(9);
+    const ids = Array.from({ length: 300 }, () => hex(random, 48));
+    const words = new Uint32Array(ids.length * IDENTITY_WORDS);
+    ids.forEach((id, i) => identityWords(id.toUpperCase(), words, i * IDENTITY_WORDS));
+    const bytes = identityBytes(words);
+    expect(bytes.toString('hex')).toBe(ids.join(''));
+    const index = new IdentityIndex();
+    index.addBytes(Buffer.concat([Buffer.from('x'.repeat(32)), bytes]), 32);
+    expect(index.size).toBe(300);
+    const w = new Uint32Array(IDENTITY_WORDS);
+    for (const id of ids) {
+      identityWords(id, w);
+      expect(index.has(w)).toBe(true);
+    }
+  });
+});
