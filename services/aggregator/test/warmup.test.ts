@@ -132,6 +132,25 @@ describe('query cache warm-up', () => {
     expect(got!.calls).toBe(referenceMetrics(events, { tenant: 'acme', connector: 'crm', from: range.from, to: range.to }).calls);
   });
 
+  it('a filtered query (another series set) does not wait for the warm-up of its connector', async () => {
+    const clock = { now: START };
+    const { raw, events } = await fixture(clock);
+    const c = counted(raw);
+    const queries = new MetricsQueries(c.store, DEFAULT_WINDOW_CONFIG, () => clock.now, 20_000, { chunkBuckets: 20 });
+    const range = namedRange('1h', clock.now);
+    const order: string[] = [];
+    let query: Promise<unknown> | null = null;
+    c.onRead(() => {
+      query ??= queries.metrics('acme', 'crm', { version: '1.0.0' }, range).then((m) => {
+        order.push('query');
+        expect(m!.calls).toBe(referenceMetrics(events, { tenant: 'acme', connector: 'crm', version: '1.0.0', from: range.from, to: range.to }).calls);
+      });
+    });
+    await queries.warm('acme', 'crm').then(() => order.push('warm-up'));
+    await query;
+    expect(order).toEqual(['query', 'warm-up']);
+  });
+
   it('stops on shutdown: the read in flight ends between two steps and nothing more is read', async () => {
     const clock = { now: START };
     const { raw, events } = await fixture(clock);
