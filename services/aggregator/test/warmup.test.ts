@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '@pulsegate/logging';
 import { DEFAULT_WINDOW_CONFIG, MemoryWindowStore, type WindowStore } from '@pulsegate/windows';
 import type { InvocationEvent } from '@pulsegate/events';
-import { MetricsQueries, namedRange } from '../src/query';
+import { MetricsQueries, namedRange, type QueryLimits } from '../src/query';
 import { CacheWarmer } from '../src/warmup';
 import { invocation } from './builders';
 import { referenceMetrics } from './reference';
@@ -49,15 +49,21 @@ async function expectExact(queries: MetricsQueries, raw: MemoryWindowStore, even
   }
 }
 
+/** The fixture, its store counted, and queries with a cache (and `limits`) over it, at a movable clock. */
+async function setup(limits: Partial<QueryLimits> = {}) {
+  const clock = { now: START };
+  const { raw, events } = await fixture(clock);
+  const c = counted(raw);
+  const queries = new MetricsQueries(c.store, DEFAULT_WINDOW_CONFIG, () => clock.now, 20_000, limits);
+  return { clock, raw, events, c, queries };
+}
+
 const warmerOf = (queries: MetricsQueries, store: WindowStore, clock: { now: number }) =>
   new CacheWarmer({ queries, store, logger: createLogger({ name: 'warmup-test', level: 'silent' }), clock: () => clock.now, intervalMs: 3_600_000, maxConnectors: 10 });
 
 describe('query cache warm-up', () => {
   it('warms every connector so the next 30-day query reads only unsettled buckets, with exact answers', async () => {
-    const clock = { now: START };
-    const { raw, events } = await fixture(clock);
-    const c = counted(raw);
-    const queries = new MetricsQueries(c.store, DEFAULT_WINDOW_CONFIG, () => clock.now, 20_000);
+    const { clock, raw, events, c, queries } = await setup();
     const warmer = warmerOf(queries, c.store, clock);
     await warmer.runPass();
     expect(warmer.progress()).toMatchObject({ warm: 2, selected: 2, passes: 1, warming: 0 });
@@ -72,10 +78,7 @@ describe('query cache warm-up', () => {
   });
 
   it('re-warms after a late write into a settled hour (the generation moved) and after an hour settles; answers stay exact', async () => {
-    const clock = { now: START };
-    const { raw, events } = await fixture(clock);
-    const c = counted(raw);
-    const queries = new MetricsQueries(c.store, DEFAULT_WINDOW_CONFIG, () => clock.now, 20_000);
+    const { clock, raw, events, c, queries } = await setup();
     const warmer = warmerOf(queries, c.store, clock);
     await warmer.runPass();
     // A late call into an hour 3 days back, cached by the pass: bumps the connector's generation.
@@ -104,10 +107,7 @@ describe('query cache warm-up', () => {
   });
 
   it('a query arriving during the warm-up of its connector joins it and answers exactly', async () => {
-    const clock = { now: START };
-    const { raw, events } = await fixture(clock);
-    const c = counted(raw);
-    const queries = new MetricsQueries(c.store, DEFAULT_WINDOW_CONFIG, () => clock.now, 20_000, { chunkBuckets: 50 });
+    const { clock, raw, events, c, queries } = await setup({ chunkBuckets: 50 });
     const range = namedRange('30d', clock.now);
     let query: ReturnType<MetricsQueries['metrics']> | null = null;
     let readsAtQuery = 0;
@@ -133,10 +133,7 @@ describe('query cache warm-up', () => {
   });
 
   it('a filtered query (another series set) does not wait for the warm-up of its connector', async () => {
-    const clock = { now: START };
-    const { raw, events } = await fixture(clock);
-    const c = counted(raw);
-    const queries = new MetricsQueries(c.store, DEFAULT_WINDOW_CONFIG, () => clock.now, 20_000, { chunkBuckets: 20 });
+    const { clock, events, c, queries } = await setup({ chunkBuckets: 20 });
     const range = namedRange('1h', clock.now);
     const order: string[] = [];
     let query: Promise<unknown> | null = null;
@@ -152,10 +149,7 @@ describe('query cache warm-up', () => {
   });
 
   it('stops on shutdown: the read in flight ends between two steps and nothing more is read', async () => {
-    const clock = { now: START };
-    const { raw, events } = await fixture(clock);
-    const c = counted(raw);
-    const queries = new MetricsQueries(c.store, DEFAULT_WINDOW_CONFIG, () => clock.now, 20_000, { chunkBuckets: 20 });
+    const { clock, raw, events, c, queries } = await setup({ chunkBuckets: 20 });
     const warmer = warmerOf(queries, c.store, clock);
     let stopped: Promise<void> | null = null;
     c.onRead(() => {
