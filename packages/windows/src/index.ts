@@ -32,5 +32,5 @@ export { RedisWindowStore, settledBucketStart } from './redis-store';
 export type { RedisWindowStoreOptions, RedisTarget } from './redis-store';
 export { planRange, readRanges, mergeAll, metricsOf, matches } from './reader';
 export type { RangePiece, RangePlan, SeriesFilter, ReadCache } from './reader';
-export { readTotals, bucketReads, DEFAULT_CHUNK_BUCKETS } from './totals';
+export { readTotals, bucketReads, seriesSetKey, DEFAULT_CHUNK_BUCKETS, SERIES_STEP } from './totals';
 export type { TotalsOptions, TotalsSeries } from './totals';

@@ -78,6 +78,8 @@ export function settledBucketStart(resolution: Resolution, now: number): number 
 const MAX_PENDING_SERIES = 200_000;
 
 const MGET_CHUNK = 1_000;
+/** Fields asked per HSCAN call of a connector's series index: each reply is parsed in its own step (listSeries). */
+const SERIES_SCAN_COUNT = 1_000;
 
 /** A stored bucket value: one JSON bucket, or segments each led by a newline (see APPLY_LUA), merged. */
 export function parseBucketValue(value: string): BucketData {
@@ -451,9 +453,28 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     return Number((await this.client.get(redisKey({ type: 'generation', tenant, connector }))) ?? 0);
   }
 
+  /**
+   * The connector's series index, HSCAN'd ≈ SERIES_SCAN_COUNT fields per call: a 5 000-series
+   * connector is listed and parsed in several short steps (the event loop runs between replies)
+   * instead of one HGETALL reply parsed at once. A field HSCAN returns twice (the hash was resized
+   * meanwhile) is kept once, with its newest time.
+   */
   async listSeries(tenant: string, connector: string): Promise<SeriesInfo[]> {
-    const h = await this.client.hgetall(redisKey({ type: 'series', tenant, connector }));
-    return Object.entries(h).map(([f, t]) => ({ ...parseSeriesField(f), lastSeen: Number(t) }));
+    const key = redisKey({ type: 'series', tenant, connector });
+    const out = new Map<string, SeriesInfo>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.client.hscan(key, cursor, 'COUNT', SERIES_SCAN_COUNT);
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const f = flat[i]!;
+        const t = Number(flat[i + 1]);
+        const seen = out.get(f);
+        if (seen === undefined) out.set(f, { ...parseSeriesField(f), lastSeen: t });
+        else seen.lastSeen = Math.max(seen.lastSeen, t);
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    return [...out.values()];
   }
 
   async listConnectors(tenant: string): Promise<ConnectorInfo[]> {

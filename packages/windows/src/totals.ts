@@ -23,7 +23,12 @@ export interface TotalsOptions {
   cache?: SettledDayCache | null;
   /** Most bucket reads per store call before the reader yields to the event loop. Default 4 000. */
   chunkBuckets?: number;
+  /** Stops the read between steps (rejects with the signal's reason); nothing partial is cached. */
+  signal?: AbortSignal;
 }
+
+/** Series per synchronous step of the key digest (and of other per-series passes) before an event-loop turn. */
+export const SERIES_STEP = 1_000;
 
 /** Upper bound of the bucket reads of readTotals: series × distinct buckets of the plans (before any cache). */
 export function bucketReads(seriesCount: number, plans: readonly RangePlan[]): number {
@@ -87,7 +92,7 @@ export async function readTotals(store: WindowStore, tenant: string, connector: 
   if (cached.length > 0) {
     // Read before the buckets: a write landing in between bumps it past what the entries record.
     generation = await store.generation(tenant, connector);
-    setKey = seriesSetKey(tenant, connector, series);
+    setKey = await seriesSetKey(tenant, connector, series);
     for (const u of cached) {
       const hit = cache!.get(`${setKey}\u0000${u.id}`, generation);
       if (hit !== undefined) u.acc = hit;
@@ -123,6 +128,11 @@ export async function readTotals(store: WindowStore, tenant: string, connector: 
   let next = read(0);
   for (let k = 0; k < steps.length; k++) {
     const grid = await next!;
+    if (opts.signal?.aborted === true) {
+      // The read ahead may still be in flight: let it settle unobserved.
+      next?.catch(() => undefined);
+      opts.signal.throwIfAborted();
+    }
     next = read(k + 1);
     const { starts, feeds } = steps[k]!;
     for (const row of grid) {
@@ -144,9 +154,22 @@ export async function readTotals(store: WindowStore, tenant: string, connector: 
   });
 }
 
-/** Cache key of a series set of a connector: the tag and a digest of its sorted series fields. */
-function seriesSetKey(tenant: string, connector: string, series: readonly SeriesId[]): string {
+/**
+ * Cache key of a series set of a connector: the tag and a digest of its sorted series fields. The
+ * fields are built and hashed SERIES_STEP at a time with event-loop turns in between (the sort, of
+ * short strings, is one step: a few ms at 10 000 series).
+ */
+export async function seriesSetKey(tenant: string, connector: string, series: readonly SeriesId[]): Promise<string> {
+  const fields: string[] = [];
+  for (let i = 0; i < series.length; i += SERIES_STEP) {
+    if (i > 0) await yieldToLoop();
+    for (const s of series.slice(i, i + SERIES_STEP)) fields.push(seriesField(s));
+  }
+  fields.sort();
   const h = createHash('sha1');
-  for (const f of series.map(seriesField).sort()) h.update(f).update('\u0000');
+  for (let i = 0; i < fields.length; i += SERIES_STEP) {
+    if (i > 0) await yieldToLoop();
+    for (let j = i; j < Math.min(fields.length, i + SERIES_STEP); j++) h.update(fields[j]!).update('\u0000');
+  }
   return `${connectorTag(tenant, connector)}\u0000${h.digest('base64')}`;
 }

@@ -122,6 +122,15 @@ export function windowStoreContract(name: string, factory: StoreFactory, opts: {
       expect(await store.listConnectors('t3')).toEqual([]);
     });
 
+    it('lists every series of a connector with more series than one listing step (2 500), each once', async () => {
+      const s = await make({ clock: () => now });
+      const many = Array.from({ length: 2_500 }, (_, i) => invocation({ tenant: 'wide', connector: 'crm', action: `a${i}`, connectorVersion: `${i % 3}.0.0`, eventTime: now - 60_000 - (i % 50) * 1_000 }));
+      await s.apply({ source: 'wide', partition: 0, firstOffset: '0', lastOffset: '0', records: [{ offset: '0', events: many }] });
+      const series = await s.listSeries('wide', 'crm');
+      expect(series).toHaveLength(2_500);
+      expect(new Map(series.map((x) => [`${x.action}|${x.version}|${x.kind}`, x.lastSeen]))).toEqual(new Map(many.map((e) => [`${e.action}|${e.connectorVersion}|${e.kind}`, e.eventTime])));
+    });
+
     for (const form of ['event objects', 'columns'] as const) it(`skips a replayed batch and applies only the new part of an overlapping one (${form})`, async () => {
       const s = await make({ clock: () => now });
       const evs = traffic(1_000, 5, now - 10 * MINUTE_MS, now, { connectors: ['crm'] });

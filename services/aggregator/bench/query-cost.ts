@@ -11,9 +11,13 @@
  * it runs, the aggregator's own event-loop delay (p99 and max from its /metrics, monitorEventLoopDelay),
  * the aggregator's CPU time per query (user + system, /proc; steadier than wall time on a
  * shared machine) and its RSS (before, max during, after):
- *   metrics?window=30d (first answer: nothing cached; then warm), timeseries 24h/1m (over
+ *   metrics?window=30d: the first answer of an aggregator started with QUERY_CACHE_WARMUP=false
+ *   (nothing cached), then, in a second aggregator with QUERY_CACHE_WARMUP=true, the background
+ *   warm-up (time from ready to its first pass's end, CPU, event-loop delay), the first answer after
+ *   it and warm answers; timeseries 24h/1m (over
  *   QUERY_MAX_BUCKET_READS at 5 000 series: a 422), the same for one version (a quarter of the
  *   series), timeseries 24h/1h, versions?window=30d.
+ * BENCH_AGGREGATOR_NODE_ARGS passes node flags to the aggregator (e.g. `--trace-gc`).
  * BENCH_BEFORE=1 also times, in this process, the reader the aggregator had before bounded queries
  * (readRanges, 200 series at a time) on the same data, for the before/after figure.
  * The ingest side caps series per connector at INGEST_MAX_SERIES_PER_CONNECTOR (2 000); writing
@@ -112,10 +116,12 @@ async function fill(url: string, now: number): Promise<void> {
   if (series !== SERIES) throw new Error(`wrote ${series} series, wanted ${SERIES}`);
 }
 
-async function startAggregator(redisUrl: string): Promise<{ child: ChildProcess; base: string; stop(): Promise<void> }> {
+async function startAggregator(redisUrl: string, extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; base: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['services/aggregator/dist/main.js'], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), REDIS_URL: redisUrl, LOG_LEVEL: 'warn', KAFKA_BROKERS: '' },
+  // BENCH_AGGREGATOR_NODE_ARGS: node flags for the aggregator (e.g. --trace-gc, which NODE_OPTIONS does not take).
+  const nodeArgs = (process.env.BENCH_AGGREGATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, 'services/aggregator/dist/main.js'], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), REDIS_URL: redisUrl, LOG_LEVEL: 'warn', KAFKA_BROKERS: '', ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   createInterface({ input: child.stdout! }).on('line', (l) => process.stderr.write(`aggregator: ${l}\n`));
@@ -150,6 +156,27 @@ async function loopLag(base: string): Promise<{ max: number; p99: number }> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const read = (name: string): number => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN) * 1_000;
   return { max: read('pulsegate_nodejs_eventloop_lag_max_seconds'), p99: read('pulsegate_nodejs_eventloop_lag_p99_seconds') };
+}
+
+/** Waits for the aggregator's first warm-up pass (started at start-up) to finish; prints its time from ready, CPU and event-loop delay. */
+async function awaitWarmup(base: string, pid: number, readyAt: number, cpuAtReady: number): Promise<void> {
+  let maxRss = rssMiB(pid);
+  // Every scrape resets the event-loop histogram: the worst p99 and max over the scrapes.
+  let p99 = 0;
+  let max = 0;
+  for (;;) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const read = (name: string): number => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+    p99 = Math.max(p99, read('pulsegate_nodejs_eventloop_lag_p99_seconds') * 1_000);
+    max = Math.max(max, read('pulsegate_nodejs_eventloop_lag_max_seconds') * 1_000);
+    maxRss = Math.max(maxRss, rssMiB(pid));
+    if (read('pulsegate_aggregator_query_cache_warmup_passes_total') >= 1) {
+      const took = (performance.now() - readyAt) / 1000;
+      console.log(`warm-up (background, from ready): ${fmt(took, 1)} s, aggregator CPU ${fmt(cpuMs(pid) - cpuAtReady)} ms, ${read('pulsegate_aggregator_query_cache_warm_connectors')} connector(s) warm; aggregator event-loop delay meanwhile (worst of 1 s scrapes) p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; RSS max ${fmt(maxRss)} MiB`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
 }
 
 /** Runs `query` `n` times while polling /healthz every 20 ms and sampling RSS; prints one line. */
@@ -196,11 +223,23 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     await fill(redis.url, now);
     console.log(`${new Date().toISOString()}: wrote ${fmt(SERIES)} series on one connector (${fmt(SERIES * (HISTORY_EVENTS + RECENT_EVENTS))} calls: ${HISTORY_EVENTS} per series over 30 days, ${RECENT_EVENTS} in the last 50 min) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const agg = await startAggregator(redis.url);
+    // The first 30-day query with warm-up off (cold: nothing cached), then a fresh aggregator with
+    // warm-up on, its first 30-day query after the warm-up pass, and the other queries.
+    const cold = await startAggregator(redis.url, { QUERY_CACHE_WARMUP: 'false' });
+    try {
+      await measure('metrics?window=30d, first, QUERY_CACHE_WARMUP=false (nothing cached)', cold.base, cold.child.pid!, '/v1/connectors/wide/metrics?window=30d', 1);
+    } finally {
+      await cold.stop();
+    }
+    const agg = await startAggregator(redis.url, { QUERY_CACHE_WARMUP: 'true' });
     const pid = agg.child.pid!;
     try {
+      const readyAt = performance.now();
+      const cpuAtReady = cpuMs(pid);
+      await loopLag(agg.base);
       console.log(`aggregator (compiled, pid ${pid}) ready; RSS ${fmt(rssMiB(pid))} MiB; limits: QUERY_MAX_SERIES ${process.env.QUERY_MAX_SERIES ?? 'default'}, QUERY_MAX_BUCKET_READS ${process.env.QUERY_MAX_BUCKET_READS ?? 'default'}, QUERY_CHUNK_BUCKETS ${process.env.QUERY_CHUNK_BUCKETS ?? 'default'}`);
-      await measure('metrics?window=30d, first (nothing cached)', agg.base, pid, '/v1/connectors/wide/metrics?window=30d', 1);
+      await awaitWarmup(agg.base, pid, readyAt, cpuAtReady);
+      await measure('metrics?window=30d, first after the warm-up (QUERY_CACHE_WARMUP=true)', agg.base, pid, '/v1/connectors/wide/metrics?window=30d', 1);
       await measure(`metrics?window=30d, warm (${WARM_QUERIES} queries)`, agg.base, pid, '/v1/connectors/wide/metrics?window=30d', WARM_QUERIES);
       await measure('timeseries?window=24h&step=1m, all series', agg.base, pid, '/v1/connectors/wide/timeseries?window=24h&step=1m&metric=p95', 3);
       await measure('timeseries?window=24h&step=1m&version=2.0.0 (a quarter of the series)', agg.base, pid, '/v1/connectors/wide/timeseries?window=24h&step=1m&metric=p95&version=2.0.0', 2);

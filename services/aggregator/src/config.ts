@@ -36,6 +36,12 @@ export interface AggregatorConfig {
   queryMaxBucketReads: number;
   /** Bucket reads per store call and per step between event-loop turns (QUERY_CHUNK_BUCKETS). Default 4 000. */
   queryChunkBuckets: number;
+  /** Whether settled days and hours of the connectors are read into the query cache in the background (QUERY_CACHE_WARMUP). Default true. */
+  queryCacheWarmup: boolean;
+  /** How often the warm-up checks connectors for new settled hours and late writes, ms (QUERY_CACHE_WARMUP_INTERVAL_SECONDS). Default 60 s. */
+  queryCacheWarmupIntervalMs: number;
+  /** Most connectors kept warm, most recently seen first (QUERY_CACHE_WARMUP_MAX_CONNECTORS). Default 50. */
+  queryCacheWarmupMaxConnectors: number;
   /** How often snapshots are published, ms. Default 10 s. */
   snapshotIntervalMs: number;
   minuteRetentionMs: number;
@@ -76,6 +82,9 @@ const schema = z.object({
   QUERY_MAX_SERIES: intVar('QUERY_MAX_SERIES', 10_000, 1, 10_000_000),
   QUERY_MAX_BUCKET_READS: intVar('QUERY_MAX_BUCKET_READS', 4_000_000, 1, 1_000_000_000),
   QUERY_CHUNK_BUCKETS: intVar('QUERY_CHUNK_BUCKETS', 4_000, 1, 1_000_000),
+  QUERY_CACHE_WARMUP: z.enum(['true', 'false'], { message: 'QUERY_CACHE_WARMUP must be true or false' }).default('true'),
+  QUERY_CACHE_WARMUP_INTERVAL_SECONDS: intVar('QUERY_CACHE_WARMUP_INTERVAL_SECONDS', 60, 1, 86_400),
+  QUERY_CACHE_WARMUP_MAX_CONNECTORS: intVar('QUERY_CACHE_WARMUP_MAX_CONNECTORS', 50, 0, 100_000),
   AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION: intVar('AGGREGATOR_FETCH_MAX_BYTES_PER_PARTITION', 4 * 1024 * 1024, 1_024, 64 * 1024 * 1024),
   AGGREGATOR_READ_LEGACY_BUCKETS: z.enum(['true', 'false'], { message: 'AGGREGATOR_READ_LEGACY_BUCKETS must be true or false' }).default('true'),
   MINUTE_RETENTION_HOURS: intVar('MINUTE_RETENTION_HOURS', 48, 1, 24 * 14),
@@ -127,6 +136,9 @@ export function loadConfig(env: Record<string, string | undefined>): AggregatorC
     queryMaxSeries: e.QUERY_MAX_SERIES,
     queryMaxBucketReads: e.QUERY_MAX_BUCKET_READS,
     queryChunkBuckets: e.QUERY_CHUNK_BUCKETS,
+    queryCacheWarmup: e.QUERY_CACHE_WARMUP === 'true',
+    queryCacheWarmupIntervalMs: e.QUERY_CACHE_WARMUP_INTERVAL_SECONDS * 1_000,
+    queryCacheWarmupMaxConnectors: e.QUERY_CACHE_WARMUP_MAX_CONNECTORS,
     fetchMaxWaitMs: e.AGGREGATOR_FETCH_MAX_WAIT_MS,
     snapshotIntervalMs: e.SNAPSHOT_INTERVAL_SECONDS * 1_000,
     minuteRetentionMs: e.MINUTE_RETENTION_HOURS * 3_600_000,

@@ -28,6 +28,8 @@ export interface AggregatorMetricsOptions {
   lag?: () => PartitionLag[];
   /** Batches retried for longer than the stuck threshold, with their age in seconds. */
   stuck?: () => Array<{ ageSeconds: number }>;
+  /** Progress of the query cache warm-up, when it runs (CacheWarmer.progress). */
+  warmup?: () => { warm: number; selected: number; passes: number; warming: number };
 }
 
 interface KpiRow {
@@ -116,6 +118,13 @@ export class AggregatorMetrics {
         type: 'gauge',
         read: () => [{ value: Math.max(0, ...stuck().map((s) => s.ageSeconds)) }],
       });
+    }
+    if (o.warmup !== undefined) {
+      const warmup = o.warmup;
+      registerReadout(r, { name: 'pulsegate_aggregator_query_cache_warm_connectors', help: 'Connectors whose settled days and hours the query cache warm-up has read (for the generation and settled hour seen then).', type: 'gauge', read: () => [{ value: warmup().warm }] });
+      registerReadout(r, { name: 'pulsegate_aggregator_query_cache_warmup_selected_connectors', help: 'Connectors the latest warm-up pass selected (most recently seen first, at most QUERY_CACHE_WARMUP_MAX_CONNECTORS).', type: 'gauge', read: () => [{ value: warmup().selected }] });
+      registerReadout(r, { name: 'pulsegate_aggregator_query_cache_warming_connectors', help: 'Connectors whose cache is being read by a warm-up now.', type: 'gauge', read: () => [{ value: warmup().warming }] });
+      registerReadout(r, { name: 'pulsegate_aggregator_query_cache_warmup_passes_total', help: 'Query cache warm-up passes finished.', type: 'counter', read: () => [{ value: warmup().passes }] });
     }
     const kpi = (name: string, help: string, value: (m: WindowMetrics) => number | null) =>
       registerReadout(r, {

@@ -133,6 +133,8 @@ export class MetricsQueries {
    */
   readonly dayCache: SettledDayCache | null;
   readonly limits: QueryLimits;
+  /** Cache warm-ups in progress (see warm), by connector: a query of the same connector joins it. */
+  private readonly warming = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: WindowStore,
@@ -151,9 +153,41 @@ export class MetricsQueries {
   }
 
   /** Per range, the merged bucket of `series` (bounded: budget taken first, read in chunks). */
-  private async totals(tenant: string, connector: string, series: SeriesInfo[], plans: RangePlan[], now: number, budget: QueryBudget, what: string): Promise<BucketData[]> {
+  private async totals(tenant: string, connector: string, series: SeriesInfo[], plans: RangePlan[], now: number, budget: QueryBudget, what: string, mode: ReadMode): Promise<BucketData[]> {
     budget.take(series.length, plans, what);
-    return readTotals(this.store, tenant, connector, series, plans, { now, cfg: this.cfg, cache: this.dayCache, chunkBuckets: this.limits.chunkBuckets });
+    return this.readTotals(tenant, connector, series, plans, now, mode);
+  }
+
+  /** readTotals with this instance's cache and limits; when joining, after any warm-up of the connector in progress (whose reads it then finds cached). */
+  private async readTotals(tenant: string, connector: string, series: SeriesInfo[], plans: RangePlan[], now: number, mode: ReadMode): Promise<BucketData[]> {
+    const warming = mode.join ? this.warming.get(warmKey(tenant, connector)) : undefined;
+    if (warming !== undefined) await warming.catch(() => undefined);
+    return readTotals(this.store, tenant, connector, series, plans, { now, cfg: this.cfg, cache: this.dayCache, chunkBuckets: this.limits.chunkBuckets, signal: mode.signal });
+  }
+
+  /**
+   * Fills the cache with what the 30-day metrics of all the connector's series read (settled days
+   * and hours merged over the set; a 7-day window of all series shares its whole days and recent
+   * hours); unfiltered queries of the connector arriving meanwhile wait for it instead of reading
+   * the same buckets cold (filtered ones are other series sets: they do not wait). Within the
+   * query limits (over them: nothing read, false). Rejects with the signal's reason when aborted.
+   */
+  async warm(tenant: string, connector: string, signal?: AbortSignal): Promise<boolean> {
+    const key = warmKey(tenant, connector);
+    const running = this.warming.get(key);
+    if (running !== undefined) return (await running) !== null;
+    const run = unlessTooLarge(this.metricsOf(tenant, connector, {}, namedRange('30d', this.clock()), this.budget(), { join: false, signal }));
+    this.warming.set(key, run);
+    try {
+      return (await run) !== null;
+    } finally {
+      this.warming.delete(key);
+    }
+  }
+
+  /** Connectors being warmed now. */
+  get warmingNow(): number {
+    return this.warming.size;
   }
 
   now(): number {
@@ -172,11 +206,16 @@ export class MetricsQueries {
   }
 
   async metrics(tenant: string, connector: string, filter: SeriesFilter, range: TimeRange, budget = this.budget()): Promise<ConnectorMetrics | null> {
+    return this.metricsOf(tenant, connector, filter, range, budget, { join: unfiltered(filter) });
+  }
+
+  /** metrics, read as `mode` says (a warm-up: not joining itself, stoppable by its signal). */
+  private async metricsOf(tenant: string, connector: string, filter: SeriesFilter, range: TimeRange, budget: QueryBudget, mode: ReadMode): Promise<ConnectorMetrics | null> {
     const series = await this.series(tenant, connector, filter);
     if (series === null) return null;
     const now = this.clock();
     const plan = planRange(range.from, range.to, now, this.cfg);
-    const [total] = await this.totals(tenant, connector, series, [plan], now, budget, `a ${range.name} query of connector "${connector.slice(0, 64)}"`);
+    const [total] = await this.totals(tenant, connector, series, [plan], now, budget, `a ${range.name} query of connector "${connector.slice(0, 64)}"`, mode);
     const m = metricsOf(total!, range.name, plan.from, plan.to);
     return {
       connector,
@@ -248,7 +287,7 @@ export class MetricsQueries {
     // One bounded read per version's series set (each is its own cacheable set).
     const calls = new Map<string, number>();
     for (const [version, list] of byVersion) {
-      const [total] = await readTotals(this.store, tenant, connector, list, [plan], { now, cfg: this.cfg, cache: this.dayCache, chunkBuckets: this.limits.chunkBuckets });
+      const [total] = await this.readTotals(tenant, connector, list, [plan], now, { join: false });
       calls.set(version, total!.c);
     }
     const catalog = await this.store.getCatalog(tenant, connector);
@@ -262,7 +301,7 @@ export class MetricsQueries {
     const n = Math.ceil((range.to - range.from) / step.ms);
     const plans: RangePlan[] = [];
     for (let i = n; i > 0; i--) plans.push(planRange(range.to - i * step.ms, range.to - (i - 1) * step.ms, now, this.cfg));
-    const totals = await this.totals(tenant, connector, series, plans, now, budget, `a ${range.name}/${step.name} timeseries of connector "${connector.slice(0, 64)}"`);
+    const totals = await this.totals(tenant, connector, series, plans, now, budget, `a ${range.name}/${step.name} timeseries of connector "${connector.slice(0, 64)}"`, { join: unfiltered(filter) });
     const points = plans.map((p, i) => {
       const m = metricsOf(totals[i]!, step.name, p.from, p.to);
       return { from: p.from, to: p.to, value: pick(m, metric) };
@@ -308,6 +347,16 @@ export class MetricsQueries {
     return { days, asOf: now, connectors, series };
   }
 }
+
+const warmKey = (tenant: string, connector: string): string => `${tenant}\u0000${connector}`;
+
+/** How a query reads: whether it waits for a warm-up of its connector in progress (the same series set), and what stops it. */
+interface ReadMode {
+  join: boolean;
+  signal?: AbortSignal;
+}
+
+const unfiltered = (f: SeriesFilter): boolean => f.action === undefined && f.version === undefined && f.kind === undefined;
 
 function pick(m: WindowMetrics, metric: TimeseriesMetric): number | null {
   switch (metric) {

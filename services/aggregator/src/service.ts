@@ -10,6 +10,7 @@ import { startConsumers, type ConsumerStats } from './consumer';
 import { AggregatorMetrics } from './metrics';
 import { MetricsQueries } from './query';
 import { SnapshotPublisher } from './snapshots';
+import { CacheWarmer } from './warmup';
 
 export interface AggregatorDeps {
   bus: Bus;
@@ -26,6 +27,8 @@ export interface AggregatorService {
   store: WindowStore;
   stats: ConsumerStats;
   snapshots: SnapshotPublisher;
+  /** Background warm-up of the query cache; null when QUERY_CACHE_WARMUP is off (or the cache is). */
+  warmer: CacheWarmer | null;
   /** Starts the consumers and the snapshot timer. */
   start(): Promise<void>;
   /** Stops consuming (the batch in flight finishes and is committed), stops snapshots, closes an owned store. Idempotent. */
@@ -58,6 +61,10 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
     chunkBuckets: deps.config.queryChunkBuckets,
   });
   const stats: ConsumerStats = { batches: 0, appliedEvents: 0, replayedEvents: 0, droppedLate: 0, droppedFuture: 0, storeCalls: 0, duplicates: {}, withoutIds: {} };
+  const warmer =
+    deps.config.queryCacheWarmup && queries.dayCache !== null && deps.config.queryCacheWarmupMaxConnectors > 0
+      ? new CacheWarmer({ queries, store, logger: deps.logger, clock, intervalMs: deps.config.queryCacheWarmupIntervalMs, maxConnectors: deps.config.queryCacheWarmupMaxConnectors })
+      : null;
   const snapshots = new SnapshotPublisher({ bus: deps.bus, queries, logger: deps.logger, intervalMs: deps.config.snapshotIntervalMs, clock });
   let subs: Subscription[] = [];
   let started = false;
@@ -84,6 +91,7 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
     maxSeries: deps.config.metricsMaxSeries,
     lag: () => subs[0]?.lag?.() ?? [],
     stuck: () => stuck().map((f) => ({ ageSeconds: (Date.now() - f.since) / 1_000 })),
+    warmup: warmer === null ? undefined : () => warmer.progress(),
   });
 
   const app = createApp({
@@ -102,6 +110,7 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
     store,
     stats,
     snapshots,
+    warmer,
     async start() {
       if (started) return;
       await checkStore();
@@ -122,6 +131,7 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
         isolateAfter: deps.config.batchIsolateAfter,
       });
       snapshots.start();
+      warmer?.start();
       probe = setInterval(() => void checkStore(), 5_000);
       probe.unref();
       started = true;
@@ -129,6 +139,7 @@ export async function createAggregatorService(deps: AggregatorDeps): Promise<Agg
     stop() {
       stopping ??= (async () => {
         if (probe !== null) clearInterval(probe);
+        await warmer?.stop();
         await snapshots.stop();
         for (const s of subs) await s.stop();
         if (ownsStore) await store.close();

@@ -152,6 +152,24 @@ describe('GET /metrics (aggregator)', () => {
     expect(sampleValue(samples, 'pulsegate_aggregator_kpi_series_capped')).toBe(active.size - 5);
   });
 
+  it('reports the query cache warm-up: connectors warmed and passes; nothing with QUERY_CACHE_WARMUP=false', async () => {
+    const events = traffic(300, 23, NOW - 3 * DAY, NOW, { tenants: ['default', 'globex'], connectors: ['crm', 'billing'] });
+    const s = await run(events, {});
+    // The pass at start may have run before the traffic: one more, now that every connector exists.
+    await s.warmer!.runPass();
+    const { samples } = await scrape(s);
+    const connectors = new Set(events.map((e) => `${e.tenant}|${e.connector}`)).size;
+    expect(sampleValue(samples, 'pulsegate_aggregator_query_cache_warm_connectors')).toBe(connectors);
+    expect(sampleValue(samples, 'pulsegate_aggregator_query_cache_warmup_selected_connectors')).toBe(connectors);
+    expect(sampleValue(samples, 'pulsegate_aggregator_query_cache_warming_connectors')).toBe(0);
+    expect(sampleValue(samples, 'pulsegate_aggregator_query_cache_warmup_passes_total')).toBeGreaterThanOrEqual(1);
+    await s.stop();
+    await bus?.close();
+    const off = await run(events, { QUERY_CACHE_WARMUP: 'false' });
+    expect(off.warmer).toBeNull();
+    expect((await scrape(off)).samples.filter((x) => x.name.startsWith('pulsegate_aggregator_query_cache_'))).toEqual([]);
+  });
+
   it('needs an admin key when keys are configured', async () => {
     const keys = JSON.stringify([
       { key: 'reader', tenant: 'default', scopes: ['metrics.read'] },
