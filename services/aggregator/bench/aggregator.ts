@@ -42,6 +42,7 @@ import { aggregateBatch, archiveEntries, DEFAULT_WINDOW_CONFIG, emptyBucket, mer
 import { loadConfig } from '../src/config';
 import { MetricsQueries, namedRange } from '../src/query';
 import { createAggregatorService } from '../src/service';
+import { seededRandom } from '@pulsegate/random';
 
 /** Version stamp leading each identity log (packages/windows/src/dedup-cache.ts). */
 const DEDUP_STAMP_BYTES = 32;
@@ -97,15 +98,7 @@ async function startProfiler(): Promise<{ stop(): Promise<unknown> }> {
   };
 }
 
-// mulberry32: deterministic and well mixed
-let seed = 1;
-const rand = (): number => {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+let rand = seededRandom(1);
 
 /** 16 random hex characters (exporters draw span ids at random; unique over the run in practice). */
 const hex16 = (): string => Math.floor(rand() * 2 ** 32).toString(16).padStart(8, '0') + Math.floor(rand() * 2 ** 32).toString(16).padStart(8, '0');
@@ -336,7 +329,7 @@ async function bytesSection(serverUrl: string, now: number, out: Out): Promise<v
     const series = connectors * ACTIONS.length * VERSIONS.length;
     const row: Record<number, { all: number; settled: number; used: number; dataset: number; tables: number; clients: number; keys: number; ddPerId: number; ddPerMinute: number }> = {};
     for (const layout of [1, 2] as const) {
-      seed = 4_242 + rate;
+      rand = seededRandom(4_242 + rate);
       // Each run in a logical database of its own, empty at the start: the keyspace's hash tables
       // (the main one and the expiries) grow by doubling, and in a shared database the run that
       // crosses a power of two of all earlier runs' keys would be charged the whole new table.

@@ -30,6 +30,7 @@ import { errorCodeForStatus, outcomeFor, type InvocationEvent } from '@pulsegate
 import { freePort, startRedis } from '@pulsegate/testkit';
 import { DEFAULT_WINDOW_CONFIG, emptyBucket, mergeBucket, planRange, readRanges, RedisWindowStore } from '@pulsegate/windows';
 import { namedRange } from '../src/query';
+import { seededRandom } from '@pulsegate/random';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 5_000);
 const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 8);
@@ -38,15 +39,7 @@ const WARM_QUERIES = Number(process.env.BENCH_WARM_QUERIES ?? 10);
 const VERSIONS = ['1.0.0', '1.1.0', '2.0.0', '2.1.0'];
 const DAY = 86_400_000;
 
-// mulberry32: deterministic and well mixed
-let seed = 7;
-const rand = (): number => {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const rand = seededRandom(7);
 
 let spanId = 0;
 function call(series: number, eventTime: number): InvocationEvent {
