@@ -4,6 +4,7 @@ import { Topics, encodeInvocationBatch, seriesKey, type InvocationEvent } from '
 import { freePort, integration, startKafka, startRedis, type KafkaHandle, type RedisHandle } from '@pulsegate/testkit';
 import { RawClient } from '../packages/http-kit/test/raw-socket';
 import { exportCalls } from './support/otel';
+import { eventually } from './support/poll';
 import { startService, type ServiceProcess } from './support/processes';
 import { contosoCalls, reference } from './support/scenario';
 
@@ -79,16 +80,6 @@ async function metricsOf(aggregatorUrl: string, headers: Record<string, string>,
   return (await r.json()) as Record<string, unknown>;
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000, delayMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, delayMs));
-  }
-}
-
 /** Prometheus text → samples of `name` as [labels, value]. */
 function samples(text: string, name: string): Array<[string, number]> {
   return text
@@ -148,7 +139,7 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('noisy neighbours: one ten
   it("B is counted exactly and promptly while A sends poison, slow uploads and a combination flood; A's poison is refused or dead-lettered with reasons", async () => {
     // B's first export meets a cold pipeline (topic metadata, first Redis scripts): not an attack effect.
     const warm = await exportCalls(ingest.url, 'json', contosoCalls(5, Date.now(), 99).map((c) => ({ ...c, connector: 'BSales', correlationId: `b-warm-${c.correlationId}` })), 'tenant-b', B);
-    await until(async () => (((await metricsOf(aggregator.url, B, 'BSales'))?.calls as number | undefined) === warm.length ? true : undefined), 'B warm-up counted');
+    await eventually(async () => (((await metricsOf(aggregator.url, B, 'BSales'))?.calls as number | undefined) === warm.length ? true : undefined), 'B warm-up counted');
 
     // --- A: poison through ingest (refused per span with the reason, nothing else lost).
     const poisonSpans = POISON.map(([, label]) => resourceSpans('PoisonConn', '1.0.0', [span(label)]));
@@ -212,7 +203,7 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('noisy neighbours: one ten
       if (round === 4) await startSlowUploads();
       if (round === 6) {
         // A's quota is a quarter of the 64 slots: the rest of A's uploads are refused at once.
-        await until(async () => (slow.filter((c) => c.answers()[0]?.status === 429).length >= 8 ? true : undefined), 'A refused past its quota', 30_000);
+        await eventually(async () => (slow.filter((c) => c.answers()[0]?.status === 429).length >= 8 ? true : undefined), 'A refused past its quota', 30_000);
         refusedSlow = slow.filter((c) => c.answers()[0]?.status === 429).length;
       }
       if (round === 8) clearInterval(trickle);
@@ -220,7 +211,7 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('noisy neighbours: one ten
       const sent = await exportCalls(ingest.url, round % 2 === 0 ? 'json' : 'proto-gzip', calls, 'tenant-b', B);
       const accepted = Date.now();
       sentB.push(...sent);
-      await until(async () => ((((await metricsOf(aggregator.url, B, 'BSales'))?.calls as number | undefined) ?? 0) >= sentB.length ? true : undefined), `B round ${round} counted`, 60_000, 20);
+      await eventually(async () => ((((await metricsOf(aggregator.url, B, 'BSales'))?.calls as number | undefined) ?? 0) >= sentB.length ? true : undefined), `B round ${round} counted`, 60_000, 20);
       freshness.push(Date.now() - accepted);
     }
     floodStop = true;
@@ -230,7 +221,7 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('noisy neighbours: one ten
 
     // B: exact counts.
     const want = reference(sentB);
-    const got = await until(async () => {
+    const got = await eventually(async () => {
       const m = await metricsOf(aggregator.url, B, 'BSales');
       return m?.calls === want.calls ? m : undefined;
     }, 'B settled');
@@ -251,14 +242,14 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('noisy neighbours: one ten
     // A's well-formed labels: stored and queryable, the good spans of the poisoned request too.
     expect((await metricsOf(aggregator.url, A, 'PoisonConn'))?.calls).toBe(2);
     for (const label of ODD) {
-      const m = await until(async () => metricsOf(aggregator.url, A, label), `A's connector ${JSON.stringify(label)} queryable`);
+      const m = await eventually(async () => metricsOf(aggregator.url, A, label), `A's connector ${JSON.stringify(label)} queryable`);
       expect(m.calls).toBe(2);
     }
     // Tenants stay apart: B sees none of A's connectors.
     expect(await metricsOf(aggregator.url, B, 'PoisonConn')).toBeUndefined();
 
     // A's poison that got past ingest: dead-lettered one record at a time, with the reason.
-    const dead = await until(async () => {
+    const dead = await eventually(async () => {
       const mine = deadLetters.filter((d) => d.headers['x-dlq-topic'] === Topics.invocations);
       return mine.length >= direct.length ? mine : undefined;
     }, 'poison dead-lettered', 60_000, 200);
@@ -285,7 +276,7 @@ describe.skipIf(integration(['redis', 'kafka']).skip)('noisy neighbours: one ten
     expect((await fetch(`${ingest.url}/readyz`)).status).toBe(200);
     expect((await fetch(`${aggregator.url}/readyz`)).status).toBe(200);
     let lastLag = '';
-    const text = await until(async () => {
+    const text = await eventually(async () => {
       const t = await (await fetch(`${aggregator.url}/metrics`, { headers: OPS })).text();
       const lag = samples(t, 'pulsegate_consumer_lag');
       lastLag = JSON.stringify(lag);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@pulsegate/logging';
 import { startEmbedded, type Embedded } from '../apps/pulsegate/src/embedded';
 import { exportCalls } from './support/otel';
+import { until } from './support/poll';
 import { contosoCalls, reference } from './support/scenario';
 
 /**
@@ -50,16 +51,6 @@ async function answerDroppingProxy(target: string): Promise<{ url: string; dropp
   };
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('a retried export counts once: the real exporter through a proxy that drops every first answer', () => {
   let embedded: Embedded;
   const url = (name: string): string => embedded.services.find((s) => s.name === name)!.url;
@@ -83,10 +74,10 @@ describe('a retried export counts once: the real exporter through a proxy that d
         expect(proxy.dropped()).toBeGreaterThan(0);
         expect(proxy.forwarded()).toBe(2 * proxy.dropped());
         const want = reference(sent);
-        const got = await eventually(async () => {
+        const got = await until(async () => {
           const b = (await (await fetch(`${url('aggregator')}/v1/connectors/${connector}/metrics?window=15m`)).json()) as { calls?: number; successes?: number; throttled?: number; errorCodes?: unknown };
           return b.calls === want.calls ? b : undefined;
-        });
+        }, 'every span counted', 30_000, 100);
         expect(got).toMatchObject({ calls: want.calls, successes: want.successes, throttled: want.throttled, errorCodes: want.errorCodes });
         // Still exact once everything has settled (the retries were absorbed, not merely late).
         await new Promise((r) => setTimeout(r, 500));

@@ -11,3 +11,11 @@ export async function until<T>(probe: () => T | undefined | Promise<T | undefine
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * `until` for probes over the network: a probe that throws (a service not listening yet, a
+ * connection reset while it restarts) counts as "not yet" instead of ending the wait.
+ */
+export function eventually<T>(probe: () => Promise<T | undefined>, what: string, limitMs = 60_000, everyMs = 250): Promise<T> {
+  return until(() => probe().catch(() => undefined), what, limitMs, everyMs);
+}

@@ -119,16 +119,7 @@ export async function launch(name: string, port: number, env: Record<string, str
   return proc;
 }
 
-/** Polls `probe` until it returns a value. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000, delayMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, delayMs));
-  }
-}
+export { eventually } from '../../support/poll';
 
 /** Calls counted by the aggregator for one connector in the last 15 minutes (default tenant). */
 export async function counted(aggregatorUrl: string, connector: string): Promise<number> {
