@@ -78,6 +78,22 @@ local function finish_group(g)
   if g.dd ~= nil then remember_ids(g) end
   redis.call('HSET', KEYS[g.o], field, int(g.lo))
 end
+-- Every group of the call: checked, then apply(g) writes its buckets and finish_group the rest.
+-- Returns one verdict per group (-1 applied).
+local function run_groups(apply)
+  local out = {}
+  for gi, g in ipairs(p.g) do
+    local verdict = check_group(g)
+    if verdict ~= nil then
+      out[gi] = verdict
+    else
+      apply(g)
+      finish_group(g)
+      out[gi] = -1
+    end
+  end
+  return out
+end
 `;
 
 /**
@@ -139,27 +155,19 @@ local function compact(k)
   if acc ~= nil then redis.call('SET', k, '\\n' .. cjson.encode(acc), 'KEEPTTL') end
 end
 ${GROUP_LUA}
-local out = {}
-for gi, g in ipairs(p.g) do
-  local verdict = check_group(g)
-  if verdict ~= nil then
-    out[gi] = verdict
-  else
-    for _, d in ipairs(g.d) do
-      local k = KEYS[d[1]]
-      local v = string.sub(segments, d[3], d[4])
-      local len = redis.call('APPEND', k, v)
-      if len == #v then
-        redis.call('PEXPIREAT', k, int(d[2]))
-      elseif len > COMPACT then
-        compact(k)
-      end
+local function append_segments(g)
+  for _, d in ipairs(g.d) do
+    local k = KEYS[d[1]]
+    local v = string.sub(segments, d[3], d[4])
+    local len = redis.call('APPEND', k, v)
+    if len == #v then
+      redis.call('PEXPIREAT', k, int(d[2]))
+    elseif len > COMPACT then
+      compact(k)
     end
-    finish_group(g)
-    out[gi] = -1
   end
 end
-return out
+return run_groups(append_segments)
 `;
 
 /**
@@ -381,18 +389,7 @@ local function apply_buckets(g)
   end
 end
 ${GROUP_LUA}
-local out = {}
-for gi, g in ipairs(p.g) do
-  local verdict = check_group(g)
-  if verdict ~= nil then
-    out[gi] = verdict
-  else
-    apply_buckets(g)
-    finish_group(g)
-    out[gi] = -1
-  end
-end
-return out
+return run_groups(apply_buckets)
 `;
 
 /**
