@@ -1,7 +1,7 @@
 import { Dictionary, eventsOfEnvelope, INVOCATION_BATCH_FIELDS, readBatchEnvelope } from './batch';
 import type { InvocationEvent } from './invocation';
 import { INVOCATION_SCHEMA_VERSION } from './invocation';
-import { isErrorCode, isFiniteIn, isHttpStatus, isKind, isLabel, isOutcome, isSampleWeight, isSpanId, isTraceId, MAX_EVENT_TIME_MS, MAX_LATENCY_MS } from './validate';
+import { isErrorCode, isFiniteIn, isHttpStatus, isKind, isLabel, isOutcome, isSampleWeight, MAX_EVENT_TIME_MS, MAX_LATENCY_MS } from './validate';
 
 /** Outcome codes of InvocationColumns.outcome. */
 export const OUTCOME_CODES = { success: 0, throttled: 1, error: 2 } as const;
@@ -12,9 +12,10 @@ export const KIND_CODES = { read: 0, write: 1 } as const;
  * The events of one invocations-topic message in columns, for consumers that aggregate them: the
  * label strings once each in `dict` and, per event, indices into it and the numbers in typed
  * arrays. Holds the fields aggregation uses (not the HTTP method and status or the correlation id,
- * which are validated all the same); the trace and span ids (the dedup identity) are the decoded
- * strings themselves, referenced, not copied. A message decodes to columns exactly
- * when decodeInvocationBatch accepts it, and fails with the same BatchDecodeError otherwise.
+ * which are validated all the same); the trace and span ids (the dedup identity) as 32-bit words,
+ * read from their hex while it is validated, so no id string outlives the decode. A message decodes
+ * to columns exactly when decodeInvocationBatch accepts it, and fails with the same BatchDecodeError
+ * otherwise.
  */
 export interface InvocationColumns {
   readonly length: number;
@@ -32,11 +33,15 @@ export interface InvocationColumns {
   readonly latencyMs: Float64Array;
   readonly eventTime: Float64Array;
   readonly sampleWeight: Float64Array;
-  /** Trace id per event (32 lower-case hex characters). */
-  readonly traceId: string[];
-  /** Span id per event (16 lower-case hex characters). */
-  readonly spanId: string[];
+  /**
+   * Per event ID_WORDS words: the trace id's 16 bytes then the span id's 8, as big-endian 32-bit
+   * words (the hex read 8 characters at a time); event i's are ids[i · ID_WORDS …].
+   */
+  readonly ids: Uint32Array;
 }
+
+/** 32-bit words of one event's identity in InvocationColumns.ids: trace id (4) + span id (2). */
+export const ID_WORDS = 6;
 
 const ROW_LENGTH = INVOCATION_BATCH_FIELDS.length;
 /** Per coded column, a dictionary entry not checked yet, found bad, or found good (+ its code). */
@@ -45,11 +50,11 @@ const BAD = 255;
 
 /** Columns for `n` events over `dict`, all in one ArrayBuffer (one allocation per message). */
 function allocate(n: number, dict: readonly string[]): InvocationColumns {
-  // 3 float64 columns, then 5 int32 columns, then 2 uint8 columns: each view stays aligned.
-  const buf = new ArrayBuffer(n * (3 * 8 + 5 * 4 + 2));
+  // 3 float64 columns, then 5 int32 columns, the ids' words, then 2 uint8 columns: each view stays aligned.
+  const buf = new ArrayBuffer(n * (3 * 8 + 5 * 4 + ID_WORDS * 4 + 2));
   const f64 = (k: number) => new Float64Array(buf, k * 8 * n, n);
   const i32 = (k: number) => new Int32Array(buf, 24 * n + k * 4 * n, n);
-  const u8 = (k: number) => new Uint8Array(buf, 44 * n + k * n, n);
+  const u8 = (k: number) => new Uint8Array(buf, (44 + ID_WORDS * 4) * n + k * n, n);
   return {
     length: n,
     dict,
@@ -63,8 +68,7 @@ function allocate(n: number, dict: readonly string[]): InvocationColumns {
     errorCode: i32(4),
     kind: u8(0),
     outcome: u8(1),
-    traceId: new Array<string>(n),
-    spanId: new Array<string>(n),
+    ids: new Uint32Array(buf, 44 * n, ID_WORDS * n),
   };
 }
 
@@ -83,8 +87,9 @@ export function columnsOf(events: readonly InvocationEvent[]): InvocationColumns
     c.latencyMs[i] = e.latencyMs;
     c.eventTime[i] = e.eventTime;
     c.sampleWeight[i] = e.sampleWeight;
-    c.traceId[i] = e.traceId;
-    c.spanId[i] = e.spanId;
+    // Validated by decodeInvocationBatch: lower-case hex of the right lengths.
+    hexWords(e.traceId, 4, c.ids, i * ID_WORDS);
+    hexWords(e.spanId, 2, c.ids, i * ID_WORDS + 4);
   });
   return c;
 }
@@ -158,14 +163,34 @@ function v3Columns(rows: readonly unknown[], dict: readonly string[]): Invocatio
     const weight = row[15];
     if (!isFiniteIn(latency, 0, MAX_LATENCY_MS) || !isFiniteIn(time, 0, MAX_EVENT_TIME_MS) || !isSampleWeight(weight)) return null;
     if (row[12] !== null && !isLabel(row[12])) return null;
-    if (!isTraceId(row[13]) || !isSpanId(row[14])) return null;
+    // Trace id: 32 lower-case hex characters, span id: 16 (isTraceId / isSpanId), read as they are checked.
+    if (!hexWords(row[13], 4, c.ids, i * ID_WORDS) || !hexWords(row[14], 2, c.ids, i * ID_WORDS + 4)) return null;
     c.latencyMs[i] = latency as number;
     c.eventTime[i] = time as number;
     c.sampleWeight[i] = weight as number;
-    c.traceId[i] = row[13] as string;
-    c.spanId[i] = row[14] as string;
   }
   return c;
+}
+
+/**
+ * Reads `v`, a string of exactly 8 · `words` lower-case hex characters, into out[at …] as
+ * big-endian 32-bit words; false (out partly written) when `v` is anything else. The same rule as
+ * isTraceId (words = 4) and isSpanId (words = 2).
+ */
+export function hexWords(v: unknown, words: number, out: Uint32Array, at: number): boolean {
+  if (typeof v !== 'string' || v.length !== 8 * words) return false;
+  for (let k = 0; k < words; k++) {
+    let w = 0;
+    for (let j = 8 * k; j < 8 * k + 8; j++) {
+      const ch = v.charCodeAt(j);
+      // '0'–'9' → 0–9, 'a'–'f' → 10–15; anything else (upper case included) is not an id.
+      const d = ch >= 48 && ch <= 57 ? ch - 48 : ch >= 97 && ch <= 102 ? ch - 87 : -1;
+      if (d < 0) return false;
+      w = (w << 4) | d;
+    }
+    out[at + k] = w >>> 0;
+  }
+  return true;
 }
 
 /** A coded value as a dictionary index, or -1 when it is none (the rule of codedRowToEvent). */

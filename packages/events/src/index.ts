@@ -19,7 +19,7 @@ export {
   MAX_EVENTS_PER_BATCH,
 } from './batch';
 export type { InvocationBatch, InvocationBatchV2, InvocationBatchV3 } from './batch';
-export { decodeInvocationColumns, columnsOf, OUTCOME_CODES, KIND_CODES } from './columns';
+export { decodeInvocationColumns, columnsOf, hexWords, ID_WORDS, OUTCOME_CODES, KIND_CODES } from './columns';
 export type { InvocationColumns } from './columns';
 export { parseSemver, coerceSemver, compareSemver } from './semver';
 export type { SemVer } from './semver';

@@ -6,6 +6,7 @@ import {
   encodeInvocationBatch,
   encodeInvocationBatchV1,
   encodeInvocationBatchV2,
+  ID_WORDS,
   INVOCATION_BATCH_FIELDS,
   KIND_CODES,
   MAX_LABEL_LENGTH,
@@ -19,7 +20,7 @@ import { anEvent } from './builders';
 
 /** The fields the columns hold, per event, as decodeInvocationBatch's events hold them. */
 function fieldsOf(e: InvocationEvent) {
-  return { tenant: e.tenant, connector: e.connector, connectorVersion: e.connectorVersion, action: e.action, kind: e.kind, outcome: e.outcome, errorCode: e.errorCode, latencyMs: e.latencyMs, eventTime: e.eventTime, sampleWeight: e.sampleWeight };
+  return { tenant: e.tenant, connector: e.connector, connectorVersion: e.connectorVersion, action: e.action, kind: e.kind, outcome: e.outcome, errorCode: e.errorCode, latencyMs: e.latencyMs, eventTime: e.eventTime, sampleWeight: e.sampleWeight, id: e.traceId + e.spanId };
 }
 
 function fromColumns(c: InvocationColumns) {
@@ -36,6 +37,8 @@ function fromColumns(c: InvocationColumns) {
     latencyMs: c.latencyMs[i],
     eventTime: c.eventTime[i],
     sampleWeight: c.sampleWeight[i],
+    // The identity's words back as the hex they were read from.
+    id: Array.from(c.ids.subarray(i * ID_WORDS, (i + 1) * ID_WORDS), (w) => w.toString(16).padStart(8, '0')).join(''),
   }));
 }
 
@@ -77,6 +80,9 @@ describe('decodeInvocationColumns', () => {
     const dictSize = base.dict.length;
     // Values for any cell: wrong types, edges of every range, indices in and out of the dictionary.
     const candidates: unknown[] = [null, true, '', 'x', '1', [], {}, -1, -0, 0, 0.5, 1, 2, 3, dictSize - 1, dictSize, 99, 100, 199, 429, 599, 600, 1e300, -1e-9, MAX_LATENCY_MS, MAX_LATENCY_MS + 1, 8.64e15, 8.64e15 + 1e3, MAX_SAMPLE_WEIGHT, MAX_SAMPLE_WEIGHT * 2, '0af7651916cd43dd8448eb211c80319c', '0AF7651916CD43DD8448EB211C80319C', 'b7ad6b7169203331', 'b7ad6b716920333', 'y'.repeat(MAX_LABEL_LENGTH + 1)];
+    // Ids one character off lower-case hex, at each edge of its two ranges ('/' ':' '`' 'g'), upper case, and a non-ASCII digit.
+    for (const edge of ['/', ':', '`', 'g', 'F', '\u0660']) candidates.push(`${'0af7651916cd43dd8448eb211c80319'}${edge}`, `${edge}7ad6b7169203331`, `ffffffff${edge}fffffff`);
+    candidates.push('ffffffffffffffffffffffffffffffff', 'ffffffffffffffff', '00000000000000000000000000000000', '0000000000000000');
     let accepted = 0;
     let rejected = 0;
     const check = (msg: unknown) => {

@@ -2,7 +2,7 @@ import { KIND_CODES, OUTCOME_CODES, UNMAPPED, type InvocationColumns, type Invoc
 import { addErrorCode, type BucketData } from './bucket';
 import type { WindowConfig } from './config';
 import { emptyGroupDedup, isDuplicate, type GroupDedup } from './dedup';
-import { IDENTITY_WORDS, IdentityIndex } from './id-index';
+import { IDENTITY_WORDS, IdentityIndex, spanWords } from './id-index';
 import { bucketKey, connectorTag, HOUR_MS, MINUTE_MS, seriesField, type Resolution, type SeriesId } from './keys';
 import { bucketIndexOf, type BucketIndex, type SketchBuckets } from './sketch';
 
@@ -11,6 +11,9 @@ import { bucketIndexOf, type BucketIndex, type SketchBuckets } from './sketch';
  * (decodeInvocationColumns, what the aggregator hands over: no object per event waits for the apply).
  */
 export type BatchRecord = { offset: string; events: readonly InvocationEvent[] } | { offset: string; columns: InvocationColumns };
+
+/** Scratch words of the identity of the event object being checked (one event at a time). */
+const scratch = new Uint32Array(IDENTITY_WORDS);
 
 /** Number of events in a record. */
 export function recordEvents(r: BatchRecord): number {
@@ -194,7 +197,10 @@ class Aggregation {
       last = ev;
       const hourStart = this.accept(g!, ev.eventTime, ev.sampleWeight);
       if (hourStart < 0) continue;
-      if (this.dedup && isDuplicate(g!.dedup, ev.traceId, ev.spanId, ev.eventTime, this.known?.get(g!.tag))) continue;
+      if (this.dedup) {
+        spanWords(ev.traceId, ev.spanId, scratch);
+        if (isDuplicate(g!.dedup, scratch, 0, ev.eventTime, this.known?.get(g!.tag))) continue;
+      }
       this.add(this.slot(g!, ev.action, ev.connectorVersion, ev.kind), hourStart, ev.eventTime, ev.latencyMs, ev.sampleWeight, OUTCOME_CODES[ev.outcome], ev.errorCode);
     }
   }
@@ -219,7 +225,7 @@ class Aggregation {
       const w = c.sampleWeight[i]!;
       const hourStart = this.accept(cur!.g, t, w);
       if (hourStart < 0) continue;
-      if (this.dedup && isDuplicate(cur!.g.dedup, c.traceId[i]!, c.spanId[i]!, t, this.known?.get(cur!.g.tag))) continue;
+      if (this.dedup && isDuplicate(cur!.g.dedup, c.ids, i * IDENTITY_WORDS, t, this.known?.get(cur!.g.tag))) continue;
       const sKey = (c.action[i]! * size + c.connectorVersion[i]!) * 2 + c.kind[i]!;
       let slot = cur!.slots.get(sKey);
       if (slot === undefined) cur!.slots.set(sKey, (slot = this.slot(cur!.g, dict[c.action[i]!]!, dict[c.connectorVersion[i]!]!, c.kind[i] === KIND_CODES.write ? 'write' : 'read')));

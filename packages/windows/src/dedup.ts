@@ -1,15 +1,12 @@
 import { endianness } from 'node:os';
 import type { MinuteIds } from './dedup-cache';
-import { IDENTITY_WORDS, IdentityIndex, IdentityList, spanWords } from './id-index';
+import { IDENTITY_WORDS, IdentityIndex, IdentityList } from './id-index';
 import { MINUTE_MS } from './keys';
 
 /** Bytes of one stored span identity: trace id (16) + span id (8), binary. */
 export const IDENTITY_BYTES = 24;
 /** Default dedup horizon, ms: 10 min, longer than the OpenTelemetry exporters' and the Collector's default retry budget (300 s). */
 export const DEFAULT_DEDUP_HORIZON_MS = 10 * MINUTE_MS;
-
-/** Scratch words of the identity being checked (one event at a time). */
-const scratch = new Uint32Array(IDENTITY_WORDS);
 
 /**
  * The span identities of one tenant/connector group of a batch, for the store's duplicate check.
@@ -33,25 +30,24 @@ export function emptyGroupDedup(): GroupDedup {
 
 /**
  * Whether an accepted event at event time `t` is a duplicate (then counted as one); otherwise its
- * identity is remembered under its minute. `known` holds identities the store reported as already
- * applied for this group. The ids are validated lower-case hex (32 and 16 characters).
+ * identity is remembered under its minute. The identity is w[at …] (IDENTITY_WORDS words: the
+ * decoder's InvocationColumns.ids, or spanWords of the ids). `known` holds identities the store
+ * reported as already applied for this group.
  */
-export function isDuplicate(d: GroupDedup, traceId: string, spanId: string, t: number, known: IdentityIndex | undefined): boolean {
-  const w = scratch;
-  spanWords(traceId, spanId, w);
+export function isDuplicate(d: GroupDedup, w: Uint32Array, at: number, t: number, known: IdentityIndex | undefined): boolean {
   // All-zero ids are invalid (OpenTelemetry trace API); such spans cannot be told apart.
-  if ((w[0]! | w[1]! | w[2]! | w[3]!) === 0 || (w[4]! | w[5]!) === 0) {
+  if ((w[at]! | w[at + 1]! | w[at + 2]! | w[at + 3]!) === 0 || (w[at + 4]! | w[at + 5]!) === 0) {
     d.withoutIds++;
     return false;
   }
-  if (!d.seen.add(w) || (known !== undefined && known.has(w))) {
+  if (!d.seen.add(w, at) || (known !== undefined && known.has(w, at))) {
     d.duplicates++;
     return true;
   }
   const minute = Math.floor(t / MINUTE_MS) * MINUTE_MS;
   let list = d.byMinute.get(minute);
   if (list === undefined) d.byMinute.set(minute, (list = new IdentityList()));
-  list.push(w);
+  list.push(w, at);
   return false;
 }
 

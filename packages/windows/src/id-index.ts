@@ -1,7 +1,11 @@
 import { randomInt } from 'node:crypto';
+import { ID_WORDS } from '@pulsegate/events';
 
-/** 32-bit words of one span identity: trace id (4 words) + span id (2 words), big-endian as in the hex. */
-export const IDENTITY_WORDS = 6;
+/**
+ * 32-bit words of one span identity: trace id (4 words) + span id (2 words), big-endian as in the
+ * hex; the layout of the decoder's InvocationColumns.ids, so the store reads those words as they are.
+ */
+export const IDENTITY_WORDS = ID_WORDS;
 
 /**
  * Reads 8 hex characters of `s` from `at` as an unsigned 32-bit word. The strings are validated hex:
