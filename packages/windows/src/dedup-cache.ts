@@ -22,6 +22,11 @@ export interface MinuteIds {
   words: Uint32Array;
   /** The stamp the client believes the log carries ('' = the log does not exist). */
   stamp: string;
+  /**
+   * The cached log these identities were added to when prepared (see DedupCache.prepare), with its
+   * size before and after; absent when nothing was added.
+   */
+  held?: { entry: Entry; before: number; after: number };
 }
 
 interface Entry {
@@ -63,6 +68,10 @@ export class DedupCache {
    * A group's identities per minute with the stamps to expect, and those the cache already holds
    * (their words; when some are, the script only confirms the stamps and the group is
    * re-aggregated without them), and the connector's logs to rewrite at their exact size.
+   *
+   * The new identities are added to the cached logs here, one insert per identity that also tells
+   * whether it was known, so an applied script costs nothing more (commit). Until then they are
+   * held: whatever else the script answers, or when it fails, release() takes them out again.
    */
   prepare(d: GroupDedup, tag: string, now: number): { minutes: MinuteIds[]; known: Uint32Array; compact: string[] } {
     const minutes: MinuteIds[] = [];
@@ -82,16 +91,51 @@ export class DedupCache {
       const key = dedupKey(tag, minute);
       const e = this.touch(key);
       const words = list.words();
-      if (e !== undefined) for (let p = 0; p < words.length; p += IDENTITY_WORDS) if (e.index.has(words, p)) known.push(words, p);
-      minutes.push({ minute, key, words, stamp: e?.stamp ?? '' });
+      if (e === undefined) {
+        minutes.push({ minute, key, words, stamp: '' });
+        continue;
+      }
+      const before = e.index.size;
+      for (let p = 0; p < words.length; p += IDENTITY_WORDS) if (!e.index.add(words, p)) known.push(words, p);
+      this.total += e.index.size - before;
+      minutes.push({ minute, key, words, stamp: e.stamp, held: { entry: e, before, after: e.index.size } });
     }
     return { minutes, known: known.words(), compact };
+  }
+
+  /**
+   * Takes out the identities prepare() added for `minutes` (their script did not apply them, or
+   * failed): exactly, when nothing was added to the log since; otherwise the log is forgotten
+   * (reloaded when next needed).
+   */
+  release(minutes: readonly MinuteIds[]): void {
+    for (const m of minutes) {
+      const h = m.held;
+      if (h === undefined) continue;
+      m.held = undefined;
+      if (this.entries.get(m.key) !== h.entry) continue;
+      if (h.entry.index.size !== h.after) {
+        this.drop(m.key);
+        continue;
+      }
+      h.entry.index.truncate(h.before);
+      this.total -= h.after - h.before;
+    }
   }
 
   /** After the script wrote `minutes` under `stamp`: the logs are what the cache held plus these identities. */
   commit(tag: string, minutes: readonly MinuteIds[], stamp: string, expireAt: (minute: number) => number): void {
     for (const m of minutes) {
       let e = this.entries.get(m.key);
+      const h = m.held;
+      m.held = undefined;
+      if (h !== undefined && e === h.entry && e.stamp === m.stamp) {
+        // prepare() already added the identities to this log.
+        e.stamp = stamp;
+        e.expireAt = Math.max(e.expireAt, expireAt(m.minute));
+        this.appended(tag, m);
+        continue;
+      }
       if (e === undefined || e.stamp !== m.stamp) {
         // The cache no longer holds the log the script compared against (forgotten meanwhile).
         this.drop(m.key);
@@ -99,11 +143,7 @@ export class DedupCache {
         if (m.stamp !== '') continue;
         this.entries.set(m.key, (e = { stamp, index: new IdentityIndex(), expireAt: 0, tag, minute: m.minute }));
       }
-      if (m.stamp !== '') {
-        let logs = this.spare.get(tag);
-        if (logs === undefined) this.spare.set(tag, (logs = new Map()));
-        logs.set(m.key, m.minute);
-      }
+      this.appended(tag, m);
       e.stamp = stamp;
       e.expireAt = Math.max(e.expireAt, expireAt(m.minute));
       const before = e.index.size;
@@ -111,6 +151,14 @@ export class DedupCache {
       this.total += e.index.size - before;
     }
     this.bound();
+  }
+
+  /** An existing log the script appended to (APPEND's spare room, rewritten once its minute is over). */
+  private appended(tag: string, m: MinuteIds): void {
+    if (m.stamp === '') return;
+    let logs = this.spare.get(tag);
+    if (logs === undefined) this.spare.set(tag, (logs = new Map()));
+    logs.set(m.key, m.minute);
   }
 
   /** Replaces what the cache holds of a log with its stored value (null: absent). */

@@ -123,6 +123,21 @@ export class IdentityIndex {
     return true;
   }
 
+  /**
+   * Removes the identities added at positions ≥ `n` (the last size - n adds), newest first. Exact
+   * for linear probing: an identity placed after another's slot was added (or, after a rehash,
+   * placed) later, so removing the newest one first never cuts a remaining identity's probe path.
+   */
+  truncate(n: number): void {
+    const mask = (1 << this.bits) - 1;
+    for (let p = this.n - 1; p >= n; p--) {
+      let s = this.hash(this.words, p * IDENTITY_WORDS);
+      while (this.table[s] !== p) s = (s + 1) & mask;
+      this.table[s] = -1;
+    }
+    this.n = Math.min(this.n, Math.max(0, n));
+  }
+
   /** Adds the identities stored as big-endian bytes (IDENTITY_WORDS × 4 each) in `buf` from `at`. */
   addBytes(buf: Buffer, at = 0): void {
     const w = new Uint32Array(IDENTITY_WORDS);

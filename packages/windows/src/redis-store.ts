@@ -201,12 +201,21 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       if (round > 8) throw new Error('window store: identity logs kept changing while applying a batch');
       const dedup = new Map<number, GroupIds>();
       for (const gi of todo) if (groups[gi]!.group.dedup.byMinute.size > 0) dedup.set(gi, this.dedupCache.prepare(groups[gi]!.group.dedup, groups[gi]!.group.tag, this.clock()));
-      const res = await this.writeCalls(groups, todo, dedup);
+      let res: { verdicts: number[]; calls: number; stamp: string; now: number };
+      try {
+        res = await this.writeCalls(groups, todo, dedup);
+      } catch (err) {
+        // Whether or not a script ran, the cache must not claim identities it cannot vouch for.
+        for (const ids of dedup.values()) this.dedupCache.release(ids.minutes);
+        throw err;
+      }
       calls += res.calls;
       const stale: number[] = [];
       todo.forEach((gi, j) => {
         const r = res.verdicts[j]!;
         const ids = dedup.get(gi);
+        // Identities held by prepare() stay only where the script applied them.
+        if (r !== -1 && ids !== undefined) this.dedupCache.release(ids.minutes);
         if (r === -1) {
           outcomes[gi] = { status: 'applied' };
           if (ids !== undefined) this.dedupCache.commit(groups[gi]!.group.tag, ids.minutes, res.stamp, (minute) => dedupExpireAt(minute, res.now, this.cfg.dedupHorizonMs));

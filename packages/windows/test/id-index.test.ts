@@ -49,4 +49,43 @@ describe('IdentityIndex', () => {
       expect(index.has(w)).toBe(true);
     }
   });
+
+  it('truncate takes out exactly the newest identities, across rehashes and colliding probe paths', () => {
+    const random = rng(13);
+    const index = new IdentityIndex();
+    const order: string[] = [];
+    const w = new Uint32Array(IDENTITY_WORDS);
+    const add = (id: string): void => {
+      identityWords(id, w);
+      if (index.add(w)) order.push(id);
+    };
+    const check = (): void => {
+      const held = new Set(order);
+      expect(index.size).toBe(held.size);
+      for (const id of held) {
+        identityWords(id, w);
+        expect(index.has(w)).toBe(true);
+      }
+    };
+    const removed: string[] = [];
+    for (let round = 0; round < 60; round++) {
+      const before = index.size;
+      // Some rounds grow the table past a rehash; a few identities repeat earlier ones.
+      const n = 1 + Math.floor(random() * (round % 7 === 0 ? 3_000 : 200));
+      for (let i = 0; i < n; i++) add(i % 11 === 0 && order.length > 0 ? order[Math.floor(random() * order.length)]! : hex(random, 48));
+      if (round % 2 === 0) {
+        removed.push(...order.splice(before));
+        index.truncate(before);
+      }
+      check();
+      for (const id of removed.slice(-500)) {
+        identityWords(id, w);
+        expect(index.has(w)).toBe(order.includes(id));
+      }
+    }
+    expect(removed.length).toBeGreaterThan(1_000);
+    // Taken-out identities can be added again.
+    for (const id of removed.slice(0, 100)) add(id);
+    check();
+  });
 });
