@@ -1,6 +1,6 @@
 import { endianness } from 'node:os';
 import type { MinuteIds } from './dedup-cache';
-import { IDENTITY_WORDS, IdentityIndex, IdentityList } from './id-index';
+import { IdentityIndex, IdentityList } from './id-index';
 import { MINUTE_MS } from './keys';
 
 /** Bytes of one stored span identity: trace id (16) + span id (8), binary. */

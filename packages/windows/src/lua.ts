@@ -42,7 +42,8 @@ local function remember_ids(g)
     else
       redis.call('SETRANGE', k, 0, stamp)
       redis.call('APPEND', k, v)
-      if redis.call('PEXPIRETIME', k) < d[2] then redis.call('PEXPIREAT', k, int(d[2])) end
+      -- Only ever extended (GT): a log keeps the latest expiry any write gave it.
+      redis.call('PEXPIREAT', k, int(d[2]), 'GT')
     end
   end
 end
