@@ -15,9 +15,15 @@ import type { BucketIndex } from './sketch';
 /** Largest integer stored as a varint; larger or fractional numbers are stored as doubles. */
 const MAX_VARINT_INT = 2 ** 48;
 
-class Writer {
-  private buf = Buffer.allocUnsafe(256);
+/** A growing byte buffer that records are encoded into, one after the other (encodeRecordInto). */
+export class RecordWriter {
+  private buf: Buffer;
+  /** Bytes written so far. */
   length = 0;
+
+  constructor(capacity = 256) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
 
   private room(n: number): void {
     if (this.length + n <= this.buf.length) return;
@@ -65,7 +71,16 @@ export interface RecordSource {
 
 /** Encodes one record (see the layout above). Error codes keep their insertion order. */
 export function encodeRecord(b: RecordSource): Buffer {
-  const w = new Writer();
+  const w = new RecordWriter();
+  encodeRecordInto(w, b);
+  return w.result();
+}
+
+/**
+ * Appends one record to `w` (what encodeRecord returns, without a buffer per record: a store call
+ * encodes all its records into one writer and sends its bytes as they are).
+ */
+export function encodeRecordInto(w: RecordWriter, b: RecordSource): void {
   w.num(b.c);
   w.num(b.s);
   w.num(b.t);
@@ -77,24 +92,32 @@ export function encodeRecord(b: RecordSource): Buffer {
     w.bytes(bytes);
     w.num(b.e[code]!);
   }
-  const entries: Array<[number, number]> = [];
+  // The sketch's bucket indices in ascending order, then each one's weight looked up again: no
+  // [index, weight] pair allocated per bucket.
+  const indices: number[] = [];
   let zero = 0;
-  const take = (k: BucketIndex | string, v: number): void => {
-    if (k === 'z') zero += v;
-    else entries.push([Number(k), v]);
-  };
-  if (b.l instanceof Map) for (const [k, v] of b.l) take(k, v);
-  else for (const k in b.l) take(k, b.l[k]!);
+  const l = b.l;
+  if (l instanceof Map) {
+    for (const [k, v] of l) {
+      if (k === 'z') zero += v;
+      else indices.push(k);
+    }
+  } else {
+    for (const k in l) {
+      if (k === 'z') zero += l[k]!;
+      else indices.push(Number(k));
+    }
+  }
   w.num(zero);
-  entries.sort((x, y) => x[0] - y[0]);
-  w.varint(entries.length);
+  indices.sort((x, y) => x - y);
+  w.varint(indices.length);
   let prev = 0;
-  entries.forEach(([i, v], j) => {
+  for (let j = 0; j < indices.length; j++) {
+    const i = indices[j]!;
     w.varint(j === 0 ? (i >= 0 ? 2 * i : -2 * i - 1) : i - prev);
     prev = i;
-    w.num(v);
-  });
-  return w.result();
+    w.num(l instanceof Map ? l.get(i)! : l[i]!);
+  }
 }
 
 class Reader {
@@ -191,7 +214,7 @@ export function countRecords(buf: Buffer): number {
 
 /** One archive entry (see minuteArchiveKey): the minute of the hour, then the record with its length. */
 export function encodeArchiveEntry(minuteOfHour: number, record: Buffer): Buffer {
-  const w = new Writer();
+  const w = new RecordWriter();
   w.varint(minuteOfHour);
   w.varint(record.length);
   w.bytes(record);

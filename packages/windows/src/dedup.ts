@@ -72,22 +72,30 @@ export function identityBytes(words: Uint32Array): Buffer {
  * [key index, expireAt, first byte, last byte, expected stamp], and every identity in one binary argument.
  */
 export class IdentityArgs {
-  private readonly parts: Buffer[] = [];
-  private at = 1;
+  private buf = Buffer.allocUnsafe(0);
+  private length = 0;
 
   /** Entries of one group; `keyIndex` registers a key of the call and gives its 1-based index. */
   entries(minutes: readonly MinuteIds[], keyIndex: (key: string) => number, now: number, horizonMs: number): Array<[number, number, number, number, string]> {
     return minutes.map((m) => {
-      const buf = identityBytes(m.words);
-      this.parts.push(buf);
-      const from = this.at;
-      this.at += buf.length;
-      return [keyIndex(m.key), dedupExpireAt(m.minute, now, horizonMs), from, this.at - 1, m.stamp];
+      const n = m.words.byteLength;
+      if (this.length + n > this.buf.length) {
+        const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.length + n, 64 * 1024));
+        this.buf.copy(grown, 0, 0, this.length);
+        this.buf = grown;
+      }
+      // The words' bytes straight into the argument, then big-endian in place.
+      const to = this.buf.subarray(this.length, this.length + n);
+      Buffer.from(m.words.buffer, m.words.byteOffset, n).copy(to);
+      if (LITTLE_ENDIAN) to.swap32();
+      const from = this.length + 1;
+      this.length += n;
+      return [keyIndex(m.key), dedupExpireAt(m.minute, now, horizonMs), from, this.length, m.stamp];
     });
   }
 
   /** The identities of every entry, concatenated (ARGV[3]). */
   buffer(): Buffer {
-    return Buffer.concat(this.parts);
+    return this.buf.subarray(0, this.length);
   }
 }

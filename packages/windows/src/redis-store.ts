@@ -3,7 +3,7 @@ import type { CatalogEvent } from '@pulsegate/events';
 import { applyBatch, deltaJson, type ApplyInput, type DeltaData, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
 import { emptyBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
-import { decodeBucketValue, decodeMinuteArchive, encodeRecord } from './codec';
+import { decodeBucketValue, decodeMinuteArchive, encodeRecordInto, RecordWriter } from './codec';
 import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, minuteArchiveKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
 import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA, RESUME_LUA } from './lua';
 import { dedupExpireAt, IdentityArgs } from './dedup';
@@ -303,8 +303,8 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     const horizon = { m: settledBucketStart('m', now), h: settledBucketStart('h', now) };
     const keys: string[] = [];
     const keyIndex = (k: string): number => keys.push(k);
-    const records: Buffer[] = [];
-    let at = 1;
+    // Every delta's record, one after the other (ARGV[2]); bytes from..to (1-based) are one record.
+    const records = new RecordWriter(64 * 1024);
     const payload = {
       f: groups[idx[0]!]!.offsetField,
       g: idx.map((i) => {
@@ -316,10 +316,9 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
           return [keyIndex(minuteArchiveKey(tag, hour, field)), (start - hour) / MINUTE_MS, hour + HOUR_MS + this.cfg.minuteRetentionMs];
         };
         const d = [...p.group.deltas.values()].map((delta) => {
-          const rec = encodeRecord(delta.data);
-          records.push(rec);
-          const from = at;
-          at += rec.length;
+          const from = records.length + 1;
+          encodeRecordInto(records, delta.data);
+          const to = records.length;
           const res = delta.resolution;
           const field = seriesField(delta.series);
           // Settled for this series: by the writer's clock and by the series' own event time in
@@ -345,16 +344,16 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
           if (!late && !hot.includes(delta.start)) hot.push(delta.start);
           // Kept for the series once this call has applied the group (writeCalls).
           staged.set(series, hot);
-          if (!late) return [keyIndex(delta.key), delta.expireAt, from, at - 1, 0];
-          if (res === 'h') return [keyIndex(delta.key), delta.expireAt, from, at - 1, 2];
+          if (!late) return [keyIndex(delta.key), delta.expireAt, from, to, 0];
+          if (res === 'h') return [keyIndex(delta.key), delta.expireAt, from, to, 2];
           const [ak, minute, expireAt] = archive(delta.start, field);
-          return [ak, expireAt, from, at - 1, 1, minute];
+          return [ak, expireAt, from, to, 1, minute];
         });
         return { ...this.groupFields(p, i, keyIndex, identities, ctx), d, st: settle };
       }),
     };
     this.fence(payload.f);
-    return this.scripts.pgApply2(keys.length, ...keys, JSON.stringify(payload), Buffer.concat(records), identities.buffer(), ctx.stamp);
+    return this.scripts.pgApply2(keys.length, ...keys, JSON.stringify(payload), records.result(), identities.buffer(), ctx.stamp);
   }
 
   /**
