@@ -123,7 +123,7 @@ export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg
     if ('events' in r) agg.addEvents(r.events);
     else agg.addColumns(r.columns);
   }
-  return agg.groups;
+  return agg.finish();
 }
 
 /** A group's series slots by action, then version, then kind (read, write). */
@@ -150,6 +150,8 @@ interface SeriesSlot {
 class Aggregation {
   readonly groups = new Map<string, ConnectorGroup>();
   private readonly slotsOf = new Map<ConnectorGroup, SlotIndex>();
+  /** Every series slot, in the order first seen (finish() writes their lastSeen). */
+  private readonly slotList: SeriesSlot[] = [];
   private readonly settled: number;
   private readonly dedup: boolean;
 
@@ -185,8 +187,18 @@ class Aggregation {
     if (slot === undefined) {
       const series: SeriesId = { action, version, kind };
       slot = pair[k] = { group: g, series, field: seriesField(series), lastSeen: -Infinity, hour: undefined, minute: undefined, byStart: new Map() };
+      this.slotList.push(slot);
     }
     return slot;
+  }
+
+  /**
+   * The groups, with each series' latest event time written into its group's lastSeen (once per
+   * series here rather than a Map write per event), in the order the series were first seen.
+   */
+  finish(): Map<string, ConnectorGroup> {
+    for (const slot of this.slotList) if (slot.lastSeen > -Infinity) slot.group.lastSeen.set(slot.field, slot.lastSeen);
+    return this.groups;
   }
 
   addEvents(events: readonly InvocationEvent[]): void {
@@ -256,10 +268,7 @@ class Aggregation {
   /** Adds an accepted call (accept() gave its hour start) to its series' hour and minute deltas. */
   private add(slot: SeriesSlot, hourStart: number, t: number, latencyMs: number, w: number, outcome: number, errorCode: string | null): void {
     const g = slot.group;
-    if (slot.lastSeen < t) {
-      slot.lastSeen = t;
-      g.lastSeen.set(slot.field, t);
-    }
+    if (slot.lastSeen < t) slot.lastSeen = t;
     if (t > g.maxEventTime) g.maxEventTime = t;
     if (hourStart < this.settled) g.touchesSettled = true;
     const bucket = bucketIndexOf(latencyMs);

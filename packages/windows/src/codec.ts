@@ -49,6 +49,15 @@ export class RecordWriter {
     this.length += 8;
   }
 
+  /** var(#bytes) then the string's UTF-8 bytes, written in place. */
+  utf8(str: string): void {
+    const n = Buffer.byteLength(str, 'utf8');
+    this.varint(n);
+    this.room(n);
+    this.buf.write(str, this.length, n, 'utf8');
+    this.length += n;
+  }
+
   bytes(b: Buffer): void {
     this.room(b.length);
     b.copy(this.buf, this.length);
@@ -84,40 +93,52 @@ export function encodeRecordInto(w: RecordWriter, b: RecordSource): void {
   w.num(b.c);
   w.num(b.s);
   w.num(b.t);
-  const codes = Object.keys(b.e);
-  w.varint(codes.length);
-  for (const code of codes) {
-    const bytes = Buffer.from(code, 'utf8');
-    w.varint(bytes.length);
-    w.bytes(bytes);
+  let codes = 0;
+  for (const _code in b.e) codes++;
+  w.varint(codes);
+  for (const code in b.e) {
+    w.utf8(code);
     w.num(b.e[code]!);
   }
-  // The sketch's bucket indices in ascending order, then each one's weight looked up again: no
-  // [index, weight] pair allocated per bucket.
-  const indices: number[] = [];
+  // The sketch's bucket indices sorted in a reused typed array, then each one's weight looked up
+  // again: nothing allocated per bucket.
+  let n = 0;
   let zero = 0;
   const l = b.l;
   if (l instanceof Map) {
-    for (const [k, v] of l) {
-      if (k === 'z') zero += v;
-      else indices.push(k);
+    for (const k of l.keys()) {
+      if (k === 'z') zero += l.get(k)!;
+      else n = pushIndex(n, k);
     }
   } else {
     for (const k in l) {
       if (k === 'z') zero += l[k]!;
-      else indices.push(Number(k));
+      else n = pushIndex(n, Number(k));
     }
   }
   w.num(zero);
-  indices.sort((x, y) => x - y);
-  w.varint(indices.length);
+  const indices = sortScratch.subarray(0, n).sort();
+  w.varint(n);
   let prev = 0;
-  for (let j = 0; j < indices.length; j++) {
+  for (let j = 0; j < n; j++) {
     const i = indices[j]!;
     w.varint(j === 0 ? (i >= 0 ? 2 * i : -2 * i - 1) : i - prev);
     prev = i;
     w.num(l instanceof Map ? l.get(i)! : l[i]!);
   }
+}
+
+/** Bucket indices of the record being encoded (encodeRecordInto; grown as needed, never shrunk). */
+let sortScratch = new Float64Array(256);
+
+function pushIndex(n: number, index: number): number {
+  if (n === sortScratch.length) {
+    const grown = new Float64Array(2 * n);
+    grown.set(sortScratch);
+    sortScratch = grown;
+  }
+  sortScratch[n] = index;
+  return n + 1;
 }
 
 class Reader {
