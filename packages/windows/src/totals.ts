@@ -124,7 +124,7 @@ export async function readTotals(store: WindowStore, tenant: string, connector: 
   }
   // One read in flight ahead of the merge (Redis works while this process decodes), the event
   // loop given a turn after every step.
-  const read = (k: number) => (k < steps.length ? store.getBuckets(tenant, connector, steps[k]!.resolution, steps[k]!.series, steps[k]!.starts) : null);
+  const read = (k: number) => (k < steps.length ? store.readBuckets(tenant, connector, steps[k]!.resolution, steps[k]!.series, steps[k]!.starts) : null);
   let next = read(0);
   for (let k = 0; k < steps.length; k++) {
     const grid = await next!;
@@ -134,12 +134,10 @@ export async function readTotals(store: WindowStore, tenant: string, connector: 
       opts.signal.throwIfAborted();
     }
     next = read(k + 1);
-    const { starts, feeds } = steps[k]!;
-    for (const row of grid) {
-      row.forEach((b, j) => {
-        if (b !== null) for (const u of feeds.get(starts[j]!)!) mergeBucket((u.acc ??= emptyBucket()), b);
-      });
-    }
+    const { series: stepSeries, starts, feeds } = steps[k]!;
+    // The accumulators each start feeds (an empty one merged with nothing stays empty, as none).
+    const into = starts.map((t) => feeds.get(t)!.map((u) => (u.acc ??= emptyBucket())));
+    for (let i = 0; i < stepSeries.length; i++) for (let j = 0; j < starts.length; j++) grid.mergeInto(i, j, into[j]!);
     await yieldToLoop();
   }
   for (const u of toRead) {
