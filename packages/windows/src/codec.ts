@@ -1,4 +1,4 @@
-import { emptyBucket, mergeBucket, type BucketData } from './bucket';
+import { addErrorCode, emptyBucket, mergeBucket, type BucketData } from './bucket';
 import type { BucketIndex } from './sketch';
 
 /**
@@ -143,7 +143,14 @@ function pushIndex(n: number, index: number): number {
 
 class Reader {
   pos = 0;
-  constructor(private readonly buf: Buffer) {}
+  constructor(private buf: Buffer) {}
+
+  /** Reads `buf` from its start (one Reader serves many values). */
+  reset(buf: Buffer): this {
+    this.buf = buf;
+    this.pos = 0;
+    return this;
+  }
 
   get done(): boolean {
     return this.pos >= this.buf.length;
@@ -224,6 +231,182 @@ export function decodeBucketValue(buf: Buffer): BucketData {
   }
   return acc ?? emptyBucket();
 }
+
+/** Float64Array with room for `n` values, keeping the first `keep`. */
+function grown(a: Float64Array<ArrayBuffer>, n: number, keep: number): Float64Array<ArrayBuffer> {
+  if (n <= a.length) return a;
+  const next = new Float64Array(Math.max(n, a.length * 2));
+  next.set(a.subarray(0, keep));
+  return next;
+}
+
+/**
+ * A stored layout-2 value decoded into reusable arrays rather than a BucketData of its own, for
+ * readers that only add buckets up (readTotals through WindowStore.readBuckets): a decoded
+ * BucketData costs a few KiB, because V8 backs its sketch's numeric keys with an array as long as
+ * the largest index (≈ 250 – 400 for latencies of 0.1 – 1 s), all of it garbage a moment later;
+ * this allocates nothing per value (an object only for error codes). `decode(buf)` then
+ * `addTo(acc)` is mergeBucket(acc, decodeBucketValue(buf)), with the same additions in the same
+ * order, so sums of fractional weights and the error-code cap come out identical.
+ */
+export class DecodedBucket {
+  c = 0;
+  s = 0;
+  t = 0;
+  /** Error codes as decodeBucketValue builds them; null when no record has any. */
+  e: Record<string, number> | null = null;
+  /** Zero-bucket weight, present when a record had one > 0 (as `l.z`). */
+  private zero = 0;
+  private hasZero = false;
+  /** Sketch buckets, ascending index: n indices and weights. */
+  private n = 0;
+  private idx = new Float64Array(64);
+  private w = new Float64Array(64);
+  /** The record being read (records after the first) and the merge target, swapped with idx/w. */
+  private rn = 0;
+  private ridx = new Float64Array(64);
+  private rw = new Float64Array(64);
+  private tidx = new Float64Array(64);
+  private tw = new Float64Array(64);
+  private readonly reader = new Reader(Buffer.alloc(0));
+
+  /** Decodes a stored value (its records merged in order, as decodeBucketValue); an empty value is an empty bucket. */
+  decode(buf: Buffer): this {
+    this.c = this.s = this.t = 0;
+    this.e = null;
+    this.zero = 0;
+    this.hasZero = false;
+    this.n = 0;
+    const r = this.reader.reset(buf);
+    for (let first = true; !r.done; first = false) {
+      if (first) this.readFirst(r);
+      else this.readMore(r);
+    }
+    this.reader.reset(EMPTY);
+    return this;
+  }
+
+  /** Adds the decoded value into `into` in place: mergeBucket(into, decodeBucketValue(buf)). */
+  addTo(into: BucketData): BucketData {
+    into.c += this.c;
+    into.s += this.s;
+    into.t += this.t;
+    const e = this.e;
+    if (e !== null) for (const code in e) addErrorCode(into, code, e[code]!);
+    const l = into.l;
+    // The zero bucket first, then ascending indices: the order mergeBuckets meets a decoded value's keys in.
+    if (this.hasZero) l.z = (l.z ?? 0) + this.zero;
+    const { idx, w } = this;
+    for (let i = 0; i < this.n; i++) {
+      const k = idx[i]!;
+      l[k] = (l[k] ?? 0) + w[i]!;
+    }
+    return into;
+  }
+
+  /** The first record (readRecord): assigned as read. */
+  private readFirst(r: Reader): void {
+    this.c = r.num();
+    this.s = r.num();
+    this.t = r.num();
+    const codes = r.varint();
+    if (codes > 0) {
+      const e: Record<string, number> = {};
+      for (let i = 0; i < codes; i++) {
+        const code = r.text(r.varint());
+        e[code] = r.num();
+      }
+      this.e = e;
+    }
+    const zero = r.num();
+    if (zero > 0) {
+      this.zero = zero;
+      this.hasZero = true;
+    }
+    this.n = this.readSketch(r, 'main');
+  }
+
+  /** A further record (readRecord, then mergeBucket into what came before). */
+  private readMore(r: Reader): void {
+    this.c += r.num();
+    this.s += r.num();
+    this.t += r.num();
+    const codes = r.varint();
+    if (codes > 0) {
+      const rec: Record<string, number> = {};
+      for (let i = 0; i < codes; i++) {
+        const code = r.text(r.varint());
+        rec[code] = r.num();
+      }
+      const into = { e: (this.e ??= {}) };
+      for (const code in rec) addErrorCode(into, code, rec[code]!);
+    }
+    const zero = r.num();
+    if (zero > 0) {
+      this.zero = this.hasZero ? this.zero + zero : 0 + zero;
+      this.hasZero = true;
+    }
+    this.rn = this.readSketch(r, 'record');
+    // Sorted merge of the two index lists; a shared index adds (mergeBuckets: (into[k] ?? 0) + from[k]).
+    const total = this.n + this.rn;
+    this.tidx = grown(this.tidx, total, 0);
+    this.tw = grown(this.tw, total, 0);
+    const { idx, w, ridx, rw, tidx, tw } = this;
+    let a = 0;
+    let b = 0;
+    let o = 0;
+    while (a < this.n || b < this.rn) {
+      if (b >= this.rn || (a < this.n && idx[a]! < ridx[b]!)) {
+        tidx[o] = idx[a]!;
+        tw[o++] = w[a++]!;
+      } else if (a >= this.n || ridx[b]! < idx[a]!) {
+        tidx[o] = ridx[b]!;
+        tw[o++] = 0 + rw[b++]!;
+      } else {
+        tidx[o] = idx[a]!;
+        tw[o++] = w[a++]! + rw[b++]!;
+      }
+    }
+    this.tidx = idx;
+    this.tw = w;
+    this.idx = tidx;
+    this.w = tw;
+    this.n = o;
+  }
+
+  /** Reads a record's sketch buckets into idx/w ('main') or ridx/rw; a repeated index keeps its last weight (readRecord assigns). */
+  private readSketch(r: Reader, into: 'main' | 'record'): number {
+    const count = r.varint();
+    let idx = into === 'main' ? this.idx : this.ridx;
+    let w = into === 'main' ? this.w : this.rw;
+    if (count > idx.length) {
+      idx = new Float64Array(Math.max(count, idx.length * 2));
+      w = new Float64Array(idx.length);
+      if (into === 'main') {
+        this.idx = idx;
+        this.w = w;
+      } else {
+        this.ridx = idx;
+        this.rw = w;
+      }
+    }
+    let k = 0;
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const v = r.varint();
+      if (i > 0 && v === 0) {
+        w[k - 1] = r.num();
+        continue;
+      }
+      at = i === 0 ? (v % 2 === 0 ? v / 2 : -(v + 1) / 2) : at + v;
+      idx[k] = at;
+      w[k++] = r.num();
+    }
+    return k;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** Number of records in a stored layout-2 value (1 once compacted). */
 export function countRecords(buf: Buffer): number {

@@ -5,7 +5,7 @@ import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
 import { dedupExpireAt } from './dedup';
 import { IDENTITY_WORDS, IdentityIndex, IdentityList } from './id-index';
 import { connectorTag, MINUTE_MS, parseSeriesField, redisKey, type Resolution, type SeriesId } from './keys';
-import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
+import type { BucketGrid, ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
 export interface MemoryWindowStoreOptions {
   config?: Partial<WindowConfig>;
@@ -137,6 +137,25 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
         return b === undefined || b.expireAt <= now ? null : cloneBucket(b.data);
       }),
     );
+  }
+
+  /** Buckets found at the call; merged from the store's own objects (a write landing before the merge may show in it). */
+  async readBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<BucketGrid> {
+    const now = this.clock();
+    const found = series.map((s) =>
+      starts.map((start) => {
+        const b = this.buckets.get(redisKey({ type: 'bucket', tenant, connector, resolution, start, series: s }));
+        return b === undefined || b.expireAt <= now ? null : b.data;
+      }),
+    );
+    return {
+      mergeInto: (i, j, into) => {
+        const b = found[i]?.[j];
+        if (b === null || b === undefined) return false;
+        for (const acc of into) mergeBucket(acc, b);
+        return true;
+      },
+    };
   }
 
   async generation(tenant: string, connector: string): Promise<number> {

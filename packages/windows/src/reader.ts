@@ -4,7 +4,7 @@ import type { WindowConfig } from './config';
 import { DAY_MS, SettledDayCache } from './day-cache';
 import { connectorTag, HOUR_MS, MINUTE_MS, seriesField, type Resolution, type SeriesId } from './keys';
 import { quantileOfBuckets } from './sketch';
-import type { WindowStore } from './store';
+import type { BucketGrid, WindowStore } from './store';
 
 /** One bucket a range read needs. */
 export interface RangePiece {
@@ -106,10 +106,13 @@ export async function readRanges(store: WindowStore, tenant: string, connector: 
     }
     if (missingDays.length > 0) {
       const starts = missingDays.flatMap((day) => Array.from({ length: 24 }, (_, h) => day + h * HOUR_MS));
-      const grid = await store.getBuckets(tenant, connector, 'h', series, starts);
+      const grid = await store.readBuckets(tenant, connector, 'h', series, starts);
       missingDays.forEach((day, di) => {
         const merged = series.map((s, si) => {
-          const b = SettledDayCache.mergeDay(grid[si]!.slice(di * 24, di * 24 + 24));
+          // SettledDayCache.mergeDay of the day's 24 hours, each decoded straight into the day.
+          const b = emptyBucket();
+          const into = [b];
+          for (let h = 0; h < 24; h++) grid.mergeInto(si, di * 24 + h, into);
           cached!.cache.set(keyOf(s, day), generation, b);
           return b;
         });
@@ -131,23 +134,27 @@ export async function readRanges(store: WindowStore, tenant: string, connector: 
       }
     }
   });
-  const fetched: Record<Resolution, Map<number, Array<BucketData | null>>> = { m: new Map(), h: new Map() };
+  // Per resolution, the grid read and each start's column in it; buckets are decoded as they are
+  // merged into a series' total (WindowStore.readBuckets), never kept one by one.
+  const fetched: Partial<Record<Resolution, { grid: BucketGrid; column: Map<number, number> }>> = {};
   for (const res of ['m', 'h'] as const) {
     if (starts[res].length === 0 || series.length === 0) continue;
-    const grid = await store.getBuckets(tenant, connector, res, series, starts[res]);
-    starts[res].forEach((start, j) => fetched[res].set(start, grid.map((row) => row[j] ?? null)));
+    const grid = await store.readBuckets(tenant, connector, res, series, starts[res]);
+    fetched[res] = { grid, column: new Map(starts[res].map((start, j) => [start, j])) };
   }
   return plans.map((p, pi) =>
     series.map((_, si) => {
       const acc = emptyBucket();
+      const into = [acc];
       // In piece order, a cached day standing at its first hour, as reading hour by hour would.
       for (const piece of p.pieces) {
         if (inDay(pi, piece)) {
           if (piece.start % DAY_MS === 0) mergeBucket(acc, dayData.get(piece.start)![si]!);
           continue;
         }
-        const b = fetched[piece.resolution].get(piece.start)?.[si];
-        if (b !== null && b !== undefined) mergeBucket(acc, b);
+        const read = fetched[piece.resolution];
+        const j = read?.column.get(piece.start);
+        if (j !== undefined) read!.grid.mergeInto(si, j, into);
       }
       return acc;
     }),

@@ -3,12 +3,12 @@ import type { CatalogEvent } from '@pulsegate/events';
 import { applyBatch, deltaJson, type ApplyInput, type DeltaData, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
 import { emptyBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
-import { decodeBucketValue, decodeMinuteArchive, encodeRecordInto, RecordWriter } from './codec';
+import { archiveEntries, decodeBucketValue, decodeMinuteArchive, DecodedBucket, encodeRecordInto, RecordWriter } from './codec';
 import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, minuteArchiveKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
 import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA, RESUME_LUA } from './lua';
 import { dedupExpireAt, IdentityArgs } from './dedup';
 import { DedupCache, newStamp, type MinuteIds } from './dedup-cache';
-import type { ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
+import type { BucketGrid, ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
 /** Where the Redis store connects: one server (URL) or a cluster (seed nodes). */
 export type RedisTarget = { url: string } | { clusterNodes: Array<{ host: string; port: number }> };
@@ -92,6 +92,39 @@ export function parseBucketValue(value: string): BucketData {
     else mergeBucket(acc, b);
   }
   return acc ?? emptyBucket();
+}
+
+/** A grid read's MGET values and its cells built as getBuckets answers them. */
+interface FetchedGrid {
+  values: Array<Buffer | null>;
+  /** Cells (series × starts); archive values follow, then layout-1 values. */
+  n: number;
+  /** Minute reads: the hours whose archives were read. */
+  hours: number[];
+  /** Archived minutes starting at or before this have expired. */
+  expired: number;
+  /** A series' minute archives by hour. */
+  archivesOf(si: number): Map<number, Map<number, BucketData>>;
+  cell(si: number, ti: number, archives: Map<number, Map<number, BucketData>>): BucketData | null;
+}
+
+/** Where each minute's entries sit in a minute archive: how many, and the bytes of the (last) one. */
+interface ArchiveIndex {
+  buf: Buffer;
+  count: Uint8Array;
+  from: Uint32Array;
+  to: Uint32Array;
+}
+
+function archiveIndexOf(v: Buffer | null | undefined): ArchiveIndex | null {
+  if (v === null || v === undefined || v.length === 0) return null;
+  const index: ArchiveIndex = { buf: v, count: new Uint8Array(60), from: new Uint32Array(60), to: new Uint32Array(60) };
+  for (const { minute, record } of archiveEntries(v)) {
+    index.count[minute] = Math.min(255, index.count[minute]! + 1);
+    index.from[minute] = record.byteOffset - v.byteOffset;
+    index.to[minute] = record.byteOffset - v.byteOffset + record.length;
+  }
+  return index;
 }
 
 function legacyOf(v: Buffer | null | undefined): BucketData | null {
@@ -411,12 +444,83 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
   }
 
   async getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>> {
+    const read = await this.fetchGrid(tenant, connector, resolution, series, starts);
+    return series.map((_, si) => {
+      const archives = read.archivesOf(si);
+      return starts.map((__, ti) => read.cell(si, ti, archives));
+    });
+  }
+
+  /**
+   * getBuckets' grid, decoded as it is merged: a bucket held in one value (a hot bucket, or one
+   * archived minute with a single entry) is decoded into a reused DecodedBucket and added straight
+   * into the accumulators; a bucket assembled from several values (archive and hot, or layout-1
+   * keys) is built as getBuckets builds it and merged.
+   */
+  async readBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<BucketGrid> {
+    const read = await this.fetchGrid(tenant, connector, resolution, series, starts);
+    const { values, n, hours, expired } = read;
+    const scratch = new DecodedBucket();
+    // Minute reads: the archive entries of the series last asked for, per hour (series are merged in order).
+    let indexedSeries = -1;
+    let index: Array<ArchiveIndex | null> = [];
+    return {
+      mergeInto: (si, ti, into) => {
+        const j = si * starts.length + ti;
+        if (this.layout === 1) {
+          const b = read.cell(si, ti, new Map());
+          if (b === null) return false;
+          for (const acc of into) mergeBucket(acc, b);
+          return true;
+        }
+        const hot = values[j];
+        const legacy = this.readLegacy ? values[n + series.length * hours.length + j] : null;
+        let archived: ArchiveIndex | null = null;
+        let minute = -1;
+        const start = starts[ti]!;
+        if (resolution === 'm' && start > expired) {
+          if (indexedSeries !== si) {
+            indexedSeries = si;
+            index = hours.map((_, hi) => archiveIndexOf(values[n + si * hours.length + hi]));
+          }
+          const hour = Math.floor(start / HOUR_MS) * HOUR_MS;
+          archived = index[hours.indexOf(hour)] ?? null;
+          minute = (start - hour) / MINUTE_MS;
+          if (archived !== null && archived.count[minute] === 0) archived = null;
+        }
+        const sources = (archived !== null ? 1 : 0) + (hot !== null && hot !== undefined ? 1 : 0) + (legacy !== null && legacy !== undefined ? 1 : 0);
+        if (sources === 0) return false;
+        let one: Buffer | null = null;
+        if (sources === 1 && archived !== null && archived.count[minute] === 1) one = archived.buf.subarray(archived.from[minute], archived.to[minute]);
+        else if (sources === 1 && hot !== null && hot !== undefined) one = hot;
+        if (one !== null) {
+          scratch.decode(one);
+          for (const acc of into) scratch.addTo(acc);
+          return true;
+        }
+        const b = read.cell(si, ti, read.archivesOf(si));
+        if (b === null) return false;
+        for (const acc of into) mergeBucket(acc, b);
+        return true;
+      },
+    };
+  }
+
+  /** The MGET of a grid read (see getBuckets) and how to build its cells. */
+  private async fetchGrid(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<FetchedGrid> {
     const tag = connectorTag(tenant, connector);
     const fields = series.map(seriesField);
     const grid = (key: (field: string, start: number) => string, at: readonly number[]): string[] => fields.flatMap((f) => at.map((start) => key(f, start)));
     if (this.layout === 1) {
       const values = await this.mget(grid((f, start) => legacyBucketKey(tag, resolution, start, f), starts));
-      return series.map((_, si) => starts.map((__, ti) => legacyOf(values[si * starts.length + ti])));
+      return {
+        values,
+        n: 0,
+        hours: [],
+        expired: -Infinity,
+        archivesOf: () => new Map(),
+        cell: (si, ti) => legacyOf(values[si * starts.length + ti]),
+      };
     }
     // Layout 2: hot buckets; for minutes also the series' minute archives of the hours involved;
     // and, while they may exist, the layout-1 keys of the same buckets.
@@ -428,14 +532,22 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     const n = series.length * starts.length;
     // Archived minutes are dropped once their own expiry has passed (the archive lives to the end of its hour + retention).
     const expired = this.clock() - MINUTE_MS - this.cfg.minuteRetentionMs;
-    return series.map((_, si) => {
-      const archives = new Map<number, Map<number, BucketData>>();
-      hours.forEach((hour, hi) => {
-        const v = values[n + si * hours.length + hi];
-        if (v !== null && v !== undefined && v.length > 0) archives.set(hour, decodeMinuteArchive(v));
-      });
-      return starts.map((start, ti) => {
+    return {
+      values,
+      n,
+      hours,
+      expired,
+      archivesOf: (si) => {
+        const archives = new Map<number, Map<number, BucketData>>();
+        hours.forEach((hour, hi) => {
+          const v = values[n + si * hours.length + hi];
+          if (v !== null && v !== undefined && v.length > 0) archives.set(hour, decodeMinuteArchive(v));
+        });
+        return archives;
+      },
+      cell: (si, ti, archives) => {
         const j = si * starts.length + ti;
+        const start = starts[ti]!;
         const hour = Math.floor(start / HOUR_MS) * HOUR_MS;
         let acc = start > expired ? (archives.get(hour)?.get((start - hour) / MINUTE_MS) ?? null) : null;
         const hot = values[j];
@@ -443,8 +555,8 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
         const old = this.readLegacy ? legacyOf(values[n + series.length * hours.length + j]) : null;
         if (old !== null) acc = acc === null ? old : mergeBucket(acc, old);
         return acc;
-      });
-    });
+      },
+    };
   }
 
   /**

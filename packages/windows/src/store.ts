@@ -23,6 +23,15 @@ export interface DroppedCounts {
   duplicates: number;
 }
 
+/** A grid of buckets read by WindowStore.readBuckets. */
+export interface BucketGrid {
+  /**
+   * Adds the bucket of series i at starts[j] (getBuckets' result[i][j]) to each of `into` in place,
+   * as mergeBucket would; false (nothing added) when it is absent or expired.
+   */
+  mergeInto(i: number, j: number, into: readonly BucketData[]): boolean;
+}
+
 /**
  * Rolling-window storage of invocation metrics, in event time. Two implementations (memory for the
  * embedded mode, Redis / Redis Cluster for the distributed one) pass one contract test suite.
@@ -37,6 +46,11 @@ export interface WindowStore {
   apply(input: ApplyInput): Promise<ApplyResult>;
   /** Buckets of some series at some bucket starts: result[i][j] is series i at starts[j] (null when absent or expired). */
   getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>>;
+  /**
+   * The same grid as getBuckets, for readers that only add buckets up (readTotals): fetched at the
+   * call, decoded when merged, never kept as BucketData of their own.
+   */
+  readBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<BucketGrid>;
   /**
    * A counter of the connector bumped, atomically with the write, by every apply that writes into
    * a settled hour (late events); 0 before any. Caches of settled hours compare it.

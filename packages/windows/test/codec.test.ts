@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { integration, startRedis, type RedisHandle } from '@pulsegate/testkit';
 import { emptyBucket, MAX_ERROR_CODES_PER_BUCKET, mergeBucket, OVERFLOW_CODE, type BucketData } from '../src/bucket';
-import { countRecords, decodeBucketValue, decodeRecord, encodeRecord } from '../src/codec';
+import { countRecords, decodeBucketValue, DecodedBucket, decodeRecord, encodeRecord } from '../src/codec';
 import { MERGE2_LUA } from '../src/lua';
 import { addToBuckets } from '../src/sketch';
 import { rng } from './random';
@@ -51,6 +51,36 @@ describe('layout-2 record codec', () => {
     expect(decodeBucketValue(value)).toEqual(want);
     expect(countRecords(value)).toBe(7);
     expect(decodeBucketValue(Buffer.alloc(0))).toEqual(emptyBucket());
+  });
+
+  it('DecodedBucket adds a value to an accumulator exactly as mergeBucket(acc, decodeBucketValue(value)), one scratch for every value', () => {
+    const r = rng(17);
+    const scratch = new DecodedBucket();
+    const cases: Buffer[] = [Buffer.alloc(0)];
+    for (let n = 0; n < 200; n++) {
+      // 1 – 8 appended records; up to 40 codes so that some merges hit the cap.
+      const parts = Array.from({ length: 1 + Math.floor(r() * 8) }, () => randomBucket(r, Math.floor(r() * 120), n % 4 === 0 ? 40 : 6));
+      cases.push(Buffer.concat(parts.map((p) => encodeRecord(p))));
+    }
+    // The cap test's records: 20 codes each, three records.
+    const capped = Array.from({ length: 3 }, (_, i) => {
+      const b = emptyBucket();
+      for (let j = 0; j < 20; j++) b.e[`CODE_${i}_${j}`] = j + 1;
+      b.e.UNMAPPED = 2;
+      return b;
+    });
+    cases.push(Buffer.concat(capped.map((p) => encodeRecord(p))));
+    const accA = randomBucket(r, 200, 30);
+    const accB = structuredClone(accA);
+    for (const value of cases) {
+      const want = mergeBucket(accA, decodeBucketValue(value));
+      const got = scratch.decode(value).addTo(accB);
+      expect(got).toEqual(want);
+      expect(Object.keys(got.e)).toEqual(Object.keys(want.e));
+      // A fresh accumulator, too.
+      expect(scratch.decode(value).addTo(emptyBucket())).toEqual(mergeBucket(emptyBucket(), decodeBucketValue(value)));
+    }
+    expect(() => scratch.decode(cases[3]!.subarray(0, cases[3]!.length - 1))).toThrow(/bucket record/);
   });
 
   it('stays compact: ≈ 2 bytes per occupied sketch bucket at unit weights', () => {

@@ -10,6 +10,20 @@ import { MemoryWindowStore } from '../src/memory-store';
 import { COMPACT_RECORDS_BYTES } from '../src/lua';
 import { connectorTag, MINUTE_MS, minuteArchiveKey, seriesField } from '../src/keys';
 import { archiveEntries, countRecords, encodeRecord } from '../src/codec';
+import { emptyBucket, type BucketData } from '../src/bucket';
+import type { Resolution, SeriesId } from '../src/keys';
+import type { WindowStore } from '../src/store';
+
+/** readBuckets' grid merged cell by cell into empty buckets, shaped like getBuckets' answer. */
+async function viaGrid(store: WindowStore, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>> {
+  const grid = await store.readBuckets('acme', 'crm', resolution, series, starts);
+  return series.map((_, i) =>
+    starts.map((__, j) => {
+      const acc = emptyBucket();
+      return grid.mergeInto(i, j, [acc]) ? acc : null;
+    }),
+  );
+}
 
 const single = integration(['redis']);
 let redis: RedisHandle | undefined;
@@ -118,6 +132,9 @@ describe.skipIf(single.skip)('RedisWindowStore on one server', () => {
     const starts = [t0, t0 + 3 * MINUTE_MS];
     expect(await store.getBuckets('acme', 'crm', 'm', [series], starts)).toEqual(await reference.getBuckets('acme', 'crm', 'm', [series], starts));
     expect(await store.getBuckets('acme', 'crm', 'h', [series], [hour])).toEqual(await reference.getBuckets('acme', 'crm', 'h', [series], [hour]));
+    // The grid readTotals merges (archived minute, hot minute with 4 records, hour) gives the same buckets.
+    expect(await viaGrid(store, 'm', [series], starts)).toEqual(await store.getBuckets('acme', 'crm', 'm', [series], starts));
+    expect(await viaGrid(store, 'h', [series], [hour])).toEqual(await store.getBuckets('acme', 'crm', 'h', [series], [hour]));
     await client.quit();
     await store.close();
   });
@@ -158,6 +175,11 @@ describe.skipIf(single.skip)('RedisWindowStore on one server', () => {
     expect(got).toEqual(want);
     const hours = [...new Set(starts.map((s) => Math.floor(s / 3_600_000) * 3_600_000))];
     expect(await newStore.getBuckets('acme', 'crm', 'h', series, hours)).toEqual(await reference.getBuckets('acme', 'crm', 'h', series, hours));
+    // The grid readTotals merges, buckets of both layouts included, from either reader.
+    for (const store of [newStore, oldStore]) {
+      expect(await viaGrid(store, 'm', series, starts)).toEqual(await store.getBuckets('acme', 'crm', 'm', series, starts));
+      expect(await viaGrid(store, 'h', series, hours)).toEqual(await store.getBuckets('acme', 'crm', 'h', series, hours));
+    }
     await oldStore.close();
     await newStore.close();
   });

@@ -72,6 +72,12 @@ function totalsSuite(name: string, make: (ns: string) => Promise<WindowStore>): 
               return target.getBuckets(...args);
             };
           }
+          if (prop === 'readBuckets') {
+            return (...args: Parameters<WindowStore['readBuckets']>) => {
+              reads += args[3].length * args[4].length;
+              return target.readBuckets(...args);
+            };
+          }
           return Reflect.get(target, prop, receiver) as unknown;
         },
       });

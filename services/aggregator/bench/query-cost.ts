@@ -26,47 +26,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { errorCodeForStatus, outcomeFor, type InvocationEvent } from '@pulsegate/events';
 import { freePort, startRedis } from '@pulsegate/testkit';
 import { DEFAULT_WINDOW_CONFIG, emptyBucket, mergeBucket, planRange, readRanges, RedisWindowStore } from '@pulsegate/windows';
 import { namedRange } from '../src/query';
-import { seededRandom } from '@pulsegate/random';
+import { fillWideConnector } from './wide-connector';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 5_000);
 const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 8);
 const RECENT_EVENTS = Number(process.env.BENCH_RECENT_EVENTS ?? 4);
 const WARM_QUERIES = Number(process.env.BENCH_WARM_QUERIES ?? 10);
-const VERSIONS = ['1.0.0', '1.1.0', '2.0.0', '2.1.0'];
-const DAY = 86_400_000;
-
-const rand = seededRandom(7);
-
-let spanId = 0;
-function call(series: number, eventTime: number): InvocationEvent {
-  const action = `action-${Math.floor(series / VERSIONS.length)}`;
-  const write = Math.floor(series / VERSIONS.length) % 2 === 1;
-  const status = rand() < 0.95 ? 200 : rand() < 0.5 ? 429 : 500;
-  const outcome = outcomeFor(status, false);
-  spanId++;
-  return {
-    schemaVersion: 1,
-    tenant: 'default',
-    connector: 'wide',
-    connectorVersion: VERSIONS[series % VERSIONS.length]!,
-    action,
-    httpMethod: write ? 'POST' : 'GET',
-    kind: write ? 'write' : 'read',
-    httpStatus: status,
-    outcome,
-    errorCode: outcome === 'success' ? null : errorCodeForStatus(status),
-    latencyMs: Math.round(Math.exp(Math.log(150) + 0.7 * (rand() + rand() + rand() - 1.5) * 2) * 1000) / 1000,
-    eventTime,
-    correlationId: null,
-    traceId: spanId.toString(16).padStart(32, '0'),
-    spanId: spanId.toString(16).padStart(16, '0'),
-    sampleWeight: 1,
-  };
-}
 
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
@@ -87,26 +55,6 @@ function cpuMs(pid: number): number {
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m === null ? NaN : Number(m[1]) / 1024;
-}
-
-async function fill(url: string, now: number): Promise<void> {
-  const store = new RedisWindowStore({ target: { url } });
-  const batch: InvocationEvent[] = [];
-  let offset = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const o = String(offset++);
-    await store.apply({ source: 'bench|cost', partition: 0, firstOffset: o, lastOffset: o, records: [{ offset: o, events: batch.splice(0) }] });
-  };
-  for (let s = 0; s < SERIES; s++) {
-    for (let i = 0; i < HISTORY_EVENTS; i++) batch.push(call(s, now - 30 * DAY + Math.floor(rand() * (30 * DAY - 2 * 3_600_000))));
-    for (let i = 0; i < RECENT_EVENTS; i++) batch.push(call(s, now - Math.floor(rand() * 50 * 60_000)));
-    if (batch.length >= 5_000) await flush();
-  }
-  await flush();
-  const series = (await store.listSeries('default', 'wide')).length;
-  await store.close();
-  if (series !== SERIES) throw new Error(`wrote ${series} series, wanted ${SERIES}`);
 }
 
 async function startAggregator(redisUrl: string, extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; base: string; stop(): Promise<void> }> {
@@ -214,7 +162,7 @@ async function main(): Promise<void> {
   const now = Date.now();
   try {
     const t0 = performance.now();
-    await fill(redis.url, now);
+    await fillWideConnector(redis.url, now, { series: SERIES, historyEvents: HISTORY_EVENTS, recentEvents: RECENT_EVENTS });
     console.log(`${new Date().toISOString()}: wrote ${fmt(SERIES)} series on one connector (${fmt(SERIES * (HISTORY_EVENTS + RECENT_EVENTS))} calls: ${HISTORY_EVENTS} per series over 30 days, ${RECENT_EVENTS} in the last 50 min) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     // The first 30-day query with warm-up off (cold: nothing cached), then a fresh aggregator with
     // warm-up on, its first 30-day query after the warm-up pass, and the other queries.

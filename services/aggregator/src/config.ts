@@ -34,7 +34,7 @@ export interface AggregatorConfig {
   queryMaxSeries: number;
   /** Most bucket reads (series × buckets of the range) one request may need (QUERY_MAX_BUCKET_READS). Default 4 000 000. */
   queryMaxBucketReads: number;
-  /** Bucket reads per store call and per step between event-loop turns (QUERY_CHUNK_BUCKETS). Default 4 000. */
+  /** Bucket reads per store call and per step between event-loop turns (QUERY_CHUNK_BUCKETS). Default 2 000 (DEFAULT_CHUNK_BUCKETS). */
   queryChunkBuckets: number;
   /** Whether settled days and hours of the connectors are read into the query cache in the background (QUERY_CACHE_WARMUP). Default true. */
   queryCacheWarmup: boolean;
@@ -81,7 +81,8 @@ const schema = z.object({
   QUERY_DAY_CACHE_ENTRIES: intVar('QUERY_DAY_CACHE_ENTRIES', 20_000, 0, 10_000_000),
   QUERY_MAX_SERIES: intVar('QUERY_MAX_SERIES', 10_000, 1, 10_000_000),
   QUERY_MAX_BUCKET_READS: intVar('QUERY_MAX_BUCKET_READS', 4_000_000, 1, 1_000_000_000),
-  QUERY_CHUNK_BUCKETS: intVar('QUERY_CHUNK_BUCKETS', 4_000, 1, 1_000_000),
+  // DEFAULT_CHUNK_BUCKETS of @pulsegate/windows, spelled out: config loads before the store's modules (see main.ts).
+  QUERY_CHUNK_BUCKETS: intVar('QUERY_CHUNK_BUCKETS', 2_000, 1, 1_000_000),
   QUERY_CACHE_WARMUP: z.enum(['true', 'false'], { message: 'QUERY_CACHE_WARMUP must be true or false' }).default('true'),
   QUERY_CACHE_WARMUP_INTERVAL_SECONDS: intVar('QUERY_CACHE_WARMUP_INTERVAL_SECONDS', 60, 1, 86_400),
   QUERY_CACHE_WARMUP_MAX_CONNECTORS: intVar('QUERY_CACHE_WARMUP_MAX_CONNECTORS', 50, 0, 100_000),

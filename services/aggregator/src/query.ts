@@ -40,7 +40,7 @@ export interface QueryLimits {
   maxSeries: number;
   /** Most bucket reads (series × distinct buckets of the range, before any cache) one request may need. Default 4 000 000. */
   maxBucketReads: number;
-  /** Bucket reads per store call and per synchronous decode-and-merge step, between event-loop turns. Default 4 000. */
+  /** Bucket reads per store call and per synchronous decode-and-merge step, between event-loop turns. Default 2 000. */
   chunkBuckets: number;
 }
 

@@ -12,7 +12,7 @@ const DAY = 24 * HOUR;
 const START = Math.floor(Date.now() / HOUR) * HOUR + 30 * 60_000;
 const SERIES = 60;
 
-/** A store whose getBuckets calls are counted, and may run a hook before answering. */
+/** A store whose bucket reads (getBuckets and readBuckets calls) are counted, and may run a hook before answering. */
 function counted(store: MemoryWindowStore): { store: WindowStore; reads: () => number; onRead: (f: (() => void) | null) => void } {
   let reads = 0;
   let hook: (() => void) | null = null;
@@ -21,6 +21,11 @@ function counted(store: MemoryWindowStore): { store: WindowStore; reads: () => n
     reads++;
     hook?.();
     return store.getBuckets(...args);
+  };
+  wrapped.readBuckets = (...args) => {
+    reads++;
+    hook?.();
+    return store.readBuckets(...args);
   };
   return { store: wrapped, reads: () => reads, onRead: (f) => (hook = f) };
 }
