@@ -51,6 +51,17 @@ export class RecordWriter {
 
   /** var(#bytes) then the string's UTF-8 bytes, written in place. */
   utf8(str: string): void {
+    // Short ASCII strings (error codes are) byte by byte: cheaper than a native call each.
+    if (str.length <= 64) {
+      let ascii = true;
+      for (let i = 0; i < str.length && ascii; i++) ascii = str.charCodeAt(i) < 0x80;
+      if (ascii) {
+        this.varint(str.length);
+        this.room(str.length);
+        for (let i = 0; i < str.length; i++) this.buf[this.length++] = str.charCodeAt(i);
+        return;
+      }
+    }
     const n = Buffer.byteLength(str, 'utf8');
     this.varint(n);
     this.room(n);

@@ -37,6 +37,18 @@ describe('layout-2 record codec', () => {
     expect(decodeRecord(encodeRecord(huge))).toEqual(huge);
   });
 
+  it('writes error codes as their UTF-8 bytes, ASCII or not, short or long', () => {
+    const codes = ['RATE_LIMIT', 'É', '東京_TIMEOUT', `${'A'.repeat(64)}`, `${'B'.repeat(65)}`, `${'C'.repeat(63)}é`, '😀_X'];
+    const b: BucketData = { c: codes.length, s: 0, t: 0, e: Object.fromEntries(codes.map((c, i) => [c, i + 1])), l: { z: 1 } };
+    const bytes = encodeRecord(b);
+    expect(decodeRecord(bytes)).toEqual(b);
+    // Each code appears as var(length in bytes) followed by its UTF-8 bytes.
+    for (const c of codes) {
+      const utf8 = Buffer.from(c, 'utf8');
+      expect(bytes.includes(Buffer.concat([Buffer.from([utf8.length]), utf8])), c).toBe(true);
+    }
+  });
+
   it('encodes a delta Map sketch like the object sketch', () => {
     const b = randomBucket(rng(8), 50);
     const l = new Map(Object.entries(b.l).map(([k, w]) => [k === 'z' ? ('z' as const) : Number(k), w]));
