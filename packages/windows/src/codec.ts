@@ -140,14 +140,10 @@ export function encodeRecordInto(w: RecordWriter, b: RecordSource): void {
 }
 
 /** Bucket indices of the record being encoded (encodeRecordInto; grown as needed, never shrunk). */
-let sortScratch = new Float64Array(256);
+let sortScratch: Float64Array<ArrayBuffer> = new Float64Array(256);
 
 function pushIndex(n: number, index: number): number {
-  if (n === sortScratch.length) {
-    const grown = new Float64Array(2 * n);
-    grown.set(sortScratch);
-    sortScratch = grown;
-  }
+  sortScratch = grown(sortScratch, n + 1, n);
   sortScratch[n] = index;
   return n + 1;
 }
@@ -201,16 +197,24 @@ class Reader {
   }
 }
 
+/** A record's error codes (count, then code and weight each; a repeated code keeps its last weight), or null when it has none. */
+function readCodes(r: Reader): Record<string, number> | null {
+  const codes = r.varint();
+  if (codes === 0) return null;
+  const e: Record<string, number> = {};
+  for (let i = 0; i < codes; i++) {
+    const code = r.text(r.varint());
+    e[code] = r.num();
+  }
+  return e;
+}
+
 function readRecord(r: Reader): BucketData {
   const b = emptyBucket();
   b.c = r.num();
   b.s = r.num();
   b.t = r.num();
-  const codes = r.varint();
-  for (let i = 0; i < codes; i++) {
-    const code = r.text(r.varint());
-    b.e[code] = r.num();
-  }
+  b.e = readCodes(r) ?? b.e;
   const zero = r.num();
   if (zero > 0) b.l.z = zero;
   const n = r.varint();
@@ -320,15 +324,7 @@ export class DecodedBucket {
     this.c = r.num();
     this.s = r.num();
     this.t = r.num();
-    const codes = r.varint();
-    if (codes > 0) {
-      const e: Record<string, number> = {};
-      for (let i = 0; i < codes; i++) {
-        const code = r.text(r.varint());
-        e[code] = r.num();
-      }
-      this.e = e;
-    }
+    this.e = readCodes(r);
     const zero = r.num();
     if (zero > 0) {
       this.zero = zero;
@@ -342,13 +338,8 @@ export class DecodedBucket {
     this.c += r.num();
     this.s += r.num();
     this.t += r.num();
-    const codes = r.varint();
-    if (codes > 0) {
-      const rec: Record<string, number> = {};
-      for (let i = 0; i < codes; i++) {
-        const code = r.text(r.varint());
-        rec[code] = r.num();
-      }
+    const rec = readCodes(r);
+    if (rec !== null) {
       const into = { e: (this.e ??= {}) };
       for (const code in rec) addErrorCode(into, code, rec[code]!);
     }
@@ -388,18 +379,14 @@ export class DecodedBucket {
   /** Reads a record's sketch buckets into idx/w ('main') or ridx/rw; a repeated index keeps its last weight (readRecord assigns). */
   private readSketch(r: Reader, into: 'main' | 'record'): number {
     const count = r.varint();
-    let idx = into === 'main' ? this.idx : this.ridx;
-    let w = into === 'main' ? this.w : this.rw;
-    if (count > idx.length) {
-      idx = new Float64Array(Math.max(count, idx.length * 2));
-      w = new Float64Array(idx.length);
-      if (into === 'main') {
-        this.idx = idx;
-        this.w = w;
-      } else {
-        this.ridx = idx;
-        this.rw = w;
-      }
+    let idx: Float64Array<ArrayBuffer>;
+    let w: Float64Array<ArrayBuffer>;
+    if (into === 'main') {
+      idx = this.idx = grown(this.idx, count, 0);
+      w = this.w = grown(this.w, count, 0);
+    } else {
+      idx = this.ridx = grown(this.ridx, count, 0);
+      w = this.rw = grown(this.rw, count, 0);
     }
     let k = 0;
     let at = 0;
