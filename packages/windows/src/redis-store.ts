@@ -460,6 +460,14 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
   async readBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<BucketGrid> {
     const read = await this.fetchGrid(tenant, connector, resolution, series, starts);
     const { values, n, hours, expired } = read;
+    // A cell built as getBuckets builds it, then merged.
+    const mergeBuilt = (si: number, ti: number, archives: Map<number, Map<number, BucketData>>, into: readonly BucketData[]): boolean => {
+      const b = read.cell(si, ti, archives);
+      if (b === null) return false;
+      for (const acc of into) mergeBucket(acc, b);
+      return true;
+    };
+    if (this.layout === 1) return { mergeInto: (si, ti, into) => mergeBuilt(si, ti, new Map(), into) };
     const scratch = new DecodedBucket();
     // Minute reads: the archive entries of the series last asked for, per hour (series are merged in order).
     let indexedSeries = -1;
@@ -467,12 +475,6 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
     return {
       mergeInto: (si, ti, into) => {
         const j = si * starts.length + ti;
-        if (this.layout === 1) {
-          const b = read.cell(si, ti, new Map());
-          if (b === null) return false;
-          for (const acc of into) mergeBucket(acc, b);
-          return true;
-        }
         const hot = values[j];
         const legacy = this.readLegacy ? values[n + series.length * hours.length + j] : null;
         let archived: ArchiveIndex | null = null;
@@ -498,10 +500,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
           for (const acc of into) scratch.addTo(acc);
           return true;
         }
-        const b = read.cell(si, ti, read.archivesOf(si));
-        if (b === null) return false;
-        for (const acc of into) mergeBucket(acc, b);
-        return true;
+        return mergeBuilt(si, ti, read.archivesOf(si), into);
       },
     };
   }
