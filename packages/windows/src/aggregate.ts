@@ -1,8 +1,8 @@
-import { KIND_CODES, OUTCOME_CODES, UNMAPPED, type InvocationColumns, type InvocationEvent } from '@pulsegate/events';
+import { hexWords, KIND_CODES, OUTCOME_CODES, UNMAPPED, type InvocationColumns, type InvocationEvent } from '@pulsegate/events';
 import { addErrorCode, type BucketData } from './bucket';
 import type { WindowConfig } from './config';
 import { emptyGroupDedup, isDuplicate, type GroupDedup } from './dedup';
-import { IDENTITY_WORDS, IdentityIndex, spanWords } from './id-index';
+import { IDENTITY_WORDS, IdentityIndex } from './id-index';
 import { bucketKey, connectorTag, HOUR_MS, MINUTE_MS, seriesField, type Resolution, type SeriesId } from './keys';
 import { bucketIndexOf, type BucketIndex, type SketchBuckets } from './sketch';
 
@@ -210,7 +210,9 @@ class Aggregation {
       const hourStart = this.accept(g!, ev.eventTime, ev.sampleWeight);
       if (hourStart < 0) continue;
       if (this.dedup) {
-        spanWords(ev.traceId, ev.spanId, scratch);
+        // The decoder's reading of the ids; ids that are not lower-case hex of the right lengths
+        // (never in a validated event) read as all zeros: counted, not deduplicated.
+        if (!hexWords(ev.traceId, 4, scratch, 0) || !hexWords(ev.spanId, 2, scratch, 4)) scratch.fill(0);
         if (isDuplicate(g!.dedup, scratch, 0, ev.eventTime, this.known?.get(g!.tag))) continue;
       }
       this.add(this.slot(g!, ev.action, ev.connectorVersion, ev.kind), hourStart, ev.eventTime, ev.latencyMs, ev.sampleWeight, OUTCOME_CODES[ev.outcome], ev.errorCode);

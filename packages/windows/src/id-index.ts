@@ -20,16 +20,6 @@ function hexWord(s: string, at: number): number {
   return w >>> 0;
 }
 
-/** Writes the identity (traceId: 32, spanId: 16 hex characters) into out[at…] as IDENTITY_WORDS words. */
-export function spanWords(traceId: string, spanId: string, out: Uint32Array, at = 0): void {
-  out[at] = hexWord(traceId, 0);
-  out[at + 1] = hexWord(traceId, 8);
-  out[at + 2] = hexWord(traceId, 16);
-  out[at + 3] = hexWord(traceId, 24);
-  out[at + 4] = hexWord(spanId, 0);
-  out[at + 5] = hexWord(spanId, 8);
-}
-
 /** Writes the identity `id` (traceId + spanId, 48 hex characters) into out[at…] as IDENTITY_WORDS words. */
 export function identityWords(id: string, out: Uint32Array, at = 0): void {
   for (let i = 0; i < IDENTITY_WORDS; i++) out[at + i] = hexWord(id, 8 * i);
