@@ -15,7 +15,7 @@ import type { BucketIndex } from './sketch';
 /** Largest integer stored as a varint; larger or fractional numbers are stored as doubles. */
 const MAX_VARINT_INT = 2 ** 48;
 
-/** A growing byte buffer that records are encoded into, one after the other (encodeRecordInto). */
+/** A growing byte buffer: records encoded one after the other (encodeRecordInto), or raw bytes. */
 export class RecordWriter {
   private buf: Buffer;
   /** Bytes written so far. */

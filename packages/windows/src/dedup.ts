@@ -1,4 +1,5 @@
 import { endianness } from 'node:os';
+import { RecordWriter } from './codec';
 import type { MinuteIds } from './dedup-cache';
 import { IdentityIndex, IdentityList } from './id-index';
 import { MINUTE_MS } from './keys';
@@ -31,7 +32,7 @@ export function emptyGroupDedup(): GroupDedup {
 /**
  * Whether an accepted event at event time `t` is a duplicate (then counted as one); otherwise its
  * identity is remembered under its minute. The identity is w[at …] (IDENTITY_WORDS words: the
- * decoder's InvocationColumns.ids, or spanWords of the ids). `known` holds identities the store
+ * decoder's InvocationColumns.ids, or hexWords of an event object's ids). `known` holds identities the store
  * reported as already applied for this group.
  */
 export function isDuplicate(d: GroupDedup, w: Uint32Array, at: number, t: number, known: IdentityIndex | undefined): boolean {
@@ -72,30 +73,21 @@ export function identityBytes(words: Uint32Array): Buffer {
  * [key index, expireAt, first byte, last byte, expected stamp], and every identity in one binary argument.
  */
 export class IdentityArgs {
-  private buf = Buffer.allocUnsafe(0);
-  private length = 0;
+  private readonly w = new RecordWriter(64 * 1024);
 
   /** Entries of one group; `keyIndex` registers a key of the call and gives its 1-based index. */
   entries(minutes: readonly MinuteIds[], keyIndex: (key: string) => number, now: number, horizonMs: number): Array<[number, number, number, number, string]> {
     return minutes.map((m) => {
-      const n = m.words.byteLength;
-      if (this.length + n > this.buf.length) {
-        const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.length + n, 64 * 1024));
-        this.buf.copy(grown, 0, 0, this.length);
-        this.buf = grown;
-      }
+      const from = this.w.length + 1;
       // The words' bytes straight into the argument, then big-endian in place.
-      const to = this.buf.subarray(this.length, this.length + n);
-      Buffer.from(m.words.buffer, m.words.byteOffset, n).copy(to);
-      if (LITTLE_ENDIAN) to.swap32();
-      const from = this.length + 1;
-      this.length += n;
-      return [keyIndex(m.key), dedupExpireAt(m.minute, now, horizonMs), from, this.length, m.stamp];
+      this.w.bytes(Buffer.from(m.words.buffer, m.words.byteOffset, m.words.byteLength));
+      if (LITTLE_ENDIAN) this.w.result().subarray(from - 1).swap32();
+      return [keyIndex(m.key), dedupExpireAt(m.minute, now, horizonMs), from, this.w.length, m.stamp];
     });
   }
 
   /** The identities of every entry, concatenated (ARGV[3]). */
   buffer(): Buffer {
-    return this.buf.subarray(0, this.length);
+    return this.w.result();
   }
 }
