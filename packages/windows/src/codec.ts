@@ -115,15 +115,16 @@ export function encodeRecordInto(w: RecordWriter, b: RecordSource): void {
   // again: nothing allocated per bucket.
   let n = 0;
   let zero = 0;
-  const l = b.l;
-  if (l instanceof Map) {
-    for (const k of l.keys()) {
-      if (k === 'z') zero += l.get(k)!;
+  const map = b.l instanceof Map ? b.l : null;
+  const obj = b.l instanceof Map ? null : b.l;
+  if (map !== null) {
+    for (const k of map.keys()) {
+      if (k === 'z') zero += map.get(k)!;
       else n = pushIndex(n, k);
     }
   } else {
-    for (const k in l) {
-      if (k === 'z') zero += l[k]!;
+    for (const k in obj) {
+      if (k === 'z') zero += obj[k]!;
       else n = pushIndex(n, Number(k));
     }
   }
@@ -135,7 +136,7 @@ export function encodeRecordInto(w: RecordWriter, b: RecordSource): void {
     const i = indices[j]!;
     w.varint(j === 0 ? (i >= 0 ? 2 * i : -2 * i - 1) : i - prev);
     prev = i;
-    w.num(l instanceof Map ? l.get(i)! : l[i]!);
+    w.num(map !== null ? map.get(i)! : obj![i]!);
   }
 }
 
