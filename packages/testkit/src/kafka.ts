@@ -1,5 +1,5 @@
 import { freePort } from './ports';
-import { killProcess, onPath, signal, spawnOwned, stopProcess } from './processes';
+import { killProcess, onPath, pauseProcess, signal, spawnOwned, stopProcess } from './processes';
 import type { Spawned } from './processes';
 import { containerRuntimeHost } from './runtime';
 
@@ -142,7 +142,7 @@ async function processKafka(count: number): Promise<KafkaHandle> {
       brokers.splice(0, brokers.length, ...initial);
     },
     pause: async () => {
-      signal(proc, 'SIGSTOP');
+      await pauseProcess(proc);
     },
     resume: async () => {
       signal(proc, 'SIGCONT');

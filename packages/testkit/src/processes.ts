@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 
 /** Children the harness started and has not seen exit yet; SIGKILLed if the test process exits. */
 const live = new Set<ChildProcess>();
@@ -97,6 +97,28 @@ export function signal(p: Spawned, sig: NodeJS.Signals): void {
     process.kill(p.pid, sig);
   } catch {
     // exited between the check and the kill
+  }
+}
+
+/**
+ * SIGSTOP by PID, then waits (≤ 2 s) until the kernel reports the process stopped (Linux
+ * /proc/<pid>/stat state T): kill() returns before a process running on another core has stopped,
+ * and in that moment it can still answer a request sent right after the pause. Elsewhere, or when
+ * /proc cannot be read, returns after the signal.
+ */
+export async function pauseProcess(p: Spawned): Promise<void> {
+  signal(p, 'SIGSTOP');
+  for (let i = 0; i < 200 && p.isAlive(); i++) {
+    let state: string | undefined;
+    try {
+      // Format: "pid (comm) state …"; comm may hold spaces or parentheses, so read after the last ')'.
+      const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+      state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    } catch {
+      return;
+    }
+    if (state === 'T' || state === 't') return;
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
