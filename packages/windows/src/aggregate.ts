@@ -1,7 +1,7 @@
 import { hexWords, KIND_CODES, OUTCOME_CODES, UNMAPPED, type InvocationColumns, type InvocationEvent } from '@pulsegate/events';
 import { addErrorCode, type BucketData } from './bucket';
 import type { WindowConfig } from './config';
-import { emptyGroupDedup, isDuplicate, type GroupDedup } from './dedup';
+import { emptyGroupDedup, isDuplicate, type GroupDedup, type IdsByMinute } from './dedup';
 import { IDENTITY_WORDS, IdentityIndex } from './id-index';
 import { bucketKey, connectorTag, HOUR_MS, MINUTE_MS, seriesField, type Resolution, type SeriesId } from './keys';
 import { bucketIndexOf, type BucketIndex, type SketchBuckets } from './sketch';
@@ -117,7 +117,7 @@ export function settledHourStart(now: number): number {
  * or further ahead than the skew are counted as dropped; events older than the minute retention
  * only update their hour bucket (their minute bucket is already gone).
  */
-export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg: WindowConfig, known?: ReadonlyMap<string, IdentityIndex>): Map<string, ConnectorGroup> {
+export function aggregateBatch(records: readonly BatchRecord[], now: number, cfg: WindowConfig, known?: ReadonlyMap<string, ReadonlyMap<number, IdentityIndex>>): Map<string, ConnectorGroup> {
   const agg = new Aggregation(now, cfg, known);
   for (const r of records) {
     if ('events' in r) agg.addEvents(r.events);
@@ -155,11 +155,11 @@ class Aggregation {
   private readonly settled: number;
   private readonly dedup: boolean;
 
-  /** `known`: per group tag, identities the store already holds (they count as duplicates). */
+  /** `known`: per group tag and event-time minute, identities the store already holds (they count as duplicates). */
   constructor(
     private readonly now: number,
     private readonly cfg: WindowConfig,
-    private readonly known: ReadonlyMap<string, IdentityIndex> | undefined,
+    private readonly known: ReadonlyMap<string, ReadonlyMap<number, IdentityIndex>> | undefined,
   ) {
     this.settled = settledHourStart(now);
     this.dedup = cfg.dedupHorizonMs > 0;
@@ -316,7 +316,7 @@ function addCall(b: DeltaData, w: number, outcome: number, errorCode: string | n
  * What the store did with one group: applied, skipped as a replay, partly applied before, or not
  * written because some of its identities (traceId + spanId, hex) were already applied.
  */
-export type GroupOutcome = { status: 'applied' } | { status: 'replayed' } | { status: 'partial'; storedOffset: number } | { status: 'duplicates'; /** their words, IDENTITY_WORDS each (id-index.ts) */ ids: Uint32Array };
+export type GroupOutcome = { status: 'applied' } | { status: 'replayed' } | { status: 'partial'; storedOffset: number } | { status: 'duplicates'; /** per event-time minute, their words (IDENTITY_WORDS each, id-index.ts) */ ids: IdsByMinute };
 
 /** A group ready for the store, with the offset range it covers. */
 export interface PreparedGroup {
@@ -348,8 +348,8 @@ export async function applyBatch(writer: GroupWriter, input: ApplyInput, now: nu
   const first = Number(input.firstOffset);
   const last = Number(input.lastOffset);
   const applied: ConnectorGroup[] = [];
-  // Per group tag: identities the store reported as already applied.
-  const known = new Map<string, IdentityIndex>();
+  // Per group tag and event-time minute: identities the store reported as already applied.
+  const known = new Map<string, Map<number, IdentityIndex>>();
   const regroup = (tag: string, fromOffset: number): ConnectorGroup | undefined =>
     aggregateBatch(input.records.filter((r) => Number(r.offset) >= fromOffset), now, cfg, known).get(tag);
   let pending: PreparedGroup[] = [...aggregateBatch(input.records, now, cfg).values()].map((group) => ({ group, offsetField, firstOffset: first, lastOffset: last }));
@@ -380,9 +380,13 @@ export async function applyBatch(writer: GroupWriter, input: ApplyInput, now: nu
         applied.push(g);
         result.replayedEvents += g.events;
       } else if (o.status === 'duplicates') {
-        let set = known.get(g.tag);
-        if (set === undefined) known.set(g.tag, (set = new IdentityIndex()));
-        for (let at = 0; at < o.ids.length; at += IDENTITY_WORDS) set.add(o.ids, at);
+        let sets = known.get(g.tag);
+        if (sets === undefined) known.set(g.tag, (sets = new Map()));
+        for (const [minute, words] of o.ids) {
+          let set = sets.get(minute);
+          if (set === undefined) sets.set(minute, (set = new IdentityIndex()));
+          for (let at = 0; at < words.length; at += IDENTITY_WORDS) set.add(words, at);
+        }
         const regrouped = regroup(g.tag, p.firstOffset);
         if (regrouped !== undefined) retry.push({ ...p, group: regrouped });
       } else {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { GroupDedup } from './dedup';
+import type { GroupDedup, IdsByMinute } from './dedup';
 import { IDENTITY_WORDS, IdentityIndex, IdentityList } from './id-index';
 import { dedupKey, MINUTE_MS } from './keys';
 
@@ -73,9 +73,9 @@ export class DedupCache {
    * whether it was known, so an applied script costs nothing more (commit). Until then they are
    * held: whatever else the script answers, or when it fails, release() takes them out again.
    */
-  prepare(d: GroupDedup, tag: string, now: number): { minutes: MinuteIds[]; known: Uint32Array; compact: string[] } {
+  prepare(d: GroupDedup, tag: string, now: number): { minutes: MinuteIds[]; known: IdsByMinute; compact: string[] } {
     const minutes: MinuteIds[] = [];
-    const known = new IdentityList();
+    const known = new Map<number, Uint32Array>();
     const compact: string[] = [];
     const logs = this.spare.get(tag);
     if (logs !== undefined) {
@@ -87,20 +87,22 @@ export class DedupCache {
       }
       if (logs.size === 0) this.spare.delete(tag);
     }
-    for (const [minute, list] of d.byMinute) {
+    for (const [minute, ids] of d.byMinute) {
       const key = dedupKey(tag, minute);
       const e = this.touch(key);
-      const words = list.words();
+      const words = ids.added();
       if (e === undefined) {
         minutes.push({ minute, key, words, stamp: '' });
         continue;
       }
       const before = e.index.size;
-      for (let p = 0; p < words.length; p += IDENTITY_WORDS) if (!e.index.add(words, p)) known.push(words, p);
+      let found: IdentityList | undefined;
+      for (let p = 0; p < words.length; p += IDENTITY_WORDS) if (!e.index.add(words, p)) (found ??= new IdentityList()).push(words, p);
+      if (found !== undefined) known.set(minute, found.words());
       this.total += e.index.size - before;
       minutes.push({ minute, key, words, stamp: e.stamp, held: { entry: e, before, after: e.index.size } });
     }
-    return { minutes, known: known.words(), compact };
+    return { minutes, known, compact };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { endianness } from 'node:os';
 import { RecordWriter } from './codec';
 import type { MinuteIds } from './dedup-cache';
-import { IdentityIndex, IdentityList } from './id-index';
+import { IdentityIndex } from './id-index';
 import { MINUTE_MS } from './keys';
 
 /** Bytes of one stored span identity: trace id (16) + span id (8), binary. */
@@ -14,41 +14,46 @@ export const DEFAULT_DEDUP_HORIZON_MS = 10 * MINUTE_MS;
  * Identity = traceId + spanId as IDENTITY_WORDS 32-bit words (id-index.ts); the tenant is the group's.
  */
 export interface GroupDedup {
-  /** Identities seen in this batch (first occurrences). */
-  seen: IdentityIndex;
-  /** Event-time minute start → identities first seen in this batch, in order. */
-  byMinute: Map<number, IdentityList>;
+  /**
+   * Event-time minute start → the identities first seen in this batch in that minute, in order
+   * (IdentityIndex.added()). Per minute, like the store's identity logs: a span's copies carry its
+   * start time, so they fall in the same minute.
+   */
+  byMinute: Map<number, IdentityIndex>;
   /** Events not counted: their identity repeats one earlier in the batch or one the store already holds. */
   duplicates: number;
   /** Events with an invalid (all-zero) trace or span id: counted as always, never deduplicated. */
   withoutIds: number;
 }
 
+/** Span identities per event-time minute start: their words, IDENTITY_WORDS each. */
+export type IdsByMinute = ReadonlyMap<number, Uint32Array>;
+
 /** An empty GroupDedup. */
 export function emptyGroupDedup(): GroupDedup {
-  return { seen: new IdentityIndex(), byMinute: new Map(), duplicates: 0, withoutIds: 0 };
+  return { byMinute: new Map(), duplicates: 0, withoutIds: 0 };
 }
 
 /**
  * Whether an accepted event at event time `t` is a duplicate (then counted as one); otherwise its
- * identity is remembered under its minute. The identity is w[at …] (IDENTITY_WORDS words: the
- * decoder's InvocationColumns.ids, or hexWords of an event object's ids). `known` holds identities the store
- * reported as already applied for this group.
+ * identity is remembered under its minute (one insert, which also finds a copy earlier in the batch). The identity is w[at …] (IDENTITY_WORDS words: the
+ * decoder's InvocationColumns.ids, or hexWords of an event object's ids). `known` holds, per minute,
+ * identities the store reported as already applied for this group.
  */
-export function isDuplicate(d: GroupDedup, w: Uint32Array, at: number, t: number, known: IdentityIndex | undefined): boolean {
+export function isDuplicate(d: GroupDedup, w: Uint32Array, at: number, t: number, known: ReadonlyMap<number, IdentityIndex> | undefined): boolean {
   // All-zero ids are invalid (OpenTelemetry trace API); such spans cannot be told apart.
   if ((w[at]! | w[at + 1]! | w[at + 2]! | w[at + 3]!) === 0 || (w[at + 4]! | w[at + 5]!) === 0) {
     d.withoutIds++;
     return false;
   }
-  if (!d.seen.add(w, at) || (known !== undefined && known.has(w, at))) {
+  const minute = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+  let ids = d.byMinute.get(minute);
+  if (ids === undefined) d.byMinute.set(minute, (ids = new IdentityIndex()));
+  // Known ones first: they must not join the minute's identities (the store already holds them).
+  if (known?.get(minute)?.has(w, at) === true || !ids.add(w, at)) {
     d.duplicates++;
     return true;
   }
-  const minute = Math.floor(t / MINUTE_MS) * MINUTE_MS;
-  let list = d.byMinute.get(minute);
-  if (list === undefined) d.byMinute.set(minute, (list = new IdentityList()));
-  list.push(w, at);
   return false;
 }
 

@@ -2,7 +2,7 @@ import type { CatalogEvent } from '@pulsegate/events';
 import { applyBatch, deltaBucket, type ApplyInput, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
 import { cloneBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
-import { dedupExpireAt } from './dedup';
+import { dedupExpireAt, type IdsByMinute } from './dedup';
 import { IDENTITY_WORDS, IdentityIndex, IdentityList } from './id-index';
 import { connectorTag, MINUTE_MS, parseSeriesField, redisKey, type Resolution, type SeriesId } from './keys';
 import type { BucketGrid, ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
@@ -75,7 +75,7 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
       if (stored >= p.lastOffset) return { status: 'replayed' };
       if (stored >= p.firstOffset) return { status: 'partial', storedOffset: stored };
       const dup = this.knownIds(s, p);
-      if (dup.length > 0) return { status: 'duplicates', ids: dup };
+      if (dup.size > 0) return { status: 'duplicates', ids: dup };
       for (const d of p.group.deltas.values()) {
         const cur = this.buckets.get(d.key);
         if (cur === undefined) this.buckets.set(d.key, { data: deltaBucket(d.data), expireAt: d.expireAt });
@@ -96,26 +96,28 @@ export class MemoryWindowStore implements WindowStore, GroupWriter {
     return { outcomes, calls: 1 };
   }
 
-  /** Identities of the group the connector already holds (unexpired), as the Redis store finds them: their words. */
-  private knownIds(s: ConnectorState, p: PreparedGroup): Uint32Array {
+  /** Identities of the group the connector already holds (unexpired), as the Redis store finds them: per minute, their words. */
+  private knownIds(s: ConnectorState, p: PreparedGroup): IdsByMinute {
     const now = this.clock();
-    const out = new IdentityList();
-    for (const [minute, list] of p.group.dedup.byMinute) {
+    const out = new Map<number, Uint32Array>();
+    for (const [minute, ids] of p.group.dedup.byMinute) {
       const set = s.dedup.get(minute);
       if (set === undefined || set.expireAt <= now) continue;
-      const words = list.words();
-      for (let at = 0; at < words.length; at += IDENTITY_WORDS) if (set.ids.has(words, at)) out.push(words, at);
+      const words = ids.added();
+      const found = new IdentityList();
+      for (let at = 0; at < words.length; at += IDENTITY_WORDS) if (set.ids.has(words, at)) found.push(words, at);
+      if (found.size > 0) out.set(minute, found.words());
     }
-    return out.words();
+    return out;
   }
 
   private rememberIds(s: ConnectorState, p: PreparedGroup): void {
     const now = this.clock();
-    for (const [minute, list] of p.group.dedup.byMinute) {
+    for (const [minute, ids] of p.group.dedup.byMinute) {
       const expireAt = dedupExpireAt(minute, now, this.cfg.dedupHorizonMs);
       let set = s.dedup.get(minute);
       if (set === undefined || set.expireAt <= now) s.dedup.set(minute, (set = { ids: new IdentityIndex(), expireAt }));
-      const words = list.words();
+      const words = ids.added();
       for (let at = 0; at < words.length; at += IDENTITY_WORDS) set.ids.add(words, at);
       set.expireAt = Math.max(set.expireAt, expireAt);
     }

@@ -6,7 +6,7 @@ import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
 import { archiveEntries, decodeBucketValue, decodeMinuteArchive, DecodedBucket, encodeRecordInto, RecordWriter } from './codec';
 import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, minuteArchiveKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
 import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA, RESUME_LUA } from './lua';
-import { dedupExpireAt, IdentityArgs } from './dedup';
+import { dedupExpireAt, IdentityArgs, type IdsByMinute } from './dedup';
 import { DedupCache, newStamp, type MinuteIds } from './dedup-cache';
 import type { BucketGrid, ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
@@ -44,7 +44,7 @@ type Client = Redis | Cluster;
 /** A group's identities per minute and those the client's cache already holds (DedupCache.prepare). */
 interface GroupIds {
   minutes: MinuteIds[];
-  known: Uint32Array;
+  known: IdsByMinute;
   /** Logs of the connector to rewrite at their exact size (their minute is over). */
   compact: string[];
 }
@@ -408,7 +408,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       s: [...p.group.lastSeen],
       x: [p.group.droppedLate, p.group.droppedFuture, p.group.dedup.duplicates],
       dd: ids === undefined ? [] : identities.entries(ids.minutes, keyIndex, ctx.now, this.cfg.dedupHorizonMs),
-      ...(ids !== undefined && ids.known.length > 0 ? { v: 1 } : {}),
+      ...(ids !== undefined && ids.known.size > 0 ? { v: 1 } : {}),
       ...(ids !== undefined && ids.compact.length > 0 ? { dc: ids.compact.map(keyIndex) } : {}),
     };
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DedupCache } from '../src/dedup-cache';
-import { emptyGroupDedup, isDuplicate, type GroupDedup } from '../src/dedup';
+import { emptyGroupDedup, isDuplicate, type GroupDedup, type IdsByMinute } from '../src/dedup';
 import { IDENTITY_WORDS, identityWords } from '../src/id-index';
 import { MINUTE_MS } from '../src/keys';
 import { rng } from './random';
@@ -20,8 +20,10 @@ function groupOf(ids: readonly string[]): GroupDedup {
   return d;
 }
 
-/** The hex identities of a list of words. */
-function hexOf(words: Uint32Array): string[] {
+/** The hex identities of known ones, all of them in the groups' one minute. */
+function hexOf(known: IdsByMinute): string[] {
+  expect([...known.keys()].every((m) => m === MINUTE)).toBe(true);
+  const words = known.get(MINUTE) ?? new Uint32Array(0);
   const out: string[] = [];
   for (let p = 0; p < words.length; p += IDENTITY_WORDS) out.push(Array.from(words.subarray(p, p + IDENTITY_WORDS), (x) => x.toString(16).padStart(8, '0')).join(''));
   return out;
@@ -40,7 +42,7 @@ describe('DedupCache', () => {
     const a = cache.prepare(groupOf(first), TAG, MINUTE);
     expect(a.minutes).toHaveLength(1);
     expect(a.minutes[0]!.stamp).toBe('');
-    expect(a.known).toHaveLength(0);
+    expect(a.known.size).toBe(0);
     cache.commit(TAG, a.minutes, 's1', expireAt);
     expect(cache.size).toBe(500);
 
@@ -64,7 +66,7 @@ describe('DedupCache', () => {
     expect(cache.size).toBe(800);
     const d = cache.prepare(groupOf([...first, ...second]), TAG, MINUTE);
     expect(d.minutes[0]!.stamp).toBe('s2');
-    expect(d.known.length / IDENTITY_WORDS).toBe(800);
+    expect(hexOf(d.known)).toHaveLength(800);
     cache.release(d.minutes);
     expect(cache.size).toBe(800);
   });
@@ -80,7 +82,7 @@ describe('DedupCache', () => {
     expect(cache.size).toBe(0);
     const next = cache.prepare(groupOf(first), TAG, MINUTE);
     expect(next.minutes[0]!.stamp).toBe('');
-    expect(next.known).toHaveLength(0);
+    expect(next.known.size).toBe(0);
     // The second's commit no longer finds the log it prepared against: nothing is claimed for it.
     cache.commit(TAG, two.minutes, 's2', expireAt);
     expect(cache.size).toBe(0);

@@ -33,6 +33,29 @@ describe('IdentityIndex', () => {
     }
   });
 
+  it('stays exact when it outgrows the fingerprints (positions take all the bits), including truncate across that change', () => {
+    const random = rng(21);
+    // 4 position bits: fingerprints until 15 identities, then positions only.
+    const index = new IdentityIndex(4);
+    const ids: string[] = [];
+    const w = new Uint32Array(IDENTITY_WORDS);
+    for (let i = 0; i < 3_000; i++) {
+      const id = i % 4 === 0 && ids.length > 0 ? ids[Math.floor(random() * ids.length)]! : hex(random, 48);
+      identityWords(id, w);
+      const fresh = !ids.includes(id);
+      expect(index.add(w)).toBe(fresh);
+      if (fresh) ids.push(id);
+    }
+    expect(index.size).toBe(ids.length);
+    // Back across the switch: exactly the first 10 stay.
+    index.truncate(10);
+    expect(index.size).toBe(10);
+    ids.forEach((id, i) => {
+      identityWords(id, w);
+      expect(index.has(w)).toBe(i < 10);
+    });
+  });
+
   it('reads upper-case hex like lower-case, and identities back from their stored bytes', () => {
     const random = rng(9);
     const ids = Array.from({ length: 300 }, () => hex(random, 48));

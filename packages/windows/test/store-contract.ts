@@ -185,6 +185,20 @@ export function windowStoreContract(name: string, factory: StoreFactory, opts: {
       expect(dups).toBe(750);
     });
 
+    it('checks identities per event-time minute, the same way in one batch and across batches', async () => {
+      // A copy of a span carries its start time, so it falls in the same minute; the same ids
+      // under another minute are another span to the store, whichever batch carries them.
+      const config = { dedupHorizonMs: 2 * HOUR_MS };
+      const base = traffic(30, 41, now - 10 * MINUTE_MS, now - 5 * MINUTE_MS, { connectors: ['crm'] });
+      const moved = base.map((e) => ({ ...e, eventTime: e.eventTime + 3 * MINUTE_MS }));
+      const sameMinute = base.map((e) => ({ ...e, eventTime: Math.floor(e.eventTime / MINUTE_MS) * MINUTE_MS + ((e.eventTime + 17_000) % MINUTE_MS) }));
+      const one = await make({ clock: () => now, config });
+      expect(await one.apply(batch('g|inv', 0, records([...base, ...moved, ...sameMinute], 20)))).toMatchObject({ appliedEvents: 60, duplicateEvents: 30 });
+      const two = await make({ clock: () => now, config });
+      expect(await two.apply(batch('g|inv', 0, records(base, 20)))).toMatchObject({ appliedEvents: 30, duplicateEvents: 0 });
+      expect(await two.apply(batch('g|inv', 0, records([...moved, ...sameMinute], 20, 2)))).toMatchObject({ appliedEvents: 30, duplicateEvents: 30 });
+    });
+
     it('counts spans with invalid (all-zero) ids every time and reports them; dedup off counts every copy', async () => {
       const s = await make({ clock: () => now, config: { dedupHorizonMs: 2 * HOUR_MS } });
       const zero = [invocation({ eventTime: now - MINUTE_MS, traceId: '0'.repeat(32) }), invocation({ eventTime: now - MINUTE_MS, spanId: '0'.repeat(16) })];

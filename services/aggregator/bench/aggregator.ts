@@ -602,7 +602,7 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
         const cpuMs = (await redisCpuMs(admin)) - cpuBefore;
         side.redisCpuMs += cpuMs;
         side.secs += (lastEnd - firstDecode) / 1000;
-        if (profiler !== undefined) writeFileSync(`${PROFILE_DIR}/aggregator-round-${round + 1}.cpuprofile`, JSON.stringify(await profiler.stop()));
+        if (profiler !== undefined) writeFileSync(`${PROFILE_DIR}/aggregator-round-${round + 1}-l${side.layout}-dedup-${side.dedup ? "on" : "off"}.cpuprofile`, JSON.stringify(await profiler.stop()));
         side.events += svc.stats.appliedEvents;
         side.calls += svc.stats.storeCalls;
         side.batches += svc.stats.batches;
