@@ -69,14 +69,13 @@ function side(msgs: Buffer[], dedup: boolean, cache: DedupCache, now: number): {
     }
     const groups = aggregateBatch(records, now, cfg);
     if (!dedup) continue;
-    const args = new IdentityArgs();
     const keys: string[] = [];
     const stamp = newStamp();
-    for (const g of groups.values()) {
-      if (g.dedup.byMinute.size === 0) continue;
-      const prepared = cache.prepare(g.dedup, g.tag, now);
-      args.entries(prepared.minutes, (k) => keys.push(k), now, cfg.dedupHorizonMs);
-      cache.commit(g.tag, prepared.minutes, stamp, (minute) => dedupExpireAt(minute, now, cfg.dedupHorizonMs));
+    const prepared = [...groups.values()].filter((g) => g.dedup.byMinute.size > 0).map((g) => ({ g, ids: cache.prepare(g.dedup, g.tag, now) }));
+    const args = IdentityArgs.sized(prepared.map((p) => p.ids.minutes));
+    for (const { g, ids } of prepared) {
+      args.entries(ids.minutes, (k) => keys.push(k), now, cfg.dedupHorizonMs);
+      cache.commit(g.tag, ids.minutes, stamp, (minute) => dedupExpireAt(minute, now, cfg.dedupHorizonMs));
     }
     if (args.buffer().length === 0) throw new Error('no identities written');
   }
@@ -92,7 +91,7 @@ console.log(`node ${process.version}; ${EVENTS} events per round, ${ROUNDS} roun
 const rounds = Array.from({ length: ROUNDS + 1 }, () => roundMessages(now));
 for (let r = 0; r <= ROUNDS; r++) {
   const msgs = rounds[r]!;
-  for (const dedup of r % 2 === 0 ? [true, false] : [false, true]) {
+  for (const dedup of (r % 2 === 0 ? [true, false] : [false, true]).filter((d) => process.env.SIDE === undefined || String(d) === process.env.SIDE)) {
     const gc0 = gcMs;
     const s = side(msgs, dedup, cache, now);
     // GC entries reach the observer on a later turn of the event loop.

@@ -78,7 +78,14 @@ export function identityBytes(words: Uint32Array): Buffer {
  * [key index, expireAt, first byte, last byte, expected stamp], and every identity in one binary argument.
  */
 export class IdentityArgs {
-  private readonly w = new RecordWriter(64 * 1024);
+  private constructor(private readonly w: RecordWriter) {}
+
+  /** An argument with room for every identity of these groups' minutes (so it never grows). */
+  static sized(groups: ReadonlyArray<readonly MinuteIds[] | undefined>): IdentityArgs {
+    let bytes = 0;
+    for (const minutes of groups) for (const m of minutes ?? []) bytes += m.words.byteLength;
+    return new IdentityArgs(new RecordWriter(Math.max(bytes, 16)));
+  }
 
   /** Entries of one group; `keyIndex` registers a key of the call and gives its 1-based index. */
   entries(minutes: readonly MinuteIds[], keyIndex: (key: string) => number, now: number, horizonMs: number): Array<[number, number, number, number, string]> {

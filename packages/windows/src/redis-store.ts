@@ -332,7 +332,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
   /** One layout-2 script call for the groups `idx`: binary records, hot buckets appended, settled ones compacted. */
   private async writeLayout2(groups: PreparedGroup[], idx: number[], ctx: CallContext): Promise<number[]> {
     const { now } = ctx;
-    const identities = new IdentityArgs();
+    const identities = IdentityArgs.sized(idx.map((gi) => ctx.dedup.get(gi)?.minutes));
     const horizon = { m: settledBucketStart('m', now), h: settledBucketStart('h', now) };
     const keys: string[] = [];
     const keyIndex = (k: string): number => keys.push(k);
@@ -415,7 +415,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
 
   /** One layout-1 script call (the JSON segments of earlier releases, under legacy keys). */
   private async writeLayout1(groups: PreparedGroup[], idx: number[], ctx: CallContext): Promise<number[]> {
-    const identities = new IdentityArgs();
+    const identities = IdentityArgs.sized(idx.map((gi) => ctx.dedup.get(gi)?.minutes));
     const keys: string[] = [];
     const keyIndex = (k: string): number => keys.push(k);
     // Delta segments travel in one argument (ARGV[2]) as byte ranges, so the script never

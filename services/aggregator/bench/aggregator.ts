@@ -11,6 +11,8 @@
  *     Redis) on the same messages, with each side's process CPU per round (the aggregator's split
  *     into main and other threads); BENCH_AGG_STORE=aggregate|none swaps the aggregator's store to
  *     see where its time goes; BENCH_CPU_PROFILE=<dir> writes a CPU profile of each aggregator round;
+ *     BENCH_KAFKA_WARMUP_ROUNDS (default 1) rounds run first for every side and are left out of the
+ *     ratios (printed, and a ratio with them counted too);
  *  4. P95 latency of a 30-day metrics query over HTTP;
  *  5. Redis bytes per series-minute (MEMORY USAGE);
  *  6. dedup of span identities (AGGREGATOR_DEDUP_HORIZON_MINUTES): sections 1 and 3 run with dedup on
@@ -31,6 +33,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { PerformanceObserver } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
@@ -58,6 +61,12 @@ const STORE_EVENTS = Number(process.env.BENCH_STORE_EVENTS ?? 400_000);
  */
 const KAFKA_EVENTS = Number(process.env.BENCH_KAFKA_EVENTS ?? 80_000);
 const KAFKA_ROUNDS = Number(process.env.BENCH_KAFKA_ROUNDS ?? 5);
+/**
+ * Kafka section: rounds run first and left out of the totals (BENCH_KAFKA_WARMUP_ROUNDS, default 1),
+ * for every side alike: the first round of a process compiles each side's code paths (the
+ * aggregator's first round costs 1.3 – 2 × its later ones in CPU). Each is still printed.
+ */
+const KAFKA_WARMUP_ROUNDS = Number(process.env.BENCH_KAFKA_WARMUP_ROUNDS ?? 1);
 const PER_MESSAGE = 500;
 const LAYOUT = Number(process.env.BENCH_BUCKET_LAYOUT ?? 2) as 1 | 2;
 if (LAYOUT !== 1 && LAYOUT !== 2) throw new Error('BENCH_BUCKET_LAYOUT must be 1 or 2');
@@ -173,6 +182,22 @@ async function commandTotal(client: Redis): Promise<number> {
   for (const m of info.matchAll(/calls=(\d+)/g)) total += Number(m[1]);
   return total;
 }
+
+/** Main-thread GC pauses of this process so far: count and ms, major (mark-compact) and minor (scavenges). */
+const gcPauses = { major: 0, majorMs: 0, minor: 0, minorMs: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+    // perf_hooks constants: NODE_PERFORMANCE_GC_MAJOR = 4, MINOR = 1, INCREMENTAL = 8, WEAKCB = 16.
+    if (kind === 1) {
+      gcPauses.minor++;
+      gcPauses.minorMs += e.duration;
+    } else {
+      gcPauses.major += kind === 4 ? 1 : 0;
+      gcPauses.majorMs += e.duration;
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
 
 /**
  * CPU ms of this process's main thread and of all its other threads (V8's GC and compiler helpers,
@@ -510,11 +535,19 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
       calls: 0,
       batches: 0,
       commands: 0,
+      /** Including the warm-up rounds. */
+      allEvents: 0,
+      allSecs: 0,
     }));
     let rawEvents = 0;
     let rawMsgs = 0;
     let rawSecs = 0;
-    for (let round = 0; round < KAFKA_ROUNDS; round++) {
+    let rawAllEvents = 0;
+    let rawAllSecs = 0;
+    const totalRounds = KAFKA_WARMUP_ROUNDS + KAFKA_ROUNDS;
+    for (let round = 0; round < totalRounds; round++) {
+      const warmup = round < KAFKA_WARMUP_ROUNDS;
+      const label = `round ${round + 1}/${totalRounds}${warmup ? ' (warm-up, left out)' : ''}`;
       const kevs = events(KAFKA_EVENTS, now - 60_000, now);
       const msgs: Array<{ key: string; value: Buffer }> = [];
       const byConn = new Map<string, InvocationEvent[]>();
@@ -527,13 +560,17 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
 
       const raw = await drainWithKafkajs(kjs, rawTopic, rawGroup, (v) => decodeInvocationBatch(v).length);
       const decoded = raw.events;
-      rawSecs += raw.secs;
-      rawEvents += raw.events;
-      rawMsgs += raw.msgs;
+      rawAllSecs += raw.secs;
+      rawAllEvents += raw.events;
       const col = await drainWithKafkajs(kjs, colTopic, colGroup, (v) => decodeInvocationColumns(v).length);
-      colSecs += col.secs;
-      colEvents += col.events;
-      if (raw.events < KAFKA_EVENTS || col.events < KAFKA_EVENTS) console.error(`round ${round + 1}: the broker kept only ${raw.events} / ${col.events} of ${KAFKA_EVENTS} events (lower BENCH_KAFKA_EVENTS)`);
+      if (!warmup) {
+        rawSecs += raw.secs;
+        rawEvents += raw.events;
+        rawMsgs += raw.msgs;
+        colSecs += col.secs;
+        colEvents += col.events;
+      }
+      if (raw.events < KAFKA_EVENTS || col.events < KAFKA_EVENTS) console.error(`${label}: the broker kept only ${raw.events} / ${col.events} of ${KAFKA_EVENTS} events (lower BENCH_KAFKA_EVENTS)`);
 
       for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
         const aggStore = side.store;
@@ -593,32 +630,43 @@ async function kafkaSection(url: string, admin: Redis, brokers: string[], now: n
         const commandsBefore = await commandTotal(admin);
         const cpuBefore = await redisCpuMs(admin);
         const profiler = PROFILE_DIR === undefined ? undefined : await startProfiler();
+        const gcBefore = { ...gcPauses };
         await svc.start();
         for (let last = -1, idle = 0; svc.stats.appliedEvents < decoded && idle < 30; idle = svc.stats.appliedEvents === last ? idle + 1 : 0, last = svc.stats.appliedEvents) await new Promise((r) => setTimeout(r, 100));
         // Everything Redis ran meanwhile (incl. inside Lua), minus the second INFO; the service's own
         // few calls (ping at start) are counted too.
-        side.commands += (await commandTotal(admin)) - commandsBefore - 1;
+        const commands = (await commandTotal(admin)) - commandsBefore - 1;
         const luaMs = ((await scriptUsec(admin)) - usecBefore) / 1000;
         const cpuMs = (await redisCpuMs(admin)) - cpuBefore;
-        side.redisCpuMs += cpuMs;
-        side.secs += (lastEnd - firstDecode) / 1000;
-        if (profiler !== undefined) writeFileSync(`${PROFILE_DIR}/aggregator-round-${round + 1}-l${side.layout}-dedup-${side.dedup ? "on" : "off"}.cpuprofile`, JSON.stringify(await profiler.stop()));
-        side.events += svc.stats.appliedEvents;
-        side.calls += svc.stats.storeCalls;
-        side.batches += svc.stats.batches;
+        const gc = `main-thread GC pauses: ${gcPauses.major - gcBefore.major} mark-compact, ${fmt(gcPauses.majorMs - gcBefore.majorMs)} ms with incremental steps; ${gcPauses.minor - gcBefore.minor} scavenges, ${fmt(gcPauses.minorMs - gcBefore.minorMs)} ms`;
+        side.allEvents += svc.stats.appliedEvents;
+        side.allSecs += (lastEnd - firstDecode) / 1000;
+        if (!warmup) {
+          side.commands += commands;
+          side.redisCpuMs += cpuMs;
+          side.secs += (lastEnd - firstDecode) / 1000;
+          side.events += svc.stats.appliedEvents;
+          side.calls += svc.stats.storeCalls;
+          side.batches += svc.stats.batches;
+        }
+        if (profiler !== undefined) writeFileSync(`${PROFILE_DIR}/aggregator-round-${round + 1}-l${side.layout}-dedup-${side.dedup ? 'on' : 'off'}.cpuprofile`, JSON.stringify(await profiler.stop()));
         await svc.stop();
         await bus.close();
         const threads = threadsAtFirstDecode === undefined || threadsAtLastEnd === undefined ? '' : ` (main thread ${fmt(threadsAtLastEnd.main - threadsAtFirstDecode.main)} ms, other threads ${fmt(threadsAtLastEnd.others - threadsAtFirstDecode.others)} ms)`;
-        console.error(`round ${round + 1}/${KAFKA_ROUNDS}: raw ${fmt(raw.events / raw.secs)} events/s, aggregator (${side.name}) ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, Redis main-thread CPU ${fmt(cpuMs)} ms, ${svc.stats.batches} applies; aggregator process CPU ${fmt((cpuAtLastEnd.user + cpuAtLastEnd.system - cpuAtFirstDecode.user - cpuAtFirstDecode.system) / 1000)} ms${threads}, raw ${fmt(raw.cpuMs)} ms)`);
+        console.error(`${label}: raw ${fmt(raw.events / raw.secs)} events/s, aggregator (${side.name}) ${fmt(svc.stats.appliedEvents / ((lastEnd - firstDecode) / 1000))} events/s (first decode → first apply ${fmt(firstStart - firstDecode)} ms, → last decode ${fmt(lastDecode - firstDecode)} ms, store busy ${fmt(inApply)} of ${fmt(lastEnd - firstDecode)} ms of which Redis scripts ${fmt(luaMs)} ms, Redis main-thread CPU ${fmt(cpuMs)} ms, ${svc.stats.batches} applies; aggregator process CPU ${fmt((cpuAtLastEnd.user + cpuAtLastEnd.system - cpuAtFirstDecode.user - cpuAtFirstDecode.system) / 1000)} ms${threads}, raw ${fmt(raw.cpuMs)} ms; ${gc})`);
       }
     }
     for (const side of sides) await side.store.close();
     const rawRate = rawEvents / rawSecs;
     out.push(`kafkajs consume + columnar decode (decodeInvocationColumns, the aggregator's decoder), for reference: ${fmt(colEvents / colSecs)} events/s`);
-    out.push(`kafkajs consume + decode alone: ${fmt(rawRate)} events/s (${fmt(rawMsgs / rawSecs)} msgs/s of ≤ ${PER_MESSAGE} events; ${fmt(rawEvents)} events in ${KAFKA_ROUNDS} rounds)`);
+    out.push(`kafkajs consume + decode alone: ${fmt(rawRate)} events/s (${fmt(rawMsgs / rawSecs)} msgs/s of ≤ ${PER_MESSAGE} events; ${fmt(rawEvents)} events in ${KAFKA_ROUNDS} rounds after ${KAFKA_WARMUP_ROUNDS} warm-up round${KAFKA_WARMUP_ROUNDS === 1 ? '' : 's'})`);
     for (const side of sides) {
       const aggRate = side.events / side.secs;
       out.push(`${AGG_STORE === 'redis' ? `aggregator end to end, ${side.name} (KafkaBus → Redis, exactly-once)` : `NOT the aggregator: KafkaBus with BENCH_AGG_STORE=${AGG_STORE}`}: ${fmt(aggRate)} events/s = ${(aggRate / rawRate).toFixed(2)} × kafkajs alone, over ${fmt(side.events)} events in ${fmt(side.batches)} applies (${(side.calls / side.events).toFixed(5)} Redis client commands per event, ${(side.commands / side.events).toFixed(3)} incl. inside Lua; Redis main-thread CPU ${fmt((side.redisCpuMs * 1000) / side.events, 2)} µs per event; linger ${LINGER_MS === undefined ? 'default' : `${LINGER_MS} ms`}; concurrency ${aggConfig.partitionConcurrency}, ≤ ${fmt(aggConfig.maxBatchEvents)} events per apply)`);
+    }
+    if (KAFKA_WARMUP_ROUNDS > 0) {
+      const rawAll = rawAllEvents / rawAllSecs;
+      out.push(`with the warm-up round${KAFKA_WARMUP_ROUNDS === 1 ? '' : 's'} counted too: kafkajs consume + decode ${fmt(rawAll)} events/s; ${sides.map((side) => `${side.name} ${((side.allEvents / side.allSecs) / rawAll).toFixed(2)} ×`).join(', ')}`);
     }
   }
 }
