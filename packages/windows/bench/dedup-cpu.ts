@@ -14,6 +14,7 @@ import { seededRandom } from '@pulsegate/random';
 import { aggregateBatch, DEFAULT_WINDOW_CONFIG, type BatchRecord } from '../src/index';
 import { DedupCache, newStamp } from '../src/dedup-cache';
 import { dedupExpireAt, IdentityArgs } from '../src/dedup';
+import { WriterPool } from '../src/codec';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 80_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -72,11 +73,12 @@ function side(msgs: Buffer[], dedup: boolean, cache: DedupCache, now: number): {
     const keys: string[] = [];
     const stamp = newStamp();
     const prepared = [...groups.values()].filter((g) => g.dedup.byMinute.size > 0).map((g) => ({ g, ids: cache.prepare(g.dedup, g.tag, now) }));
-    const args = IdentityArgs.sized(prepared.map((p) => p.ids.minutes));
+    const args = IdentityArgs.sized(prepared.map((p) => p.ids.minutes), pool);
     for (const { g, ids } of prepared) {
       args.entries(ids.minutes, (k) => keys.push(k), now, cfg.dedupHorizonMs);
       cache.commit(g.tag, ids.minutes, stamp, (minute) => dedupExpireAt(minute, now, cfg.dedupHorizonMs));
     }
+    pool.give(args.writer);
     if (args.buffer().length === 0) throw new Error('no identities written');
   }
   const cpu = process.cpuUsage(cpu0);
@@ -85,6 +87,7 @@ function side(msgs: Buffer[], dedup: boolean, cache: DedupCache, now: number): {
 
 const now = Date.now();
 const cache = new DedupCache(4_000_000);
+const pool = new WriterPool();
 const totals = { on: { cpu: 0, wall: 0, gc: 0 }, off: { cpu: 0, wall: 0, gc: 0 } };
 console.log(`node ${process.version}; ${EVENTS} events per round, ${ROUNDS} rounds after 1 warm-up round`);
 // Every round's messages made first, so the sides' GC figures hold only their own garbage.

@@ -78,6 +78,44 @@ export class RecordWriter {
   result(): Buffer {
     return this.buf.subarray(0, this.length);
   }
+
+  /** Bytes the writer holds (its buffer's size). */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  /** Empties the writer for reuse, with room for at least `capacity` bytes. */
+  reset(capacity: number): void {
+    this.length = 0;
+    if (this.buf.length < capacity) this.buf = Buffer.allocUnsafe(capacity);
+  }
+}
+
+/**
+ * RecordWriters reused across script calls, so a store does not take fresh memory for its
+ * arguments on every call (fresh pages cost a page fault each, and their buffers GC work). A writer
+ * goes back only once its call was answered: Redis replied, so the client has written the command
+ * and will never send it again. A call that failed keeps its writer (it may still be queued).
+ */
+export class WriterPool {
+  private readonly free: RecordWriter[] = [];
+
+  /** Keeps at most `keep` writers of at most `maxBytes` each. */
+  constructor(
+    private readonly keep = 4,
+    private readonly maxBytes = 16 * 1024 * 1024,
+  ) {}
+
+  take(capacity: number): RecordWriter {
+    const w = this.free.pop();
+    if (w === undefined) return new RecordWriter(capacity);
+    w.reset(capacity);
+    return w;
+  }
+
+  give(...writers: RecordWriter[]): void {
+    for (const w of writers) if (this.free.length < this.keep && w.capacity <= this.maxBytes) this.free.push(w);
+  }
 }
 
 /** Counts, error codes and latency buckets of a record to encode (BucketData or a delta's Map sketch). */

@@ -3,7 +3,7 @@ import type { CatalogEvent } from '@pulsegate/events';
 import { applyBatch, deltaJson, type ApplyInput, type DeltaData, type ApplyResult, type GroupOutcome, type GroupWriter, type PreparedGroup } from './aggregate';
 import { emptyBucket, mergeBucket, type BucketData } from './bucket';
 import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
-import { archiveEntries, decodeBucketValue, decodeMinuteArchive, DecodedBucket, encodeRecordInto, RecordWriter } from './codec';
+import { archiveEntries, decodeBucketValue, decodeMinuteArchive, DecodedBucket, encodeRecordInto, WriterPool } from './codec';
 import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, minuteArchiveKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
 import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA, RESUME_LUA } from './lua';
 import { dedupExpireAt, IdentityArgs, type IdsByMinute } from './dedup';
@@ -155,6 +155,8 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
    */
   private readonly pending = new Map<string, number[]>();
   private readonly dedupCache: DedupCache;
+  /** Script argument buffers, reused once a call was answered. */
+  private readonly writers = new WriterPool();
   private closed = false;
   /**
    * Single server: bumped whenever the connection becomes ready (again). A reconnect may reach a
@@ -332,12 +334,12 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
   /** One layout-2 script call for the groups `idx`: binary records, hot buckets appended, settled ones compacted. */
   private async writeLayout2(groups: PreparedGroup[], idx: number[], ctx: CallContext): Promise<number[]> {
     const { now } = ctx;
-    const identities = IdentityArgs.sized(idx.map((gi) => ctx.dedup.get(gi)?.minutes));
+    const identities = IdentityArgs.sized(idx.map((gi) => ctx.dedup.get(gi)?.minutes), this.writers);
     const horizon = { m: settledBucketStart('m', now), h: settledBucketStart('h', now) };
     const keys: string[] = [];
     const keyIndex = (k: string): number => keys.push(k);
     // Every delta's record, one after the other (ARGV[2]); bytes from..to (1-based) are one record.
-    const records = new RecordWriter(64 * 1024);
+    const records = this.writers.take(64 * 1024);
     const payload = {
       f: groups[idx[0]!]!.offsetField,
       g: idx.map((i) => {
@@ -386,7 +388,9 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       }),
     };
     this.fence(payload.f);
-    return this.scripts.pgApply2(keys.length, ...keys, JSON.stringify(payload), records.result(), identities.buffer(), ctx.stamp);
+    const verdicts = await this.scripts.pgApply2(keys.length, ...keys, JSON.stringify(payload), records.result(), identities.buffer(), ctx.stamp);
+    this.writers.give(records, identities.writer);
+    return verdicts;
   }
 
   /**
@@ -415,7 +419,7 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
 
   /** One layout-1 script call (the JSON segments of earlier releases, under legacy keys). */
   private async writeLayout1(groups: PreparedGroup[], idx: number[], ctx: CallContext): Promise<number[]> {
-    const identities = IdentityArgs.sized(idx.map((gi) => ctx.dedup.get(gi)?.minutes));
+    const identities = IdentityArgs.sized(idx.map((gi) => ctx.dedup.get(gi)?.minutes), this.writers);
     const keys: string[] = [];
     const keyIndex = (k: string): number => keys.push(k);
     // Delta segments travel in one argument (ARGV[2]) as byte ranges, so the script never
@@ -440,7 +444,9 @@ export class RedisWindowStore implements WindowStore, GroupWriter {
       }),
     };
     this.fence(payload.f);
-    return this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''), identities.buffer(), ctx.stamp);
+    const verdicts = await this.scripts.pgApply(keys.length, ...keys, JSON.stringify(payload), segments.join(''), identities.buffer(), ctx.stamp);
+    this.writers.give(identities.writer);
+    return verdicts;
   }
 
   async getBuckets(tenant: string, connector: string, resolution: Resolution, series: readonly SeriesId[], starts: readonly number[]): Promise<Array<Array<BucketData | null>>> {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { integration, startRedis, type RedisHandle } from '@pulsegate/testkit';
 import { emptyBucket, MAX_ERROR_CODES_PER_BUCKET, mergeBucket, OVERFLOW_CODE, type BucketData } from '../src/bucket';
-import { countRecords, decodeBucketValue, DecodedBucket, decodeRecord, encodeRecord } from '../src/codec';
+import { countRecords, decodeBucketValue, DecodedBucket, decodeRecord, encodeRecord, encodeRecordInto, WriterPool } from '../src/codec';
 import { MERGE2_LUA } from '../src/lua';
 import { addToBuckets } from '../src/sketch';
 import { rng } from './random';
@@ -112,6 +112,27 @@ describe('layout-2 record codec', () => {
 
 const single = integration(['redis']);
 let redis: RedisHandle | undefined;
+
+describe('WriterPool', () => {
+  it('hands back a given writer emptied, with the room asked for, and keeps at most its limit of writers and bytes', () => {
+    const pool = new WriterPool(2, 4096);
+    const a = pool.take(64);
+    const record = { c: 3, s: 2, t: 1, e: { TIMEOUT: 1 }, l: { '12': 3 } };
+    encodeRecordInto(a, record);
+    const first = Buffer.from(a.result());
+    pool.give(a);
+    const again = pool.take(1024);
+    expect(again).toBe(a);
+    expect(again.length).toBe(0);
+    expect(again.capacity).toBeGreaterThanOrEqual(1024);
+    encodeRecordInto(again, record);
+    expect(again.result().equals(first)).toBe(true);
+    // Over the limits: not kept.
+    const big = pool.take(8192);
+    pool.give(again, pool.take(16), pool.take(16), big);
+    expect(pool.take(1)).not.toBe(big);
+  });
+});
 
 describe.skipIf(single.skip)('layout-2 records merged in Lua (the apply script\'s code)', () => {
   let client: Redis;
