@@ -103,7 +103,7 @@ export class WriterPool {
   /** Keeps at most `keep` writers of at most `maxBytes` each. */
   constructor(
     private readonly keep = 4,
-    private readonly maxBytes = 16 * 1024 * 1024,
+    private readonly maxBytes = 4 * 1024 * 1024,
   ) {}
 
   take(capacity: number): RecordWriter {

@@ -36,9 +36,11 @@ export function emptyGroupDedup(): GroupDedup {
 
 /**
  * Whether an accepted event at event time `t` is a duplicate (then counted as one); otherwise its
- * identity is remembered under its minute (one insert, which also finds a copy earlier in the batch). The identity is w[at …] (IDENTITY_WORDS words: the
- * decoder's InvocationColumns.ids, or hexWords of an event object's ids). `known` holds, per minute,
- * identities the store reported as already applied for this group.
+ * identity is remembered under its minute (one insert, which also finds a copy earlier in the
+ * batch). The identity is w[at …] (IDENTITY_WORDS words: the decoder's InvocationColumns.ids, or
+ * hexWords of an event object's ids). `known` holds, per minute, identities the store reported as
+ * already applied for this group: they never join the minute's identities, so a minute is only
+ * listed with at least one identity to remember.
  */
 export function isDuplicate(d: GroupDedup, w: Uint32Array, at: number, t: number, known: ReadonlyMap<number, IdentityIndex> | undefined): boolean {
   // All-zero ids are invalid (OpenTelemetry trace API); such spans cannot be told apart.
@@ -47,10 +49,13 @@ export function isDuplicate(d: GroupDedup, w: Uint32Array, at: number, t: number
     return false;
   }
   const minute = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+  if (known?.get(minute)?.has(w, at) === true) {
+    d.duplicates++;
+    return true;
+  }
   let ids = d.byMinute.get(minute);
   if (ids === undefined) d.byMinute.set(minute, (ids = new IdentityIndex()));
-  // Known ones first: they must not join the minute's identities (the store already holds them).
-  if (known?.get(minute)?.has(w, at) === true || !ids.add(w, at)) {
+  if (!ids.add(w, at)) {
     d.duplicates++;
     return true;
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DedupCache } from '../src/dedup-cache';
 import { emptyGroupDedup, isDuplicate, type GroupDedup, type IdsByMinute } from '../src/dedup';
-import { IDENTITY_WORDS, identityWords } from '../src/id-index';
+import { IDENTITY_WORDS, IdentityIndex, identityWords } from '../src/id-index';
 import { MINUTE_MS } from '../src/keys';
 import { rng } from './random';
 
@@ -86,6 +86,25 @@ describe('DedupCache', () => {
     // The second's commit no longer finds the log it prepared against: nothing is claimed for it.
     cache.commit(TAG, two.minutes, 's2', expireAt);
     expect(cache.size).toBe(0);
+  });
+
+  it('lists a minute only with an identity to remember: identities the store holds do not open it', () => {
+    const [a, b] = [first[0]!, first[1]!].map((id) => {
+      const w = new Uint32Array(IDENTITY_WORDS);
+      identityWords(id, w);
+      return w;
+    }) as [Uint32Array, Uint32Array];
+    const held = new IdentityIndex();
+    held.add(a);
+    const known = new Map([[MINUTE, held]]);
+    const d = emptyGroupDedup();
+    expect(isDuplicate(d, a, 0, MINUTE + 1_000, known)).toBe(true);
+    expect(d.byMinute.size).toBe(0);
+    expect(isDuplicate(d, b, 0, MINUTE + 2_000, known)).toBe(false);
+    expect(isDuplicate(d, b, 0, MINUTE + 2_000, known)).toBe(true);
+    expect([...d.byMinute.keys()]).toEqual([MINUTE]);
+    expect(d.byMinute.get(MINUTE)!.size).toBe(1);
+    expect(d.duplicates).toBe(2);
   });
 
   it('loads a stored log in place of what it held', () => {
