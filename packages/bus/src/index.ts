@@ -1,4 +1,4 @@
-export type { Bus, BusRecord, OutgoingRecord, DecodedBatch, BatchContext, SubscribeOptions, Subscription, PartitionLag, HandlerOffsets } from './types';
+export type { Bus, BusRecord, FailingBatch, OutgoingRecord, DecodedBatch, BatchContext, SubscribeOptions, Subscription, PartitionLag, HandlerOffsets } from './types';
 export { ResumeAt, guardedHandler } from './resume';
 export { MemoryBus, deadLetter } from './memory-bus';
 export type { MemoryBusOptions } from './memory-bus';
@@ -12,4 +12,4 @@ export type { BackoffOptions } from './retry';
 export { partitionFor, DEFAULT_PARTITIONS } from './partition';
 export { patchKafkajsRequestQueue, PATCHED_KAFKAJS_VERSION } from './kafkajs-patches';
 export { handleIsolating, DEFAULT_MAX_ATTEMPTS, DEFAULT_ISOLATE_AFTER } from './isolate';
-export type { FailingBatch, Rejected, IsolationDeps } from './isolate';
+export type { Rejected, IsolationDeps } from './isolate';

@@ -1,6 +1,6 @@
 import { isRetriable } from './errors';
 import { backoffDelay, sleep, type BackoffOptions } from './retry';
-import type { BusRecord, DecodedBatch } from './types';
+import type { BusRecord, DecodedBatch, FailingBatch } from './types';
 
 /** Default SubscribeOptions.maxAttempts: tries of one unit of a batch before it is dead-lettered. */
 export const DEFAULT_MAX_ATTEMPTS = 30;
@@ -18,17 +18,6 @@ interface Unit<T> {
 export interface Rejected {
   record: BusRecord;
   err: Error;
-}
-
-/** A batch that has failed at least once and is not done yet. */
-export interface FailingBatch {
-  partition: number;
-  /** When the first try failed, epoch ms. */
-  since: number;
-  /** Failed tries so far, over all units. */
-  failures: number;
-  /** Message of the latest failure. */
-  reason: string;
 }
 
 export interface IsolationDeps<T> {

@@ -1,4 +1,3 @@
-import type { FailingBatch } from './isolate';
 import { Kafka, logLevel as KafkaLogLevel, Partitioners } from 'kafkajs';
 import type { LogEntry, Producer } from 'kafkajs';
 import { patchKafkajsRequestQueue } from './kafkajs-patches';
@@ -6,7 +5,7 @@ import { isRetriable, PulsegateError } from './errors';
 import { BatchRunner } from './kafka-runner';
 import { backoffDelay, sleep } from './retry';
 import type { BackoffOptions } from './retry';
-import type { Bus, OutgoingRecord, SubscribeOptions, Subscription } from './types';
+import type { Bus, FailingBatch, OutgoingRecord, SubscribeOptions, Subscription } from './types';
 
 // Before any client exists: every KafkaBus connection then runs on the patched request queue.
 patchKafkajsRequestQueue();

@@ -1,10 +1,10 @@
 import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
 import { Topics } from '@pulsegate/events';
-import { DEFAULT_ISOLATE_AFTER, DEFAULT_MAX_ATTEMPTS, handleIsolating, type FailingBatch } from './isolate';
+import { DEFAULT_ISOLATE_AFTER, DEFAULT_MAX_ATTEMPTS, handleIsolating } from './isolate';
 import { deadLetter } from './memory-bus';
 import { guardedHandler, ResumeAt } from './resume';
 import type { BackoffOptions } from './retry';
-import type { BusRecord, DecodedBatch, OutgoingRecord, PartitionLag, SubscribeOptions } from './types';
+import type { BusRecord, DecodedBatch, FailingBatch, OutgoingRecord, PartitionLag, SubscribeOptions } from './types';
 
 /** The slice of a pino logger the runner uses. */
 interface RunnerLogger {

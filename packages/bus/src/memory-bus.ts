@@ -1,8 +1,8 @@
 import { Topics } from '@pulsegate/events';
-import { DEFAULT_ISOLATE_AFTER, DEFAULT_MAX_ATTEMPTS, handleIsolating, type FailingBatch } from './isolate';
+import { DEFAULT_ISOLATE_AFTER, DEFAULT_MAX_ATTEMPTS, handleIsolating } from './isolate';
 import { DEFAULT_PARTITIONS, partitionFor } from './partition';
 import { guardedHandler, ResumeAt } from './resume';
-import type { Bus, BusRecord, DecodedBatch, OutgoingRecord, SubscribeOptions, Subscription } from './types';
+import type { Bus, BusRecord, DecodedBatch, FailingBatch, OutgoingRecord, SubscribeOptions, Subscription } from './types';
 
 export interface MemoryBusOptions {
   /** Partitions per topic. Default 4. */

@@ -1,5 +1,3 @@
-import type { FailingBatch } from './isolate';
-
 /** A record as read from a topic partition. Offsets are decimal strings (Kafka int64). */
 export interface BusRecord {
   key: string | null;
@@ -140,4 +138,15 @@ export interface Bus {
   isReady(): boolean;
   /** Stops all subscriptions and disconnects. Idempotent. */
   close(): Promise<void>;
+}
+
+/** A batch that has failed at least once and is not done yet. */
+export interface FailingBatch {
+  partition: number;
+  /** When the first try failed, epoch ms. */
+  since: number;
+  /** Failed tries so far, over all units. */
+  failures: number;
+  /** Message of the latest failure. */
+  reason: string;
 }

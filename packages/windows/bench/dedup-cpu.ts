@@ -12,8 +12,8 @@ import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { decodeInvocationColumns, encodeInvocationBatch, outcomeFor, errorCodeForStatus, type InvocationEvent } from '@pulsegate/events';
 import { seededRandom } from '@pulsegate/random';
 import { aggregateBatch, DEFAULT_WINDOW_CONFIG, type BatchRecord } from '../src/index';
-import { DedupCache, newStamp } from '../src/dedup-cache';
-import { dedupExpireAt, IdentityArgs } from '../src/dedup';
+import { DedupCache, IdentityArgs, newStamp } from '../src/dedup-cache';
+import { dedupExpireAt } from '../src/dedup';
 import { WriterPool } from '../src/codec';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 80_000);

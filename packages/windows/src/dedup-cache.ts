@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { GroupDedup, IdsByMinute } from './dedup';
+import type { RecordWriter, WriterPool } from './codec';
+import { dedupExpireAt, LITTLE_ENDIAN, type GroupDedup, type IdsByMinute } from './dedup';
 import { IDENTITY_WORDS, IdentityIndex, IdentityList } from './id-index';
 import { dedupKey, MINUTE_MS } from './keys';
 
@@ -204,5 +205,37 @@ export class DedupCache {
       if (this.total <= this.maxIds) return;
       this.drop(k);
     }
+  }
+}
+
+/**
+ * The dedup arguments of one apply script call (see DEDUP_LUA): per group, one entry per minute
+ * [key index, expireAt, first byte, last byte, expected stamp], and every identity in one binary argument.
+ */
+export class IdentityArgs {
+  /** `writer`: what the argument is written into (from a WriterPool). */
+  private constructor(readonly writer: RecordWriter) {}
+
+  /** An argument with room for every identity of these groups' minutes (so it never grows), written into a writer of `pool`. */
+  static sized(groups: ReadonlyArray<readonly MinuteIds[] | undefined>, pool: WriterPool): IdentityArgs {
+    let bytes = 0;
+    for (const minutes of groups) for (const m of minutes ?? []) bytes += m.words.byteLength;
+    return new IdentityArgs(pool.take(Math.max(bytes, 16)));
+  }
+
+  /** Entries of one group; `keyIndex` registers a key of the call and gives its 1-based index. */
+  entries(minutes: readonly MinuteIds[], keyIndex: (key: string) => number, now: number, horizonMs: number): Array<[number, number, number, number, string]> {
+    return minutes.map((m) => {
+      const from = this.writer.length + 1;
+      // The words' bytes straight into the argument, then big-endian in place.
+      this.writer.bytes(Buffer.from(m.words.buffer, m.words.byteOffset, m.words.byteLength));
+      if (LITTLE_ENDIAN) this.writer.result().subarray(from - 1).swap32();
+      return [keyIndex(m.key), dedupExpireAt(m.minute, now, horizonMs), from, this.writer.length, m.stamp];
+    });
+  }
+
+  /** The identities of every entry, concatenated (ARGV[3]). */
+  buffer(): Buffer {
+    return this.writer.result();
   }
 }

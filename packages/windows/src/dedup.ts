@@ -1,6 +1,4 @@
 import { endianness } from 'node:os';
-import type { RecordWriter, WriterPool } from './codec';
-import type { MinuteIds } from './dedup-cache';
 import { IdentityIndex } from './id-index';
 import { MINUTE_MS } from './keys';
 
@@ -70,42 +68,11 @@ export function dedupExpireAt(minute: number, now: number, horizonMs: number): n
   return Math.max(minute + MINUTE_MS, now) + horizonMs;
 }
 
-const LITTLE_ENDIAN = endianness() === 'LE';
+/** Whether this machine stores 32-bit words little-endian (identities are stored big-endian). */
+export const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** The identities' words as IDENTITY_BYTES big-endian bytes each (a copy). */
 export function identityBytes(words: Uint32Array): Buffer {
   const buf = Buffer.from(words.buffer.slice(words.byteOffset, words.byteOffset + words.byteLength));
   return LITTLE_ENDIAN ? buf.swap32() : buf;
-}
-
-/**
- * The dedup arguments of one apply script call (see DEDUP_LUA): per group, one entry per minute
- * [key index, expireAt, first byte, last byte, expected stamp], and every identity in one binary argument.
- */
-export class IdentityArgs {
-  /** `writer`: what the argument is written into (from a WriterPool). */
-  private constructor(readonly writer: RecordWriter) {}
-
-  /** An argument with room for every identity of these groups' minutes (so it never grows), written into a writer of `pool`. */
-  static sized(groups: ReadonlyArray<readonly MinuteIds[] | undefined>, pool: WriterPool): IdentityArgs {
-    let bytes = 0;
-    for (const minutes of groups) for (const m of minutes ?? []) bytes += m.words.byteLength;
-    return new IdentityArgs(pool.take(Math.max(bytes, 16)));
-  }
-
-  /** Entries of one group; `keyIndex` registers a key of the call and gives its 1-based index. */
-  entries(minutes: readonly MinuteIds[], keyIndex: (key: string) => number, now: number, horizonMs: number): Array<[number, number, number, number, string]> {
-    return minutes.map((m) => {
-      const from = this.writer.length + 1;
-      // The words' bytes straight into the argument, then big-endian in place.
-      this.writer.bytes(Buffer.from(m.words.buffer, m.words.byteOffset, m.words.byteLength));
-      if (LITTLE_ENDIAN) this.writer.result().subarray(from - 1).swap32();
-      return [keyIndex(m.key), dedupExpireAt(m.minute, now, horizonMs), from, this.writer.length, m.stamp];
-    });
-  }
-
-  /** The identities of every entry, concatenated (ARGV[3]). */
-  buffer(): Buffer {
-    return this.writer.result();
-  }
 }

@@ -6,8 +6,8 @@ import { DEFAULT_WINDOW_CONFIG, type WindowConfig } from './config';
 import { archiveEntries, decodeBucketValue, decodeMinuteArchive, DecodedBucket, encodeRecordInto, WriterPool } from './codec';
 import { bucketKey, connectorTag, HOUR_MS, keySlot, legacyBucketKey, minuteArchiveKey, MINUTE_MS, parseSeriesField, redisKey, seriesField, type Resolution, type SeriesId } from './keys';
 import { APPLY2_LUA, APPLY_LUA, CATALOG_LUA, INDEX_LUA, RESUME_LUA } from './lua';
-import { dedupExpireAt, IdentityArgs, type IdsByMinute } from './dedup';
-import { DedupCache, newStamp, type MinuteIds } from './dedup-cache';
+import { dedupExpireAt, type IdsByMinute } from './dedup';
+import { DedupCache, IdentityArgs, newStamp, type MinuteIds } from './dedup-cache';
 import type { BucketGrid, ConnectorInfo, DroppedCounts, SeriesInfo, WindowStore } from './store';
 
 /** Where the Redis store connects: one server (URL) or a cluster (seed nodes). */
