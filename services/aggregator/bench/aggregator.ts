@@ -185,8 +185,9 @@ async function commandTotal(client: Redis): Promise<number> {
 
 /**
  * Minor page faults of a process so far (/proc/<pid>/stat field 10; Linux, else 0): first touches of
- * memory the process got from the kernel. Each costs ≈ 12 µs on the benchmark machines (measured:
- * 1 GiB touched page by page in 3.1 s), 20 – 50 × bare metal, so a round's fresh memory shows up in its time.
+ * memory the process got from the kernel. On a virtual machine each can cost tens of times what it
+ * does on bare metal (bench/RESULTS.md has this machine's figure), so a round's fresh memory shows
+ * up in its time.
  */
 function minorFaults(pid: number | string = 'self'): number {
   try {
