@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RecordWriter, WriterPool } from './codec';
-import { dedupExpireAt, LITTLE_ENDIAN, type GroupDedup, type IdsByMinute } from './dedup';
+import { dedupExpireAt, writeIdentities, type GroupDedup, type IdsByMinute } from './dedup';
 import { IDENTITY_WORDS, IdentityIndex, IdentityList } from './id-index';
 import { dedupKey, MINUTE_MS } from './keys';
 
@@ -227,9 +227,7 @@ export class IdentityArgs {
   entries(minutes: readonly MinuteIds[], keyIndex: (key: string) => number, now: number, horizonMs: number): Array<[number, number, number, number, string]> {
     return minutes.map((m) => {
       const from = this.writer.length + 1;
-      // The words' bytes straight into the argument, then big-endian in place.
-      this.writer.bytes(Buffer.from(m.words.buffer, m.words.byteOffset, m.words.byteLength));
-      if (LITTLE_ENDIAN) this.writer.result().subarray(from - 1).swap32();
+      writeIdentities(this.writer, m.words);
       return [keyIndex(m.key), dedupExpireAt(m.minute, now, horizonMs), from, this.writer.length, m.stamp];
     });
   }

@@ -1,4 +1,5 @@
 import { endianness } from 'node:os';
+import { RecordWriter } from './codec';
 import { IdentityIndex } from './id-index';
 import { MINUTE_MS } from './keys';
 
@@ -68,11 +69,19 @@ export function dedupExpireAt(minute: number, now: number, horizonMs: number): n
   return Math.max(minute + MINUTE_MS, now) + horizonMs;
 }
 
-/** Whether this machine stores 32-bit words little-endian (identities are stored big-endian). */
-export const LITTLE_ENDIAN = endianness() === 'LE';
+const LITTLE_ENDIAN = endianness() === 'LE';
 
-/** The identities' words as IDENTITY_BYTES big-endian bytes each (a copy). */
+/** Appends the identities' words to `w` in their stored form: IDENTITY_BYTES big-endian bytes each. */
+export function writeIdentities(w: RecordWriter, words: Uint32Array): void {
+  const from = w.length;
+  // The words' bytes as they are, then big-endian in place.
+  w.bytes(Buffer.from(words.buffer, words.byteOffset, words.byteLength));
+  if (LITTLE_ENDIAN) w.result().subarray(from).swap32();
+}
+
+/** The identities' words in their stored form (a copy). */
 export function identityBytes(words: Uint32Array): Buffer {
-  const buf = Buffer.from(words.buffer.slice(words.byteOffset, words.byteOffset + words.byteLength));
-  return LITTLE_ENDIAN ? buf.swap32() : buf;
+  const w = new RecordWriter(words.byteLength);
+  writeIdentities(w, words);
+  return w.result();
 }
